@@ -1,0 +1,103 @@
+import { CodedError } from '../errors';
+
+/** A failed Web API call: `apiError` is ClickDesk's own error string (e.g. `conversation_not_found`). */
+export class ClickDeskApiError extends CodedError {
+  constructor(
+    code: 'CLICKDESK_API_ERROR' | 'CLICKDESK_AUTH_FAILED' | 'CLICKDESK_LINK_DISABLED' | 'CLICKDESK_RATE_LIMITED' | 'CLICKDESK_HTTP_ERROR',
+    readonly method: string,
+    readonly apiError: string,
+    readonly retryAfterSeconds?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `ClickDesk ${method} failed: ${apiError}`, options);
+  }
+}
+
+const AUTH_ERRORS = new Set(['invalid_auth', 'token_revoked', 'not_authed']);
+
+export interface WebApiClientOptions {
+  /** Base URL ending in "/", e.g. http://127.0.0.1:4100/api/ */
+  baseUrl: string;
+  appToken: string;
+  /** The bot token of a team (one team per install in this starter). */
+  botTokenFor: (teamId: string) => string;
+  timeoutMs?: number;
+  fetchImpl?: typeof fetch;
+  /** Observes every response, for metrics and for the rate governor. */
+  onResponse?: (info: { method: string; status: number; outcome: string; headers: Headers }) => void;
+}
+
+/**
+ * ClickDesk's Web API over HTTP (shared/clickdesk-api.md §1). It sends exactly what it is
+ * asked to send: pacing calls within the rate limits is the caller's job.
+ */
+export class ClickDeskWebApi {
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly opts: WebApiClientOptions) {
+    this.fetchImpl = opts.fetchImpl ?? fetch;
+  }
+
+  /** Asks for a single-use RTM URL. */
+  async openConnection(): Promise<string> {
+    const result = await this.call<{ url: string }>('apps.connections.open', {}, this.opts.appToken);
+    if (typeof result.url !== 'string') throw new ClickDeskApiError('CLICKDESK_API_ERROR', 'apps.connections.open', 'no_url');
+    return result.url;
+  }
+
+  async postMessage(teamId: string, conversationId: string, text: string): Promise<{ id: string; ts: string }> {
+    const result = await this.call<{ message: { id: string; ts: string } }>(
+      'chat.postMessage',
+      { conversation_id: conversationId, text },
+      this.opts.botTokenFor(teamId),
+    );
+    return result.message;
+  }
+
+  async transferToAgents(teamId: string, conversationId: string): Promise<void> {
+    await this.call('conversations.transfer', { conversation_id: conversationId, to: 'agents' }, this.opts.botTokenFor(teamId));
+  }
+
+  async call<T extends object>(method: string, args: Record<string, unknown>, token: string): Promise<T> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(new URL(method, this.opts.baseUrl), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify(args),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+      });
+    } catch (err) {
+      this.observe(method, 0, 'network_error', new Headers());
+      throw new ClickDeskApiError('CLICKDESK_HTTP_ERROR', method, 'network_error', undefined, { cause: err });
+    }
+    let body: { ok?: unknown; error?: unknown } & Record<string, unknown>;
+    try {
+      body = (await response.json()) as typeof body;
+    } catch (err) {
+      this.observe(method, response.status, 'bad_response', response.headers);
+      throw new ClickDeskApiError('CLICKDESK_HTTP_ERROR', method, `http_${response.status}`, undefined, { cause: err });
+    }
+    if (response.status === 429) {
+      this.observe(method, 429, 'ratelimited', response.headers);
+      const retryAfter = Number(response.headers.get('retry-after') ?? '1');
+      throw new ClickDeskApiError('CLICKDESK_RATE_LIMITED', method, 'ratelimited', Number.isFinite(retryAfter) ? retryAfter : 1);
+    }
+    if (body.ok === true) {
+      this.observe(method, response.status, 'ok', response.headers);
+      return body as T;
+    }
+    const apiError = typeof body.error === 'string' ? body.error : `http_${response.status}`;
+    this.observe(method, response.status, AUTH_ERRORS.has(apiError) ? 'auth_error' : 'api_error', response.headers);
+    const code = AUTH_ERRORS.has(apiError)
+      ? 'CLICKDESK_AUTH_FAILED'
+      : apiError === 'link_disabled'
+        ? 'CLICKDESK_LINK_DISABLED'
+        : 'CLICKDESK_API_ERROR';
+    throw new ClickDeskApiError(code, method, apiError);
+  }
+
+  private observe(method: string, status: number, outcome: string, headers: Headers): void {
+    this.opts.onResponse?.({ method, status, outcome, headers });
+  }
+}

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import path from 'node:path';
+import { CodedError } from '../errors';
+
+/**
+ * The one place that maps environment variables to typed settings. Every variable here is
+ * listed in `.env.example`. Anything wrong stops start-up with a message naming the variable
+ * and how to fix it.
+ */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z
+  .object({
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    HTTP_PORT: int(0, 65535).default(3000),
+    CLICKDESK_API_URL: z
+      .url({ protocol: /^https?$/ })
+      .refine((u) => u.endsWith('/'), 'must end with "/" (e.g. https://api.clickdesk.example/api/)')
+      .optional(),
+    CLICKDESK_APP_TOKEN: z.string().regex(/^xapp-\S+$/, 'must start with "xapp-"').optional(),
+    CLICKDESK_BOT_TOKEN: z.string().regex(/^xoxb-\S+$/, 'must start with "xoxb-"').optional(),
+    SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
+    SANDBOX_PORT: int(0, 65535).default(4100),
+    RTM_CONNECTIONS: int(1, 10).default(2),
+    RTM_PING_INTERVAL_MS: int(100, 600_000).default(5_000),
+    RTM_PONG_TIMEOUT_MS: int(100, 600_000).default(5_000),
+    RTM_STALL_TIMEOUT_MS: int(1_000, 3_600_000).default(30_000),
+    RTM_BACKOFF_BASE_MS: int(1, 600_000).default(500),
+    RTM_BACKOFF_MAX_MS: int(1, 3_600_000).default(30_000),
+    SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    BOT_FAQ_FILE: z.string().min(1).default(path.join(__dirname, '..', 'bot', 'faq.json')),
+  })
+  .superRefine((v, ctx) => {
+    const app = v.CLICKDESK_APP_TOKEN !== undefined;
+    const bot = v.CLICKDESK_BOT_TOKEN !== undefined;
+    if (app !== bot) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [app ? 'CLICKDESK_BOT_TOKEN' : 'CLICKDESK_APP_TOKEN'],
+        message: 'set both CLICKDESK_APP_TOKEN and CLICKDESK_BOT_TOKEN for live mode, or neither for sandbox mode',
+      });
+    }
+    if (app && bot && v.CLICKDESK_API_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CLICKDESK_API_URL'],
+        message: 'is required in live mode (tokens are set): the base URL of the ClickDesk Web API',
+      });
+    }
+    if (v.RTM_BACKOFF_MAX_MS < v.RTM_BACKOFF_BASE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['RTM_BACKOFF_MAX_MS'], message: 'must be >= RTM_BACKOFF_BASE_MS' });
+    }
+  });
+
+export interface AppConfig {
+  readonly mode: 'sandbox' | 'live';
+  readonly logLevel: string;
+  readonly http: { readonly host: string; readonly port: number };
+  /** Live mode only; in sandbox mode the root fills these in from the simulator it starts. */
+  readonly clickdesk: { readonly apiUrl?: string; readonly appToken?: string; readonly botToken?: string };
+  readonly sandbox: { readonly host: string; readonly port: number };
+  readonly rtm: {
+    readonly connections: number;
+    readonly pingIntervalMs: number;
+    readonly pongTimeoutMs: number;
+    readonly stallTimeoutMs: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+  };
+  readonly shutdownTimeoutMs: number;
+  readonly bot: { readonly faqFile: string };
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  // An empty value counts as unset, as it does in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? 'environment');
+      const given = typeof cleaned[name] === 'string' && !/TOKEN|SECRET|KEY/.test(name) ? ` (got "${cleaned[name]}")` : '';
+      return `  ${name}: ${i.message}${given}`;
+    });
+    throw new CodedError(
+      'CONFIG_INVALID',
+      `Invalid configuration:\n${lines.join('\n')}\nFix these variables in the environment or .env (see .env.example).`,
+    );
+  }
+  const v = parsed.data;
+  return deepFreeze({
+    mode: v.CLICKDESK_APP_TOKEN ? 'live' : 'sandbox',
+    logLevel: v.LOG_LEVEL,
+    http: { host: v.HTTP_HOST, port: v.HTTP_PORT },
+    clickdesk: { apiUrl: v.CLICKDESK_API_URL, appToken: v.CLICKDESK_APP_TOKEN, botToken: v.CLICKDESK_BOT_TOKEN },
+    sandbox: { host: v.SANDBOX_HOST, port: v.SANDBOX_PORT },
+    rtm: {
+      connections: v.RTM_CONNECTIONS,
+      pingIntervalMs: v.RTM_PING_INTERVAL_MS,
+      pongTimeoutMs: v.RTM_PONG_TIMEOUT_MS,
+      stallTimeoutMs: v.RTM_STALL_TIMEOUT_MS,
+      backoffBaseMs: v.RTM_BACKOFF_BASE_MS,
+      backoffMaxMs: v.RTM_BACKOFF_MAX_MS,
+    },
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    bot: { faqFile: v.BOT_FAQ_FILE },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,76 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createBotApp, type ClickDeskCredentials } from './app';
+import { loadConfig } from './config/load-config';
+import { describeError, isCodedError } from './errors';
+import { createLogger } from './logging/create-logger';
+import { Simulator } from './sandbox/simulator';
+
+/** The composition root: reads config, starts the sandbox if asked, wires and runs the app. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+
+  let sandbox: Simulator | undefined;
+  let credentials: ClickDeskCredentials;
+  if (config.mode === 'sandbox') {
+    sandbox = new Simulator();
+    await sandbox.listen(config.sandbox.port, config.sandbox.host);
+    credentials = sandbox.credentials();
+    logger.info({ simulator: sandbox.url }, 'sandbox mode: no ClickDesk credentials set, running the bundled simulator');
+  } else {
+    const { apiUrl, appToken, botToken } = config.clickdesk;
+    if (!apiUrl || !appToken || !botToken) throw new Error('live mode without credentials: config validation let this through');
+    credentials = { apiUrl, appToken, botToken };
+  }
+
+  let stopping: Promise<void> | undefined;
+  const app = createBotApp({
+    config,
+    clickdesk: credentials,
+    logger,
+    onFatal: (err) => {
+      logger.fatal({ err: describeError(err) }, 'ClickDesk refused the app; shutting down');
+      void shutdown(1);
+    },
+  });
+  const server = app.http.listen(config.http.port, config.http.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await app.start();
+  logger.info({ http: `http://${config.http.host}:${port}`, mode: config.mode }, 'app started');
+  if (sandbox) {
+    process.stdout.write(`\n  Chat with your bot as a visitor: ${sandbox.url}/visitor/\n\n`);
+  }
+
+  function shutdown(code: number): Promise<void> {
+    stopping ??= (async () => {
+      logger.info('shutting down: stopping intake, finishing handlers');
+      const { drained } = await app.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await sandbox?.close();
+      logger.info({ drained }, 'stopped');
+      process.exitCode = code;
+    })();
+    return stopping;
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) {
+        logger.warn('second signal: exiting now');
+        process.exit(130);
+      }
+      void shutdown(0);
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  if (isCodedError(err, 'CONFIG_INVALID') || isCodedError(err, 'FAQ_INVALID')) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(`Start-up failed: ${describeError(err).message}\n`);
+  }
+  process.exit(1);
+});

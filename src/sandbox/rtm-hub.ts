@@ -1,0 +1,298 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { SimulatorCounters } from './counters';
+import type { SimulatorOptions } from './simulator-options';
+
+export type DisconnectReason = 'warning' | 'refresh_requested' | 'link_disabled' | 'too_many_websockets';
+/** Which open links a fault applies to. */
+export type Target = 'all' | 'oldest' | 'newest';
+
+interface Link {
+  id: number;
+  ws: WebSocket;
+  receiving: boolean;
+  alive: boolean;
+}
+
+interface Delivery {
+  eventId: string;
+  payload: Record<string, unknown>;
+  attempt: number;
+  envelopeIds: string[];
+  timer: NodeJS.Timeout | undefined;
+  duplicate: boolean;
+}
+
+/**
+ * The RTM side of the simulator (shared/clickdesk-api.md §2): single-use tickets, hello,
+ * envelopes spread over an app's links, the ack deadline with redelivery, disconnect
+ * notices, ping/pong, and the faults tests need.
+ */
+export class RtmHub {
+  readonly faults = { withholdPongs: false, withholdAcks: false, stall: false, duplicateNext: 0 };
+  disabled = false;
+  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false, maxPayload: 64 * 1024 });
+  private readonly tickets = new Map<string, number>();
+  private readonly links: Link[] = [];
+  private readonly outstanding = new Map<string, Delivery>();
+  private readonly queue: Delivery[] = [];
+  private readonly ackedEvents = new Set<string>();
+  private inflight = 0;
+  private nextLinkId = 1;
+  private roundRobin = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly opts: SimulatorOptions,
+    private readonly counters: () => SimulatorCounters,
+  ) {
+    this.every(opts.pingIntervalMs, () => this.pingAll());
+  }
+
+  /** `apps.connections.open`: a URL with a ticket that works once, within the TTL. */
+  issueTicket(baseWsUrl: string): string {
+    const ticket = randomUUID();
+    this.tickets.set(ticket, Date.now() + this.opts.ticketTtlMs);
+    return `${baseWsUrl}?ticket=${ticket}`;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const ticket = new URL(req.url ?? '/', 'http://x').searchParams.get('ticket') ?? '';
+    const expires = this.tickets.get(ticket);
+    this.tickets.delete(ticket);
+    if (expires === undefined || expires < Date.now() || this.disabled) {
+      this.counters().upgradesRefused += 1;
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  get openLinks(): number {
+    return this.links.length;
+  }
+
+  /** Deliveries sent and not yet acknowledged or expired, plus those waiting for a link. */
+  get unsettled(): number {
+    return this.inflight + this.queue.length;
+  }
+
+  publish(teamId: string, event: Record<string, unknown>): string {
+    const eventId = `Ev${randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase()}`;
+    const payload = {
+      type: 'event_callback',
+      team_id: teamId,
+      api_app_id: this.opts.appId,
+      event_id: eventId,
+      event_time: Math.floor(Date.now() / 1000),
+      event,
+    };
+    this.counters().eventsPublished += 1;
+    const duplicate = this.faults.duplicateNext > 0;
+    if (duplicate) this.faults.duplicateNext -= 1;
+    this.inflight += 1;
+    this.send({ eventId, payload, attempt: 0, envelopeIds: [], timer: undefined, duplicate });
+    return eventId;
+  }
+
+  disconnect(reason: DisconnectReason, target: Target = 'all'): number {
+    if (reason === 'link_disabled') this.disabled = true;
+    const chosen = reason === 'link_disabled' ? [...this.links] : this.pick(target);
+    for (const link of chosen) {
+      link.receiving = false;
+      sendJson(link.ws, { type: 'disconnect', reason });
+      if (reason === 'warning') this.after(this.opts.warningCloseMs, () => link.ws.close(1000, 'refreshed'));
+      else if (reason === 'refresh_requested') this.after(this.opts.refreshGraceMs, () => link.ws.terminate());
+      else link.ws.close(1000, reason);
+    }
+    this.pump();
+    return chosen.length;
+  }
+
+  /** Cuts the TCP connection without a close frame. */
+  closeAbruptly(target: Target = 'all'): number {
+    const chosen = this.pick(target);
+    for (const link of chosen) link.ws.terminate();
+    return chosen.length;
+  }
+
+  /** Sends frames exactly as given (e.g. malformed ones) to the chosen links. */
+  sendRaw(frames: string[], target: Target = 'all'): number {
+    const chosen = this.pick(target);
+    for (const link of chosen) for (const f of frames) if (link.ws.readyState === WebSocket.OPEN) link.ws.send(f);
+    return chosen.length;
+  }
+
+  setStall(on: boolean): void {
+    this.faults.stall = on;
+    if (!on) this.pump();
+  }
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    for (const d of this.outstanding.values()) clearTimeout(d.timer);
+    for (const link of this.links) link.ws.terminate();
+    this.wss.close();
+  }
+
+  resetTracking(): void {
+    this.ackedEvents.clear();
+  }
+
+  private accept(ws: WebSocket): void {
+    if (this.links.length >= this.opts.maxConnections) {
+      sendJson(ws, { type: 'disconnect', reason: 'too_many_websockets' });
+      ws.close(1008, 'too_many_websockets');
+      return;
+    }
+    const link: Link = { id: this.nextLinkId++, ws, receiving: true, alive: true };
+    this.links.push(link);
+    this.counters().connectionsOpened += 1;
+    ws.on('ping', (data) => {
+      if (!this.faults.withholdPongs && ws.readyState === WebSocket.OPEN) ws.pong(data);
+    });
+    ws.on('pong', () => {
+      link.alive = true;
+    });
+    ws.on('message', (data, isBinary) => this.onClientFrame(isBinary ? null : data.toString()));
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      const i = this.links.indexOf(link);
+      if (i >= 0) this.links.splice(i, 1);
+    });
+    sendJson(ws, {
+      type: 'hello',
+      num_connections: this.links.length,
+      connection_info: { app_id: this.opts.appId },
+      debug_info: { approximate_connection_time: 3600 },
+    });
+    this.pump();
+  }
+
+  private onClientFrame(text: string | null): void {
+    let envelopeId: unknown;
+    try {
+      envelopeId = text === null ? undefined : (JSON.parse(text) as { envelope_id?: unknown }).envelope_id;
+    } catch {
+      envelopeId = undefined;
+    }
+    if (typeof envelopeId !== 'string') {
+      this.counters().protocolErrors += 1;
+      return;
+    }
+    const delivery = this.outstanding.get(envelopeId);
+    if (!delivery) return; // late or unknown: harmless
+    if (this.faults.withholdAcks) {
+      this.counters().acksWithheld += 1;
+      return;
+    }
+    this.counters().acks += 1;
+    this.settle(delivery, true);
+  }
+
+  private send(d: Delivery): void {
+    const copies = d.duplicate && d.attempt === 0 ? 2 : 1;
+    const sent: string[] = [];
+    for (let i = 0; i < copies; i++) {
+      const link = this.nextReceivingLink();
+      if (!link) break;
+      const envelopeId = randomUUID();
+      d.envelopeIds.push(envelopeId);
+      this.outstanding.set(envelopeId, d);
+      sent.push(envelopeId);
+      sendJson(link.ws, {
+        envelope_id: envelopeId,
+        type: 'events_api',
+        accepts_response_payload: false,
+        retry_attempt: d.attempt,
+        retry_reason: d.attempt > 0 ? 'timeout' : '',
+        payload: d.payload,
+      });
+      this.counters().envelopesDelivered += 1;
+      if (d.attempt > 0) this.counters().envelopesRedelivered += 1;
+    }
+    if (sent.length === 0) {
+      this.queue.push(d);
+      return;
+    }
+    d.timer = setTimeout(() => this.onAckTimeout(d), this.opts.ackTimeoutMs);
+  }
+
+  private onAckTimeout(d: Delivery): void {
+    if (d.attempt < this.opts.maxRetries) {
+      d.attempt += 1;
+      this.send(d);
+      return;
+    }
+    this.counters().eventsExpired += this.ackedEvents.has(d.eventId) ? 0 : 1;
+    this.settle(d, false);
+  }
+
+  private settle(d: Delivery, acked: boolean): void {
+    clearTimeout(d.timer);
+    for (const id of d.envelopeIds) this.outstanding.delete(id);
+    d.envelopeIds = [];
+    if (acked && !this.ackedEvents.has(d.eventId)) {
+      this.ackedEvents.add(d.eventId);
+      this.counters().eventsAcked += 1;
+    }
+    this.inflight -= 1;
+    this.pump();
+  }
+
+  /** Sends queued deliveries while links and the in-flight window allow. */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.faults.stall && this.inflight - this.queue.length < this.opts.maxInFlight) {
+      if (!this.links.some((l) => l.receiving)) return;
+      const d = this.queue.shift();
+      if (d) this.send(d);
+    }
+  }
+
+  private nextReceivingLink(): Link | undefined {
+    if (this.faults.stall) return undefined;
+    if (this.inflight - this.queue.length > this.opts.maxInFlight) return undefined;
+    const open = this.links.filter((l) => l.receiving && l.ws.readyState === WebSocket.OPEN);
+    if (open.length === 0) return undefined;
+    this.roundRobin = (this.roundRobin + 1) % open.length;
+    return open[this.roundRobin];
+  }
+
+  private pick(target: Target): Link[] {
+    if (target === 'all') return [...this.links];
+    const link = target === 'oldest' ? this.links[0] : this.links[this.links.length - 1];
+    return link ? [link] : [];
+  }
+
+  private pingAll(): void {
+    if (this.faults.stall) return;
+    for (const link of this.links) {
+      if (!link.alive) {
+        link.ws.terminate();
+        continue;
+      }
+      link.alive = false;
+      if (link.ws.readyState === WebSocket.OPEN) link.ws.ping();
+    }
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+}
+
+function sendJson(ws: WebSocket, value: unknown): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(value));
+}

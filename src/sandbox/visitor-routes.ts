@@ -1,0 +1,78 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import path from 'node:path';
+import express, { type Request, type Response } from 'express';
+import type { Simulator } from './simulator';
+
+/**
+ * The visitor's side of the chat widget: a page where a person plays a website visitor,
+ * and the small JSON + Server-Sent Events API it uses.
+ */
+export function visitorRouter(sim: Simulator): express.Router {
+  const router = express.Router();
+  const tokens = new Map<string, Buffer>();
+  router.use(express.json({ limit: '16kb' }));
+  router.use(
+    express.static(path.join(__dirname, 'public'), {
+      setHeaders: (res) => {
+        res.set('Content-Security-Policy', "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'");
+        res.set('X-Content-Type-Options', 'nosniff');
+      },
+    }),
+  );
+
+  const authorised = (req: Request, res: Response): string | undefined => {
+    const id = String(req.params.id);
+    const expected = tokens.get(id);
+    const given = Buffer.from(String(req.get('x-visitor-token') ?? req.query.token ?? ''));
+    if (!expected || expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      res.status(404).json({ ok: false, error: 'conversation_not_found' });
+      return undefined;
+    }
+    if (!sim.world.conversations.has(id)) {
+      res.status(410).json({ ok: false, error: 'conversation_deleted' });
+      return undefined;
+    }
+    return id;
+  };
+
+  router.post('/api/chats', (req, res) => {
+    const body = (req.body ?? {}) as { name?: unknown; email?: unknown };
+    const name = typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 100) : 'Website visitor';
+    const email = typeof body.email === 'string' ? body.email.slice(0, 200) : '';
+    const chat = sim.startVisitorChat(name, email, req.get('referer') ?? '');
+    const token = randomBytes(16).toString('hex');
+    tokens.set(chat.conversationId, Buffer.from(token));
+    res.status(201).json({ ok: true, conversation_id: chat.conversationId, visitor_id: chat.visitorId, token });
+  });
+
+  router.post('/api/chats/:id/messages', (req, res) => {
+    const id = authorised(req, res);
+    if (!id) return;
+    const text = (req.body as { text?: unknown } | undefined)?.text;
+    if (typeof text !== 'string' || text.trim() === '' || text.length > 4000) {
+      res.status(400).json({ ok: false, error: 'invalid_arguments', message: 'text must be 1 to 4000 characters' });
+      return;
+    }
+    const m = sim.visitorSays(id, text.trim());
+    res.status(201).json({ ok: true, message_id: m.id });
+  });
+
+  router.get('/api/chats/:id/stream', (req, res) => {
+    const id = authorised(req, res);
+    if (!id) return;
+    res.set({ 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.flushHeaders();
+    const send = (m: { id: string; sender: { kind: string; name: string }; text: string; ts: string }): void => {
+      res.write(`id: ${m.id}\ndata: ${JSON.stringify({ id: m.id, sender: m.sender.kind, name: m.sender.name, text: m.text, ts: m.ts })}\n\n`);
+    };
+    for (const m of sim.world.history(id)) send(m);
+    const unsubscribe = sim.world.subscribe(id, send);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
+  });
+
+  return router;
+}
