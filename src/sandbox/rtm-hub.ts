@@ -156,7 +156,7 @@ export class RtmHub {
     ws.on('pong', () => {
       link.alive = true;
     });
-    ws.on('message', (data, isBinary) => this.onClientFrame(isBinary ? null : data.toString()));
+    ws.on('message', (data, isBinary) => this.onClientFrame(isBinary ? null : Buffer.from(data as Buffer).toString('utf8')));
     ws.on('error', () => undefined);
     ws.on('close', () => {
       const i = this.links.indexOf(link);

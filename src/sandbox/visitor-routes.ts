@@ -23,7 +23,8 @@ export function visitorRouter(sim: Simulator): express.Router {
   const authorised = (req: Request, res: Response): string | undefined => {
     const id = String(req.params.id);
     const expected = tokens.get(id);
-    const given = Buffer.from(String(req.get('x-visitor-token') ?? req.query.token ?? ''));
+    const query = typeof req.query.token === 'string' ? req.query.token : '';
+    const given = Buffer.from(req.get('x-visitor-token') ?? query);
     if (!expected || expected.length !== given.length || !timingSafeEqual(expected, given)) {
       res.status(404).json({ ok: false, error: 'conversation_not_found' });
       return undefined;
