@@ -97,7 +97,8 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       const deadline = Date.now() + config.shutdownTimeoutMs;
       await gateway.pause(Math.max(0, deadline - Date.now()));
       const drained = await dispatcher.drain(Math.max(0, deadline - Date.now()));
-      if (!drained) logger.warn({ pending: dispatcher.pending }, 'shutdown deadline passed with handlers still running');
+      if (!drained)
+        logger.warn({ pending: dispatcher.pending }, 'shutdown deadline passed with handlers still running');
       await gateway.close();
       return { drained };
     },

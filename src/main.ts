@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createBotApp, type ClickDeskCredentials } from './app';
 import { loadConfig } from './config/load-config';
@@ -8,6 +9,8 @@ import { Simulator } from './sandbox/simulator';
 
 /** The composition root: reads config, starts the sandbox if asked, wires and runs the app. */
 async function main(): Promise<void> {
+  // A .env file in the working directory is read if present; the environment wins over it.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
 
@@ -17,10 +20,14 @@ async function main(): Promise<void> {
     sandbox = new Simulator();
     await sandbox.listen(config.sandbox.port, config.sandbox.host);
     credentials = sandbox.credentials();
-    logger.info({ simulator: sandbox.url }, 'sandbox mode: no ClickDesk credentials set, running the bundled simulator');
+    logger.info(
+      { simulator: sandbox.url },
+      'sandbox mode: no ClickDesk credentials set, running the bundled simulator',
+    );
   } else {
     const { apiUrl, appToken, botToken } = config.clickdesk;
-    if (!apiUrl || !appToken || !botToken) throw new Error('live mode without credentials: config validation let this through');
+    if (!apiUrl || !appToken || !botToken)
+      throw new Error('live mode without credentials: config validation let this through');
     credentials = { apiUrl, appToken, botToken };
   }
 

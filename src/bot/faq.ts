@@ -28,9 +28,13 @@ export function loadFaq(file: string): Faq {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new CodedError('FAQ_INVALID', `Cannot read FAQ file ${file}: ${(err as Error).message}. Check BOT_FAQ_FILE.`, {
-      cause: err,
-    });
+    throw new CodedError(
+      'FAQ_INVALID',
+      `Cannot read FAQ file ${file}: ${(err as Error).message}. Check BOT_FAQ_FILE.`,
+      {
+        cause: err,
+      },
+    );
   }
   const parsed = faqSchema.safeParse(raw);
   if (!parsed.success) {

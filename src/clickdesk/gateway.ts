@@ -144,11 +144,15 @@ export class ClickDeskGateway {
       .then((outcome) => {
         observer?.envelope?.(outcome);
         if (conn.ack(frame.envelopeId)) observer?.acked?.(Number(process.hrtime.bigint() - received) / 1e9);
-        if (outcome === 'duplicate') logger.debug({ eventId, retry: frame.retryAttempt }, 'duplicate event dropped');
+        if (outcome === 'duplicate')
+          logger.debug({ eventId, retry: frame.retryAttempt }, 'duplicate event dropped');
       })
       .catch((err: unknown) => {
         observer?.envelope?.('not_recorded');
-        logger.error({ eventId, err: describeError(err) }, 'event not recorded; left unacknowledged for redelivery');
+        logger.error(
+          { eventId, err: describeError(err) },
+          'event not recorded; left unacknowledged for redelivery',
+        );
       })
       .finally(() => {
         conn.endIntake();
@@ -193,7 +197,10 @@ class ConnectionSlot {
             this.gw.fail(err);
             return;
           }
-          logger.warn({ slot: this.index, attempt: this.attempt, err: describeError(err) }, 'RTM connect failed; backing off');
+          logger.warn(
+            { slot: this.index, attempt: this.attempt, err: describeError(err) },
+            'RTM connect failed; backing off',
+          );
         }
       }
     } finally {
@@ -255,7 +262,12 @@ class ConnectionSlot {
     observer?.reconnect?.(reason);
     switch (reason) {
       case 'link_disabled':
-        this.gw.fail(new CodedError('CLICKDESK_LINK_DISABLED', 'ClickDesk disabled this app (link_disabled): not reconnecting. Re-enable the app in ClickDesk, then restart.'));
+        this.gw.fail(
+          new CodedError(
+            'CLICKDESK_LINK_DISABLED',
+            'ClickDesk disabled this app (link_disabled): not reconnecting. Re-enable the app in ClickDesk, then restart.',
+          ),
+        );
         return;
       case 'warning':
       case 'refresh_requested':
@@ -263,7 +275,10 @@ class ConnectionSlot {
         if (conn === this.current) void this.ensureConnected(false);
         return;
       case 'too_many_websockets':
-        logger.warn({ connection: conn.label }, 'ClickDesk holds too many connections for this app; lower RTM_CONNECTIONS');
+        logger.warn(
+          { connection: conn.label },
+          'ClickDesk holds too many connections for this app; lower RTM_CONNECTIONS',
+        );
         void conn.retire(0);
         return;
     }

@@ -21,7 +21,8 @@ export interface RtmConnectionOptions {
   onClose: (connection: RtmConnection, why: CloseReason) => void;
 }
 
-export type CloseReason = 'closed_by_server' | 'closed_by_client' | 'pong_timeout' | 'stalled' | 'socket_error' | 'hello_timeout';
+export type CloseReason =
+  'closed_by_server' | 'closed_by_client' | 'pong_timeout' | 'stalled' | 'socket_error' | 'hello_timeout';
 
 /**
  * One RTM WebSocket: waits for `hello`, passes envelopes up, sends acks, and watches the
@@ -147,7 +148,8 @@ export class RtmConnection {
       });
     }
     this.closeReason ??= 'closed_by_client';
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000, 'bye');
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(1000, 'bye');
     if (!this.closed) {
       // A peer that never answers the close handshake is cut off.
       await new Promise<void>((resolve) => {

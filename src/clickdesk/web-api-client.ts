@@ -3,7 +3,12 @@ import { CodedError } from '../errors';
 /** A failed Web API call: `apiError` is ClickDesk's own error string (e.g. `conversation_not_found`). */
 export class ClickDeskApiError extends CodedError {
   constructor(
-    code: 'CLICKDESK_API_ERROR' | 'CLICKDESK_AUTH_FAILED' | 'CLICKDESK_LINK_DISABLED' | 'CLICKDESK_RATE_LIMITED' | 'CLICKDESK_HTTP_ERROR',
+    code:
+      | 'CLICKDESK_API_ERROR'
+      | 'CLICKDESK_AUTH_FAILED'
+      | 'CLICKDESK_LINK_DISABLED'
+      | 'CLICKDESK_RATE_LIMITED'
+      | 'CLICKDESK_HTTP_ERROR',
     readonly method: string,
     readonly apiError: string,
     readonly retryAfterSeconds?: number,
@@ -41,11 +46,16 @@ export class ClickDeskWebApi {
   /** Asks for a single-use RTM URL. */
   async openConnection(): Promise<string> {
     const result = await this.call<{ url: string }>('apps.connections.open', {}, this.opts.appToken);
-    if (typeof result.url !== 'string') throw new ClickDeskApiError('CLICKDESK_API_ERROR', 'apps.connections.open', 'no_url');
+    if (typeof result.url !== 'string')
+      throw new ClickDeskApiError('CLICKDESK_API_ERROR', 'apps.connections.open', 'no_url');
     return result.url;
   }
 
-  async postMessage(teamId: string, conversationId: string, text: string): Promise<{ id: string; ts: string }> {
+  async postMessage(
+    teamId: string,
+    conversationId: string,
+    text: string,
+  ): Promise<{ id: string; ts: string }> {
     const result = await this.call<{ message: { id: string; ts: string } }>(
       'chat.postMessage',
       { conversation_id: conversationId, text },
@@ -55,7 +65,11 @@ export class ClickDeskWebApi {
   }
 
   async transferToAgents(teamId: string, conversationId: string): Promise<void> {
-    await this.call('conversations.transfer', { conversation_id: conversationId, to: 'agents' }, this.opts.botTokenFor(teamId));
+    await this.call(
+      'conversations.transfer',
+      { conversation_id: conversationId, to: 'agents' },
+      this.opts.botTokenFor(teamId),
+    );
   }
 
   async call<T extends object>(method: string, args: Record<string, unknown>, token: string): Promise<T> {
@@ -76,19 +90,31 @@ export class ClickDeskWebApi {
       body = (await response.json()) as typeof body;
     } catch (err) {
       this.observe(method, response.status, 'bad_response', response.headers);
-      throw new ClickDeskApiError('CLICKDESK_HTTP_ERROR', method, `http_${response.status}`, undefined, { cause: err });
+      throw new ClickDeskApiError('CLICKDESK_HTTP_ERROR', method, `http_${response.status}`, undefined, {
+        cause: err,
+      });
     }
     if (response.status === 429) {
       this.observe(method, 429, 'ratelimited', response.headers);
       const retryAfter = Number(response.headers.get('retry-after') ?? '1');
-      throw new ClickDeskApiError('CLICKDESK_RATE_LIMITED', method, 'ratelimited', Number.isFinite(retryAfter) ? retryAfter : 1);
+      throw new ClickDeskApiError(
+        'CLICKDESK_RATE_LIMITED',
+        method,
+        'ratelimited',
+        Number.isFinite(retryAfter) ? retryAfter : 1,
+      );
     }
     if (body.ok === true) {
       this.observe(method, response.status, 'ok', response.headers);
       return body as T;
     }
     const apiError = typeof body.error === 'string' ? body.error : `http_${response.status}`;
-    this.observe(method, response.status, AUTH_ERRORS.has(apiError) ? 'auth_error' : 'api_error', response.headers);
+    this.observe(
+      method,
+      response.status,
+      AUTH_ERRORS.has(apiError) ? 'auth_error' : 'api_error',
+      response.headers,
+    );
     const code = AUTH_ERRORS.has(apiError)
       ? 'CLICKDESK_AUTH_FAILED'
       : apiError === 'link_disabled'

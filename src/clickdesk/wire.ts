@@ -5,7 +5,12 @@ import type { ChatEvent, InboundEvent } from '../core/chat-event';
  * The RTM wire format (shared/clickdesk-api.md §2) and its translation into the app's
  * model. A frame that does not fit is a protocol error for the caller to count and drop.
  */
-export const DISCONNECT_REASONS = ['warning', 'refresh_requested', 'link_disabled', 'too_many_websockets'] as const;
+export const DISCONNECT_REASONS = [
+  'warning',
+  'refresh_requested',
+  'link_disabled',
+  'too_many_websockets',
+] as const;
 export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
 
 const id = z.string().min(1).max(200);
@@ -34,7 +39,11 @@ const eventBody = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('conversation_ended'), conversation_id: id, ended_by: z.string().max(200) }),
   z.object({ type: z.literal('visitor_updated'), visitor_id: id }),
-  z.object({ type: z.literal('agent_joined'), conversation_id: id, agent: z.object({ id, name: z.string().max(500) }) }),
+  z.object({
+    type: z.literal('agent_joined'),
+    conversation_id: id,
+    agent: z.object({ id, name: z.string().max(500) }),
+  }),
 ]);
 
 const envelopeFrame = z.object({
@@ -77,7 +86,9 @@ export function parseFrame(data: string): Frame {
   const type = (json as { type?: unknown }).type;
   if (type === 'hello') {
     const hello = helloFrame.safeParse(json);
-    return hello.success ? { kind: 'hello', appId: hello.data.connection_info?.app_id } : invalid(hello.error);
+    return hello.success
+      ? { kind: 'hello', appId: hello.data.connection_info?.app_id }
+      : invalid(hello.error);
   }
   if (type === 'disconnect') {
     const notice = disconnectFrame.safeParse(json);
@@ -95,14 +106,22 @@ export function parseFrame(data: string): Frame {
     retryAttempt: envelope.data.retry_attempt,
     eventType: payload.event.type,
     event: body.success
-      ? { eventId: payload.event_id, teamId: payload.team_id, eventTime: payload.event_time, event: toChatEvent(body.data) }
+      ? {
+          eventId: payload.event_id,
+          teamId: payload.team_id,
+          eventTime: payload.event_time,
+          event: toChatEvent(body.data),
+        }
       : undefined,
   };
 }
 
 function invalid(error: z.ZodError): Frame {
   const first = error.issues[0];
-  return { kind: 'invalid', problem: first ? `${first.path.join('.') || 'frame'}: ${first.message}` : 'invalid frame' };
+  return {
+    kind: 'invalid',
+    problem: first ? `${first.path.join('.') || 'frame'}: ${first.message}` : 'invalid frame',
+  };
 }
 
 function toChatEvent(e: z.infer<typeof eventBody>): ChatEvent {

@@ -18,8 +18,14 @@ const schema = z
       .url({ protocol: /^https?$/ })
       .refine((u) => u.endsWith('/'), 'must end with "/" (e.g. https://api.clickdesk.example/api/)')
       .optional(),
-    CLICKDESK_APP_TOKEN: z.string().regex(/^xapp-\S+$/, 'must start with "xapp-"').optional(),
-    CLICKDESK_BOT_TOKEN: z.string().regex(/^xoxb-\S+$/, 'must start with "xoxb-"').optional(),
+    CLICKDESK_APP_TOKEN: z
+      .string()
+      .regex(/^xapp-\S+$/, 'must start with "xapp-"')
+      .optional(),
+    CLICKDESK_BOT_TOKEN: z
+      .string()
+      .regex(/^xoxb-\S+$/, 'must start with "xoxb-"')
+      .optional(),
     SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
     SANDBOX_PORT: int(0, 65535).default(4100),
     RTM_CONNECTIONS: int(1, 10).default(2),
@@ -29,7 +35,10 @@ const schema = z
     RTM_BACKOFF_BASE_MS: int(1, 600_000).default(500),
     RTM_BACKOFF_MAX_MS: int(1, 3_600_000).default(30_000),
     SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
-    BOT_FAQ_FILE: z.string().min(1).default(path.join(__dirname, '..', 'bot', 'faq.json')),
+    BOT_FAQ_FILE: z
+      .string()
+      .min(1)
+      .default(path.join(__dirname, '..', 'bot', 'faq.json')),
   })
   .superRefine((v, ctx) => {
     const app = v.CLICKDESK_APP_TOKEN !== undefined;
@@ -38,7 +47,8 @@ const schema = z
       ctx.addIssue({
         code: 'custom',
         path: [app ? 'CLICKDESK_BOT_TOKEN' : 'CLICKDESK_APP_TOKEN'],
-        message: 'set both CLICKDESK_APP_TOKEN and CLICKDESK_BOT_TOKEN for live mode, or neither for sandbox mode',
+        message:
+          'set both CLICKDESK_APP_TOKEN and CLICKDESK_BOT_TOKEN for live mode, or neither for sandbox mode',
       });
     }
     if (app && bot && v.CLICKDESK_API_URL === undefined) {
@@ -49,7 +59,11 @@ const schema = z
       });
     }
     if (v.RTM_BACKOFF_MAX_MS < v.RTM_BACKOFF_BASE_MS) {
-      ctx.addIssue({ code: 'custom', path: ['RTM_BACKOFF_MAX_MS'], message: 'must be >= RTM_BACKOFF_BASE_MS' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RTM_BACKOFF_MAX_MS'],
+        message: 'must be >= RTM_BACKOFF_BASE_MS',
+      });
     }
   });
 
@@ -81,7 +95,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? 'environment');
-      const given = typeof cleaned[name] === 'string' && !/TOKEN|SECRET|KEY/.test(name) ? ` (got "${cleaned[name]}")` : '';
+      const given =
+        typeof cleaned[name] === 'string' && !/TOKEN|SECRET|KEY/.test(name)
+          ? ` (got "${cleaned[name]}")`
+          : '';
       return `  ${name}: ${i.message}${given}`;
     });
     throw new CodedError(
@@ -94,7 +111,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mode: v.CLICKDESK_APP_TOKEN ? 'live' : 'sandbox',
     logLevel: v.LOG_LEVEL,
     http: { host: v.HTTP_HOST, port: v.HTTP_PORT },
-    clickdesk: { apiUrl: v.CLICKDESK_API_URL, appToken: v.CLICKDESK_APP_TOKEN, botToken: v.CLICKDESK_BOT_TOKEN },
+    clickdesk: {
+      apiUrl: v.CLICKDESK_API_URL,
+      appToken: v.CLICKDESK_APP_TOKEN,
+      botToken: v.CLICKDESK_BOT_TOKEN,
+    },
     sandbox: { host: v.SANDBOX_HOST, port: v.SANDBOX_PORT },
     rtm: {
       connections: v.RTM_CONNECTIONS,

@@ -5,8 +5,19 @@
 export type SenderKind = 'visitor' | 'agent' | 'bot' | 'system';
 
 export type ChatEvent =
-  | { type: 'conversation_started'; conversationId: string; visitor: { id: string; name: string }; pageUrl: string }
-  | { type: 'message'; conversationId: string; sender: { kind: SenderKind; id: string }; text: string; ts: string }
+  | {
+      type: 'conversation_started';
+      conversationId: string;
+      visitor: { id: string; name: string };
+      pageUrl: string;
+    }
+  | {
+      type: 'message';
+      conversationId: string;
+      sender: { kind: SenderKind; id: string };
+      text: string;
+      ts: string;
+    }
   | { type: 'conversation_ended'; conversationId: string; endedBy: string }
   | { type: 'visitor_updated'; visitorId: string }
   | { type: 'agent_joined'; conversationId: string; agent: { id: string; name: string } };

@@ -69,19 +69,25 @@ export class EventDispatcher {
   private async process(event: InboundEvent): Promise<void> {
     const { logger, inbox, handler, onHandled } = this.opts;
     const started = process.hrtime.bigint();
-    const log = logger.child({ eventId: event.eventId, eventType: event.event.type });
+    // Built on first use: most events never log, and a child logger per event is measurable garbage.
+    let child: Logger | undefined;
+    const log = (): Logger =>
+      (child ??= logger.child({ eventId: event.eventId, eventType: event.event.type }));
     let outcome: 'ok' | 'error' = 'ok';
     try {
       const conversation = await this.apply(event);
       await handler.handle(event, this.context(event, conversation, log));
     } catch (err) {
       outcome = 'error';
-      log.error({ err: describeError(err) }, 'event handler failed');
+      log().error({ err: describeError(err) }, 'event handler failed');
     }
     try {
       await inbox.markHandled(event.eventId);
     } catch (err) {
-      log.error({ err: describeError(err) }, 'could not mark event handled; it will be replayed at restart');
+      log().error(
+        { err: describeError(err) },
+        'could not mark event handled; it will be replayed at restart',
+      );
     }
     onHandled?.(event, outcome, Number(process.hrtime.bigint() - started) / 1e9);
   }
@@ -133,16 +139,23 @@ export class EventDispatcher {
     return updated;
   }
 
-  private context(event: InboundEvent, conversation: ConversationRecord | undefined, logger: Logger): HandlerContext {
+  private context(
+    event: InboundEvent,
+    conversation: ConversationRecord | undefined,
+    logger: () => Logger,
+  ): HandlerContext {
     const { actions } = this.opts;
     const conversationId = conversationOf(event.event);
     const requireConversation = (): string => {
-      if (conversationId === undefined) throw new Error(`a ${event.event.type} event has no conversation to act in`);
+      if (conversationId === undefined)
+        throw new Error(`a ${event.event.type} event has no conversation to act in`);
       return conversationId;
     };
     return {
       conversation,
-      logger,
+      get logger() {
+        return logger();
+      },
       reply: (text) => actions.postMessage(event.teamId, requireConversation(), text),
       transferToHuman: async () => {
         const id = requireConversation();

@@ -29,7 +29,9 @@ export function createHttpApp(opts: HttpAppOptions): express.Express {
   for (const { path, router } of opts.routers ?? []) app.use(path, router);
 
   app.use((req, res) => {
-    res.status(404).json({ ok: false, error: 'not_found', message: `No route for ${req.method} ${req.path}` });
+    res
+      .status(404)
+      .json({ ok: false, error: 'not_found', message: `No route for ${req.method} ${req.path}` });
   });
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     const status = statusFor(err);

@@ -23,37 +23,70 @@ export function controlRouter(sim: Simulator): express.Router {
     router.post(path, (req: Request, res: Response) => {
       const parsed = schema.safeParse(req.body ?? {});
       if (!parsed.success) {
-        res.status(400).json({ ok: false, error: 'invalid_arguments', message: z.prettifyError(parsed.error) });
+        res
+          .status(400)
+          .json({ ok: false, error: 'invalid_arguments', message: z.prettifyError(parsed.error) });
         return;
       }
       Promise.resolve(run(parsed.data)).then(
         (result) => res.json({ ok: true, result }),
-        (err: unknown) => res.status(400).json({ ok: false, error: 'failed', message: (err as Error).message }),
+        (err: unknown) =>
+          res.status(400).json({ ok: false, error: 'failed', message: (err as Error).message }),
       );
     });
   };
 
   router.get('/counters', (_req, res) => {
-    res.json({ ok: true, counters: sim.counters, open_links: sim.hub.openLinks, unsettled: sim.hub.unsettled });
+    res.json({
+      ok: true,
+      counters: sim.counters,
+      open_links: sim.hub.openLinks,
+      unsettled: sim.hub.unsettled,
+    });
   });
   route('/reset-counters', z.object({}), () => sim.resetCounters());
   route(
     '/faults/disconnect',
-    z.object({ reason: z.enum(['warning', 'refresh_requested', 'link_disabled', 'too_many_websockets']), target }),
+    z.object({
+      reason: z.enum(['warning', 'refresh_requested', 'link_disabled', 'too_many_websockets']),
+      target,
+    }),
     (b) => sim.hub.disconnect(b.reason, b.target),
   );
   route('/faults/close', z.object({ target }), (b) => sim.hub.closeAbruptly(b.target));
-  route('/faults/pongs', z.object({ withhold: z.boolean() }), (b) => (sim.hub.faults.withholdPongs = b.withhold));
-  route('/faults/acks', z.object({ withhold: z.boolean() }), (b) => (sim.hub.faults.withholdAcks = b.withhold));
-  route('/faults/stall', z.object({ on: z.boolean() }), (b) => sim.hub.setStall(b.on));
-  route('/faults/duplicate', z.object({ count: z.number().int().min(1).max(10_000) }), (b) => (sim.hub.faults.duplicateNext += b.count));
-  route('/faults/raw', z.object({ frames: z.array(z.string()).min(1).max(10_000), target }), (b) => sim.hub.sendRaw(b.frames, b.target));
-  route('/limits', z.object({ method: z.string().min(1), limit: z.number().int().min(1) }), (b) => (sim.options.limits[b.method] = b.limit));
-  route('/events', z.object({ event: z.looseObject({ type: z.string() }), team_id: z.string().optional() }), (b) =>
-    sim.publish(b.event, b.team_id),
+  route(
+    '/faults/pongs',
+    z.object({ withhold: z.boolean() }),
+    (b) => (sim.hub.faults.withholdPongs = b.withhold),
   );
-  route('/webhooks', z.looseObject({ type: lifecycleTypes, url: z.url().optional() }), ({ type, url, ...fields }) =>
-    sim.webhooks.send(type, fields, url),
+  route(
+    '/faults/acks',
+    z.object({ withhold: z.boolean() }),
+    (b) => (sim.hub.faults.withholdAcks = b.withhold),
+  );
+  route('/faults/stall', z.object({ on: z.boolean() }), (b) => sim.hub.setStall(b.on));
+  route(
+    '/faults/duplicate',
+    z.object({ count: z.number().int().min(1).max(10_000) }),
+    (b) => (sim.hub.faults.duplicateNext += b.count),
+  );
+  route('/faults/raw', z.object({ frames: z.array(z.string()).min(1).max(10_000), target }), (b) =>
+    sim.hub.sendRaw(b.frames, b.target),
+  );
+  route(
+    '/limits',
+    z.object({ method: z.string().min(1), limit: z.number().int().min(1) }),
+    (b) => (sim.options.limits[b.method] = b.limit),
+  );
+  route(
+    '/events',
+    z.object({ event: z.looseObject({ type: z.string() }), team_id: z.string().optional() }),
+    (b) => sim.publish(b.event, b.team_id),
+  );
+  route(
+    '/webhooks',
+    z.looseObject({ type: lifecycleTypes, url: z.url().optional() }),
+    ({ type, url, ...fields }) => sim.webhooks.send(type, fields, url),
   );
   return router;
 }

@@ -37,7 +37,7 @@ export class RtmHub {
   private readonly tickets = new Map<string, number>();
   private readonly links: Link[] = [];
   private readonly outstanding = new Map<string, Delivery>();
-  private readonly queue: Delivery[] = [];
+  private readonly queue = new Fifo<Delivery>();
   private readonly ackedEvents = new Set<string>();
   private inflight = 0;
   private nextLinkId = 1;
@@ -104,7 +104,8 @@ export class RtmHub {
       link.receiving = false;
       sendJson(link.ws, { type: 'disconnect', reason });
       if (reason === 'warning') this.after(this.opts.warningCloseMs, () => link.ws.close(1000, 'refreshed'));
-      else if (reason === 'refresh_requested') this.after(this.opts.refreshGraceMs, () => link.ws.terminate());
+      else if (reason === 'refresh_requested')
+        this.after(this.opts.refreshGraceMs, () => link.ws.terminate());
       else link.ws.close(1000, reason);
     }
     this.pump();
@@ -121,7 +122,8 @@ export class RtmHub {
   /** Sends frames exactly as given (e.g. malformed ones) to the chosen links. */
   sendRaw(frames: string[], target: Target = 'all'): number {
     const chosen = this.pick(target);
-    for (const link of chosen) for (const f of frames) if (link.ws.readyState === WebSocket.OPEN) link.ws.send(f);
+    for (const link of chosen)
+      for (const f of frames) if (link.ws.readyState === WebSocket.OPEN) link.ws.send(f);
     return chosen.length;
   }
 
@@ -156,7 +158,9 @@ export class RtmHub {
     ws.on('pong', () => {
       link.alive = true;
     });
-    ws.on('message', (data, isBinary) => this.onClientFrame(isBinary ? null : Buffer.from(data as Buffer).toString('utf8')));
+    ws.on('message', (data, isBinary) =>
+      this.onClientFrame(isBinary ? null : Buffer.from(data as Buffer).toString('utf8')),
+    );
     ws.on('error', () => undefined);
     ws.on('close', () => {
       const i = this.links.indexOf(link);
@@ -244,10 +248,15 @@ export class RtmHub {
 
   /** Sends queued deliveries while links and the in-flight window allow. */
   private pump(): void {
-    while (this.queue.length > 0 && !this.faults.stall && this.inflight - this.queue.length < this.opts.maxInFlight) {
+    while (
+      this.queue.length > 0 &&
+      !this.faults.stall &&
+      this.inflight - this.queue.length < this.opts.maxInFlight
+    ) {
       if (!this.links.some((l) => l.receiving)) return;
       const d = this.queue.shift();
       if (d) this.send(d);
+      else return;
     }
   }
 
@@ -295,4 +304,29 @@ export class RtmHub {
 
 function sendJson(ws: WebSocket, value: unknown): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(value));
+}
+
+/** A queue with O(1) shift (Array#shift is O(n), which a 100,000-event flood turns quadratic). */
+class Fifo<T> {
+  private items: Array<T | undefined> = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
 }

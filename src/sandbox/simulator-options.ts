@@ -45,7 +45,9 @@ export function simulatorOptions(overrides: Partial<SimulatorOptions> = {}): Sim
   return {
     appId: 'A0SANDBOX',
     appToken: 'xapp-sandbox-app-token',
-    teams: [{ id: 'T0SANDBOX', name: 'Sandbox Team', botToken: 'xoxb-sandbox-bot-token', botId: 'B0SANDBOX' }],
+    teams: [
+      { id: 'T0SANDBOX', name: 'Sandbox Team', botToken: 'xoxb-sandbox-bot-token', botId: 'B0SANDBOX' },
+    ],
     windowMs: 60_000,
     postMessagePerConversation: { ratePerSec: 1, burst: 3 },
     ticketTtlMs: 30_000,
@@ -59,6 +61,13 @@ export function simulatorOptions(overrides: Partial<SimulatorOptions> = {}): Sim
     agentJoinDelayMs: 1_500,
     ...overrides,
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
-    webhook: { url: undefined, secrets: [], retries: 5, timeoutMs: 5_000, retryBaseMs: 1_000, ...overrides.webhook },
+    webhook: {
+      url: undefined,
+      secrets: [],
+      retries: 5,
+      timeoutMs: 5_000,
+      retryBaseMs: 1_000,
+      ...overrides.webhook,
+    },
   };
 }

@@ -142,7 +142,11 @@ export class Simulator {
   visitorSays(conversationId: string, text: string): SimMessage {
     const c = this.mustConversation(conversationId);
     const visitor = this.world.visitors.get(c.visitorId);
-    const m = this.world.addMessage(c.id, { kind: 'visitor', id: c.visitorId, name: visitor?.name ?? 'Visitor' }, text);
+    const m = this.world.addMessage(
+      c.id,
+      { kind: 'visitor', id: c.visitorId, name: visitor?.name ?? 'Visitor' },
+      text,
+    );
     this.publishMessage(c, m);
     return m;
   }
@@ -155,16 +159,31 @@ export class Simulator {
 
   transferToAgents(c: SimConversation): void {
     c.assignedTo = 'agents';
-    this.world.addMessage(c.id, { kind: 'system', id: 'system', name: 'ClickDesk' }, 'Transferring you to a member of the team…');
+    this.world.addMessage(
+      c.id,
+      { kind: 'system', id: 'system', name: 'ClickDesk' },
+      'Transferring you to a member of the team…',
+    );
     if (this.options.agentJoinDelayMs < 0) return;
     this.later(this.options.agentJoinDelayMs, () => {
       if (!this.world.conversations.has(c.id)) return;
       const agent = this.world.agents[0];
       if (!agent) return;
       c.assignedTo = agent.id;
-      this.publish({ type: 'agent_joined', conversation_id: c.id, agent: { id: agent.id, name: agent.name } }, c.teamId);
-      this.world.addMessage(c.id, { kind: 'system', id: 'system', name: 'ClickDesk' }, `${agent.name} joined the chat`);
-      const greeting = this.world.addMessage(c.id, { kind: 'agent', id: agent.id, name: agent.name }, `Hi, I'm ${agent.name}. How can I help?`);
+      this.publish(
+        { type: 'agent_joined', conversation_id: c.id, agent: { id: agent.id, name: agent.name } },
+        c.teamId,
+      );
+      this.world.addMessage(
+        c.id,
+        { kind: 'system', id: 'system', name: 'ClickDesk' },
+        `${agent.name} joined the chat`,
+      );
+      const greeting = this.world.addMessage(
+        c.id,
+        { kind: 'agent', id: agent.id, name: agent.name },
+        `Hi, I'm ${agent.name}. How can I help?`,
+      );
       this.publishMessage(c, greeting);
     });
   }
@@ -177,7 +196,13 @@ export class Simulator {
 
   private publishMessage(c: SimConversation, m: SimMessage): void {
     this.publish(
-      { type: 'message', conversation_id: c.id, sender: { kind: m.sender.kind, id: m.sender.id }, text: m.text, ts: m.ts },
+      {
+        type: 'message',
+        conversation_id: c.id,
+        sender: { kind: m.sender.kind, id: m.sender.id },
+        text: m.text,
+        ts: m.ts,
+      },
       c.teamId,
     );
   }
@@ -205,4 +230,3 @@ export class Simulator {
     this.timers.add(t);
   }
 }
-

@@ -6,7 +6,12 @@ export class SlidingWindowLimiter {
   private readonly hits = new Map<string, number[]>();
 
   /** Accepts and records the call if there is room. `resetMs` is when one more call fits. */
-  take(key: string, limit: number, windowMs: number, now: number): { allowed: boolean; remaining: number; resetMs: number } {
+  take(
+    key: string,
+    limit: number,
+    windowMs: number,
+    now: number,
+  ): { allowed: boolean; remaining: number; resetMs: number } {
     const times = this.prune(key, windowMs, now);
     if (times.length >= limit) {
       return { allowed: false, remaining: 0, resetMs: (times[times.length - limit] ?? now) + windowMs };
@@ -34,7 +39,12 @@ export class SlidingWindowLimiter {
 export class TokenBucketLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  take(key: string, ratePerSec: number, burst: number, now: number): { allowed: boolean; retryAfterMs: number } {
+  take(
+    key: string,
+    ratePerSec: number,
+    burst: number,
+    now: number,
+  ): { allowed: boolean; retryAfterMs: number } {
     const b = this.buckets.get(key) ?? { tokens: burst, at: now };
     b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * ratePerSec);
     b.at = now;

@@ -14,7 +14,10 @@ export function visitorRouter(sim: Simulator): express.Router {
   router.use(
     express.static(path.join(__dirname, 'public'), {
       setHeaders: (res) => {
-        res.set('Content-Security-Policy', "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'");
+        res.set(
+          'Content-Security-Policy',
+          "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'",
+        );
         res.set('X-Content-Type-Options', 'nosniff');
       },
     }),
@@ -38,12 +41,15 @@ export function visitorRouter(sim: Simulator): express.Router {
 
   router.post('/api/chats', (req, res) => {
     const body = (req.body ?? {}) as { name?: unknown; email?: unknown };
-    const name = typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 100) : 'Website visitor';
+    const name =
+      typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 100) : 'Website visitor';
     const email = typeof body.email === 'string' ? body.email.slice(0, 200) : '';
     const chat = sim.startVisitorChat(name, email, req.get('referer') ?? '');
     const token = randomBytes(16).toString('hex');
     tokens.set(chat.conversationId, Buffer.from(token));
-    res.status(201).json({ ok: true, conversation_id: chat.conversationId, visitor_id: chat.visitorId, token });
+    res
+      .status(201)
+      .json({ ok: true, conversation_id: chat.conversationId, visitor_id: chat.visitorId, token });
   });
 
   router.post('/api/chats/:id/messages', (req, res) => {
@@ -51,7 +57,9 @@ export function visitorRouter(sim: Simulator): express.Router {
     if (!id) return;
     const text = (req.body as { text?: unknown } | undefined)?.text;
     if (typeof text !== 'string' || text.trim() === '' || text.length > 4000) {
-      res.status(400).json({ ok: false, error: 'invalid_arguments', message: 'text must be 1 to 4000 characters' });
+      res
+        .status(400)
+        .json({ ok: false, error: 'invalid_arguments', message: 'text must be 1 to 4000 characters' });
       return;
     }
     const m = sim.visitorSays(id, text.trim());
@@ -63,8 +71,15 @@ export function visitorRouter(sim: Simulator): express.Router {
     if (!id) return;
     res.set({ 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.flushHeaders();
-    const send = (m: { id: string; sender: { kind: string; name: string }; text: string; ts: string }): void => {
-      res.write(`id: ${m.id}\ndata: ${JSON.stringify({ id: m.id, sender: m.sender.kind, name: m.sender.name, text: m.text, ts: m.ts })}\n\n`);
+    const send = (m: {
+      id: string;
+      sender: { kind: string; name: string };
+      text: string;
+      ts: string;
+    }): void => {
+      res.write(
+        `id: ${m.id}\ndata: ${JSON.stringify({ id: m.id, sender: m.sender.kind, name: m.sender.name, text: m.text, ts: m.ts })}\n\n`,
+      );
     };
     for (const m of sim.world.history(id)) send(m);
     const unsubscribe = sim.world.subscribe(id, send);

@@ -30,7 +30,10 @@ export function webApiRouter(sim: Simulator): express.Router {
       if (!id) return fail(res, 'invalid_arguments');
       const v = sim.world.visitors.get(id);
       if (!v || v.teamId !== team.id) return fail(res, 'visitor_not_found');
-      res.json({ ok: true, visitor: { id: v.id, name: v.name, email: v.email, country: v.country, first_seen: v.firstSeen } });
+      res.json({
+        ok: true,
+        visitor: { id: v.id, name: v.name, email: v.email, country: v.country, first_seen: v.firstSeen },
+      });
     },
     'conversations.info': (a, team, res) => {
       const id = str(a.conversation_id);
@@ -39,7 +42,13 @@ export function webApiRouter(sim: Simulator): express.Router {
       if (!c || c.teamId !== team.id) return fail(res, 'conversation_not_found');
       res.json({
         ok: true,
-        conversation: { id: c.id, visitor_id: c.visitorId, status: c.status, started_at: c.startedAt, assigned_to: c.assignedTo },
+        conversation: {
+          id: c.id,
+          visitor_id: c.visitorId,
+          status: c.status,
+          started_at: c.startedAt,
+          assigned_to: c.assignedTo,
+        },
       });
     },
     'conversations.transfer': (a, team, res) => {
@@ -64,7 +73,9 @@ export function webApiRouter(sim: Simulator): express.Router {
   router.post('/:method', (req: Request, res: Response) => {
     const method = String(req.params.method);
     bump(sim.counters.apiCalls, method);
-    const token = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1] ?? str((req.body as Record<string, unknown>)?.token);
+    const token =
+      /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1] ??
+      str((req.body as Record<string, unknown>)?.token);
     const args = (req.body ?? {}) as Record<string, unknown>;
 
     if (method === 'apps.connections.open') {
@@ -79,7 +90,11 @@ export function webApiRouter(sim: Simulator): express.Router {
     const team = sim.options.teams.find((t) => t.botToken === token);
     if (!team) return fail(res, sim.revokedTokens.has(token ?? '') ? 'token_revoked' : 'invalid_auth');
     if (!sim.admit(method, `team:${team.id}`, res)) return;
-    if (method === 'chat.postMessage' && !sim.admitConversation(team.id, str(args.conversation_id) ?? '', res)) return;
+    if (
+      method === 'chat.postMessage' &&
+      !sim.admitConversation(team.id, str(args.conversation_id) ?? '', res)
+    )
+      return;
     handler(args, team, res);
   });
   return router;

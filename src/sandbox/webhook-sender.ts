@@ -34,7 +34,9 @@ export class WebhookSender {
 
   /** Signs the headers for a body exactly as sent; exposed so tests can forge variants. */
   sign(webhookId: string, timestampSeconds: number, body: string): Record<string, string> {
-    const signature = this.signers.map((s) => s.sign(webhookId, new Date(timestampSeconds * 1000), body)).join(' ');
+    const signature = this.signers
+      .map((s) => s.sign(webhookId, new Date(timestampSeconds * 1000), body))
+      .join(' ');
     return {
       'content-type': 'application/json',
       'webhook-id': webhookId,
@@ -43,7 +45,11 @@ export class WebhookSender {
     };
   }
 
-  async send(type: LifecycleType, fields: Record<string, unknown>, url = this.opts.url): Promise<DeliveryReport> {
+  async send(
+    type: LifecycleType,
+    fields: Record<string, unknown>,
+    url = this.opts.url,
+  ): Promise<DeliveryReport> {
     if (!url) throw new Error('no webhook URL configured for the simulator');
     if (this.signers.length === 0) throw new Error('no webhook secret configured for the simulator');
     const webhookId = `msg_${randomUUID()}`;

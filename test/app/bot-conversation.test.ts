@@ -15,7 +15,10 @@ describe('the default bot in a sandbox conversation', () => {
   afterEach(() => pair.stop());
 
   const botLines = (conversationId: string) =>
-    pair.sim.world.history(conversationId).filter((m) => m.sender.kind === 'bot').map((m) => m.text);
+    pair.sim.world
+      .history(conversationId)
+      .filter((m) => m.sender.kind === 'bot')
+      .map((m) => m.text);
 
   it('greets when a conversation starts, then answers from the FAQ', async () => {
     const { conversationId } = pair.sim.startVisitorChat('Ada');
@@ -44,15 +47,30 @@ describe('the default bot in a sandbox conversation', () => {
 
     const published = pair.sim.counters.eventsPublished;
     pair.sim.visitorSays(conversationId, 'What about shipping?');
-    await waitFor('visitor message handled', () => pair.sim.counters.eventsAcked === published + 1 && pair.app.dispatcher.pending === 0);
+    await waitFor(
+      'visitor message handled',
+      () => pair.sim.counters.eventsAcked === published + 1 && pair.app.dispatcher.pending === 0,
+    );
     expect(botLines(conversationId)).toHaveLength(2);
   });
 
   it('does not answer its own echoed messages or agents', async () => {
     const { conversationId } = pair.sim.startVisitorChat('Ada');
-    await waitFor('greeting and its echo handled', () => pair.sim.counters.eventsAcked === 2 && pair.app.dispatcher.pending === 0);
-    pair.sim.publish({ type: 'message', conversation_id: conversationId, sender: { kind: 'agent', id: 'U1' }, text: 'returns?', ts: '1' });
-    await waitFor('agent message handled', () => pair.sim.counters.eventsAcked === 3 && pair.app.dispatcher.pending === 0);
+    await waitFor(
+      'greeting and its echo handled',
+      () => pair.sim.counters.eventsAcked === 2 && pair.app.dispatcher.pending === 0,
+    );
+    pair.sim.publish({
+      type: 'message',
+      conversation_id: conversationId,
+      sender: { kind: 'agent', id: 'U1' },
+      text: 'returns?',
+      ts: '1',
+    });
+    await waitFor(
+      'agent message handled',
+      () => pair.sim.counters.eventsAcked === 3 && pair.app.dispatcher.pending === 0,
+    );
     expect(botLines(conversationId)).toHaveLength(1);
     expect(pair.sim.counters.apiCalls['chat.postMessage']).toBe(1);
   });

@@ -22,7 +22,9 @@ describe('graceful shutdown', () => {
   it('finishes in-flight handlers, leaves nothing unacknowledged and closes the links', async () => {
     const done: string[] = [];
     pair = await startSandboxPair({ handler: slowHandler(300, done) });
-    const ids = Array.from({ length: 5 }, (_, i) => pair!.sim.publish({ type: 'visitor_updated', visitor_id: `V${i}` }));
+    const ids = Array.from({ length: 5 }, (_, i) =>
+      pair!.sim.publish({ type: 'visitor_updated', visitor_id: `V${i}` }),
+    );
     await waitFor('recorded and acknowledged', () => pair!.sim.counters.eventsAcked === 5);
     expect(done).toHaveLength(0);
 

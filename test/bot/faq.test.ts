@@ -31,12 +31,17 @@ describe('loadFaq', () => {
 
   it('names the field at fault in an invalid file', () => {
     const file = path.join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ greeting: 'hi', fallback: 'x', handover: { keywords: [], reply: 'r' }, intents: [] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ greeting: 'hi', fallback: 'x', handover: { keywords: [], reply: 'r' }, intents: [] }),
+    );
     expect(() => loadFaq(file)).toThrow(/handover\.keywords/);
   });
 
   it('says which file cannot be read', () => {
-    expect(() => loadFaq(path.join(dir, 'missing.json'))).toThrow(/Cannot read FAQ file .*missing\.json.*BOT_FAQ_FILE/);
+    expect(() => loadFaq(path.join(dir, 'missing.json'))).toThrow(
+      /Cannot read FAQ file .*missing\.json.*BOT_FAQ_FILE/,
+    );
   });
 
   it('rejects a file that is not JSON', () => {

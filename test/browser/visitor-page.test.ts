@@ -16,7 +16,14 @@ tool.describeIf('visitor chat page in a browser', () => {
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: tool.path,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
     });
   });
   afterAll(() => browser?.close());

@@ -27,7 +27,10 @@ describe('ClickDesk gateway against the simulator', () => {
     startSandboxPair({
       ...options,
       app: {
-        gatewayObserver: { reconnect: (r) => reasons.push(r), protocolError: () => (protocolErrors.count += 1) },
+        gatewayObserver: {
+          reconnect: (r) => reasons.push(r),
+          protocolError: () => (protocolErrors.count += 1),
+        },
         ...options.app,
       },
     });
@@ -72,7 +75,10 @@ describe('ClickDesk gateway against the simulator', () => {
     await waitFor('new links', () => pair!.sim.counters.connectionsOpened >= 4);
     ids.push(...publish(pair, 50));
     await expectAllHandledOnce(pair, ids);
-    await waitFor('back to two links', () => pair!.app.gateway.openConnections === 2 && pair!.sim.hub.openLinks === 2);
+    await waitFor(
+      'back to two links',
+      () => pair!.app.gateway.openConnections === 2 && pair!.sim.hub.openLinks === 2,
+    );
   });
 
   it('stops for good on "link_disabled" and reports a fatal error, without reconnecting', async () => {
@@ -105,7 +111,10 @@ describe('ClickDesk gateway against the simulator', () => {
     const ids = publish(pair, 50);
     pair.sim.hub.closeAbruptly();
     ids.push(...publish(pair, 50));
-    await waitFor('reconnected', () => pair!.app.gateway.openConnections === 2 && pair!.sim.hub.openLinks === 2);
+    await waitFor(
+      'reconnected',
+      () => pair!.app.gateway.openConnections === 2 && pair!.sim.hub.openLinks === 2,
+    );
     ids.push(...publish(pair, 50));
     await expectAllHandledOnce(pair, ids);
     expect(reasons).toContain('closed_by_server');

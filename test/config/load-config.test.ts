@@ -29,8 +29,18 @@ describe('loadConfig', () => {
     [{ RTM_CONNECTIONS: '11' }, /RTM_CONNECTIONS/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ CLICKDESK_APP_TOKEN: 'xapp-1' }, /CLICKDESK_BOT_TOKEN: set both/],
-    [{ CLICKDESK_APP_TOKEN: 'xapp-1', CLICKDESK_BOT_TOKEN: 'xoxb-1' }, /CLICKDESK_API_URL: is required in live mode/],
-    [{ CLICKDESK_APP_TOKEN: 'wrong', CLICKDESK_BOT_TOKEN: 'xoxb-1', CLICKDESK_API_URL: 'https://a.test/api/' }, /must start with "xapp-"/],
+    [
+      { CLICKDESK_APP_TOKEN: 'xapp-1', CLICKDESK_BOT_TOKEN: 'xoxb-1' },
+      /CLICKDESK_API_URL: is required in live mode/,
+    ],
+    [
+      {
+        CLICKDESK_APP_TOKEN: 'wrong',
+        CLICKDESK_BOT_TOKEN: 'xoxb-1',
+        CLICKDESK_API_URL: 'https://a.test/api/',
+      },
+      /must start with "xapp-"/,
+    ],
     [{ CLICKDESK_API_URL: 'https://a.test/api' }, /must end with "\/"/],
     [{ RTM_BACKOFF_BASE_MS: '5000', RTM_BACKOFF_MAX_MS: '100' }, /RTM_BACKOFF_MAX_MS/],
   ])('refuses %j naming the variable', (env, message) => {
@@ -40,7 +50,11 @@ describe('loadConfig', () => {
 
   it('never echoes a token value in the error', () => {
     try {
-      loadConfig({ CLICKDESK_APP_TOKEN: 'secret-value', CLICKDESK_BOT_TOKEN: 'xoxb-1', CLICKDESK_API_URL: 'https://a.test/api/' });
+      loadConfig({
+        CLICKDESK_APP_TOKEN: 'secret-value',
+        CLICKDESK_BOT_TOKEN: 'xoxb-1',
+        CLICKDESK_API_URL: 'https://a.test/api/',
+      });
       throw new Error('expected a failure');
     } catch (err) {
       expect((err as Error).message).not.toContain('secret-value');

@@ -4,7 +4,10 @@ import { execFileSync } from 'node:child_process';
  * Finds an external tool for a test. Locally a missing tool skips the suite with a message;
  * under CI (CI set) it fails, because CI must prove what the tool checks.
  */
-export function findTool(name: string, installHint: string): { path: string | undefined; describeIf: jest.Describe } {
+export function findTool(
+  name: string,
+  installHint: string,
+): { path: string | undefined; describeIf: jest.Describe } {
   let found: string | undefined;
   try {
     found = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;

@@ -4,7 +4,10 @@ import { silentLogger } from '../../src/logging/create-logger';
 
 describe('HTTP app', () => {
   let ready = false;
-  const app = createHttpApp({ logger: silentLogger(), readiness: () => ({ ready, detail: { rtm_connections: ready ? 2 : 0 } }) });
+  const app = createHttpApp({
+    logger: silentLogger(),
+    readiness: () => ({ ready, detail: { rtm_connections: ready ? 2 : 0 } }),
+  });
 
   it('reports liveness', async () => {
     const res = await request(app).get('/healthz');

@@ -23,8 +23,15 @@ describe('simulator Web API', () => {
 
   it('accepts JSON and form bodies alike', async () => {
     const { visitorId } = sim.startVisitorChat('Ada');
-    const json = await request(sim.url).post('/api/visitors.info').set('authorization', bot()).send({ visitor_id: visitorId });
-    const form = await request(sim.url).post('/api/visitors.info').set('authorization', bot()).type('form').send({ visitor_id: visitorId });
+    const json = await request(sim.url)
+      .post('/api/visitors.info')
+      .set('authorization', bot())
+      .send({ visitor_id: visitorId });
+    const form = await request(sim.url)
+      .post('/api/visitors.info')
+      .set('authorization', bot())
+      .type('form')
+      .send({ visitor_id: visitorId });
     expect(json.body.visitor.id).toBe(visitorId);
     expect(form.body.visitor.id).toBe(visitorId);
   });
@@ -32,8 +39,14 @@ describe('simulator Web API', () => {
   it('answers visitor_not_found once a visitor was deleted upstream', async () => {
     const { visitorId, conversationId } = sim.startVisitorChat('Ada');
     sim.world.deleteVisitor(visitorId);
-    const v = await request(sim.url).post('/api/visitors.info').set('authorization', bot()).send({ visitor_id: visitorId });
-    const c = await request(sim.url).post('/api/conversations.info').set('authorization', bot()).send({ conversation_id: conversationId });
+    const v = await request(sim.url)
+      .post('/api/visitors.info')
+      .set('authorization', bot())
+      .send({ visitor_id: visitorId });
+    const c = await request(sim.url)
+      .post('/api/conversations.info')
+      .set('authorization', bot())
+      .send({ conversation_id: conversationId });
     expect(v.body.error).toBe('visitor_not_found');
     expect(c.body.error).toBe('conversation_not_found');
   });
@@ -56,7 +69,11 @@ describe('simulator Web API', () => {
 
   it('limits chat.postMessage per conversation to bursts of 3', async () => {
     const { conversationId } = sim.startVisitorChat('Ada');
-    const post = () => request(sim.url).post('/api/chat.postMessage').set('authorization', bot()).send({ conversation_id: conversationId, text: 'hi' });
+    const post = () =>
+      request(sim.url)
+        .post('/api/chat.postMessage')
+        .set('authorization', bot())
+        .send({ conversation_id: conversationId, text: 'hi' });
     for (let i = 0; i < 3; i++) expect((await post()).status).toBe(200);
     const fourth = await post();
     expect(fourth.status).toBe(429);
@@ -65,19 +82,31 @@ describe('simulator Web API', () => {
 
   it('refuses chat.postMessage without text', async () => {
     const { conversationId } = sim.startVisitorChat('Ada');
-    const res = await request(sim.url).post('/api/chat.postMessage').set('authorization', bot()).send({ conversation_id: conversationId });
+    const res = await request(sim.url)
+      .post('/api/chat.postMessage')
+      .set('authorization', bot())
+      .send({ conversation_id: conversationId });
     expect(res.body.error).toBe('invalid_arguments');
   });
 
   it('issues RTM tickets that work once only', async () => {
-    const open = await request(sim.url).post('/api/apps.connections.open').set('authorization', `Bearer ${sim.options.appToken}`);
+    const open = await request(sim.url)
+      .post('/api/apps.connections.open')
+      .set('authorization', `Bearer ${sim.options.appToken}`);
     const url = open.body.url as string;
     const first = new WebSocket(url);
-    const hello = await new Promise<string>((resolve) => first.once('message', (d) => resolve(Buffer.from(d as Buffer).toString('utf8'))));
-    expect(JSON.parse(hello)).toMatchObject({ type: 'hello', connection_info: { app_id: sim.options.appId } });
+    const hello = await new Promise<string>((resolve) =>
+      first.once('message', (d) => resolve(Buffer.from(d as Buffer).toString('utf8'))),
+    );
+    expect(JSON.parse(hello)).toMatchObject({
+      type: 'hello',
+      connection_info: { app_id: sim.options.appId },
+    });
     const second = new WebSocket(url);
     second.on('error', () => undefined);
-    const status = await new Promise<number>((resolve) => second.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    const status = await new Promise<number>((resolve) =>
+      second.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
     expect(status).toBe(401);
     second.terminate();
     first.close();
@@ -101,7 +130,8 @@ describe('SlidingWindowLimiter', () => {
     const limiter = new SlidingWindowLimiter();
     const accepted: number[] = [];
     for (let t = 0; t < 180_000; t += 250) if (limiter.take('k', 10, 60_000, t).allowed) accepted.push(t);
-    for (const start of accepted) expect(accepted.filter((t) => t >= start && t < start + 60_000).length).toBeLessThanOrEqual(10);
+    for (const start of accepted)
+      expect(accepted.filter((t) => t >= start && t < start + 60_000).length).toBeLessThanOrEqual(10);
     expect(accepted).toHaveLength(30);
   });
 

@@ -28,18 +28,28 @@
 
   function start() {
     fetch('api/chats', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        return r.json();
+      })
       .then(function (body) {
         chat = body;
         var stream = new EventSource('api/chats/' + chat.conversation_id + '/stream?token=' + chat.token);
-        stream.onmessage = function (e) { show(JSON.parse(e.data)); };
-        stream.onopen = function () { status.textContent = ''; };
-        stream.onerror = function () { status.textContent = 'Connection lost, retrying…'; };
+        stream.onmessage = function (e) {
+          show(JSON.parse(e.data));
+        };
+        stream.onopen = function () {
+          status.textContent = '';
+        };
+        stream.onerror = function () {
+          status.textContent = 'Connection lost, retrying…';
+        };
         input.disabled = false;
         button.disabled = false;
         input.focus();
       })
-      .catch(function () { status.textContent = 'Could not start a chat. Is the sandbox running?'; });
+      .catch(function () {
+        status.textContent = 'Could not start a chat. Is the sandbox running?';
+      });
   }
 
   form.addEventListener('submit', function (e) {
@@ -50,7 +60,7 @@
     fetch('api/chats/' + chat.conversation_id + '/messages', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-visitor-token': chat.token },
-      body: JSON.stringify({ text: text })
+      body: JSON.stringify({ text: text }),
     }).then(function (r) {
       if (!r.ok) status.textContent = 'Message not sent (' + r.status + ').';
     });

@@ -5,36 +5,66 @@ import type {
   StoredMessage,
 } from '../../core/conversation-store';
 
-/** Conversation state in process memory: sandbox mode and tests. */
+/**
+ * Conversation state in process memory, for sandbox mode and tests. Holds at most
+ * `maxConversations`; the oldest are forgotten first.
+ */
 export class MemoryConversationStore implements ConversationStore {
   private readonly records = new Map<string, ConversationRecord>();
+
+  constructor(private readonly maxConversations = 10_000) {}
 
   get(teamId: string, conversationId: string): Promise<ConversationRecord | undefined> {
     return Promise.resolve(this.records.get(`${teamId}:${conversationId}`));
   }
 
   put(record: ConversationRecord): Promise<void> {
-    this.records.set(`${record.teamId}:${record.conversationId}`, record);
+    const key = `${record.teamId}:${record.conversationId}`;
+    this.records.delete(key);
+    this.records.set(key, record);
+    if (this.records.size > this.maxConversations) {
+      const oldest = this.records.keys().next();
+      if (!oldest.done) this.records.delete(oldest.value);
+    }
     return Promise.resolve();
   }
 }
 
-/** Chat history in process memory, capped per conversation so a long chat cannot grow without bound. */
+/**
+ * Chat history in process memory: the newest `maxMessages` messages across all
+ * conversations, so memory stays flat however long the process runs.
+ */
 export class MemoryMessageStore implements MessageStore {
   private readonly byConversation = new Map<string, StoredMessage[]>();
+  /** Conversation key of every held message, oldest first; `head` marks the oldest live entry. */
+  private order: string[] = [];
+  private head = 0;
 
-  constructor(private readonly maxPerConversation = 1000) {}
+  constructor(private readonly maxMessages = 10_000) {}
 
   append(message: StoredMessage): Promise<void> {
     const key = `${message.teamId}:${message.conversationId}`;
     const list = this.byConversation.get(key) ?? [];
     list.push(message);
-    if (list.length > this.maxPerConversation) list.shift();
     this.byConversation.set(key, list);
+    this.order.push(key);
+    if (this.order.length - this.head > this.maxMessages) this.evictOldest();
     return Promise.resolve();
   }
 
   listConversation(teamId: string, conversationId: string): Promise<StoredMessage[]> {
     return Promise.resolve([...(this.byConversation.get(`${teamId}:${conversationId}`) ?? [])]);
+  }
+
+  private evictOldest(): void {
+    const key = this.order[this.head++];
+    if (key === undefined) return;
+    const list = this.byConversation.get(key);
+    list?.shift();
+    if (list && list.length === 0) this.byConversation.delete(key);
+    if (this.head > this.maxMessages) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
   }
 }

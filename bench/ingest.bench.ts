@@ -1,0 +1,111 @@
+import { createBotApp } from '../src/app';
+import { loadConfig } from '../src/config/load-config';
+import type { ChatHandler } from '../src/core/chat-handler';
+import { silentLogger } from '../src/logging/create-logger';
+import { connectBareClient } from './bare-ws-client';
+import { median, type BenchReport } from './report';
+import { SimulatorChild } from './simulator-child';
+
+export interface IngestOptions {
+  events: number;
+  rounds: number;
+  connections: number;
+  conversations: number;
+}
+
+/**
+ * Events/s from the simulator (its own process) through RTM to an acknowledgement: the full
+ * gateway → inbox → dispatcher → handler path against a bare `ws` client that only acks.
+ */
+export async function ingestBenchmark(
+  opts: IngestOptions,
+  progress: (line: string) => void,
+): Promise<BenchReport> {
+  const sim = await SimulatorChild.start(1000);
+  const baseline: number[] = [];
+  const gateway: number[] = [];
+  let peakRss = 0;
+  let rssAfterWarmup = 0;
+  let handled = 0;
+  let lost = 0;
+  let heapGrowth = 0;
+  const handler: ChatHandler = {
+    handle: () => {
+      handled += 1;
+      return Promise.resolve();
+    },
+  };
+
+  const runBaseline = async (count: number): Promise<number> => {
+    const close = await connectBareClient(sim.credentials, opts.connections);
+    const { seconds } = await sim.flood(count, opts.conversations);
+    close();
+    return count / seconds;
+  };
+  const runGateway = async (count: number): Promise<number> => {
+    const config = loadConfig({});
+    const app = createBotApp({
+      config: { ...config, rtm: { ...config.rtm, connections: opts.connections } },
+      clickdesk: sim.credentials,
+      logger: silentLogger(),
+      handler,
+    });
+    await app.start();
+    while (app.gateway.openConnections < opts.connections) await new Promise((r) => setTimeout(r, 5));
+    const sampler = setInterval(() => {
+      const rss = process.memoryUsage().rss;
+      peakRss = Math.max(peakRss, rss);
+    }, 250);
+    handled = 0;
+    const heapBefore = liveHeap();
+    const { seconds, counters } = await sim.flood(count, opts.conversations);
+    clearInterval(sampler);
+    heapGrowth = Math.max(heapGrowth, liveHeap() - heapBefore);
+    lost += counters.eventsExpired;
+    await app.stop();
+    if (handled !== count) throw new Error(`handled ${handled} of ${count} events`);
+    return count / seconds;
+  };
+
+  progress('warming up');
+  await runBaseline(5_000);
+  await runGateway(5_000);
+  rssAfterWarmup = process.memoryUsage().rss;
+  for (let r = 1; r <= opts.rounds; r++) {
+    progress(`round ${r}/${opts.rounds}: bare ws client, ${opts.events} events`);
+    baseline.push(await runBaseline(opts.events));
+    progress(`round ${r}/${opts.rounds}: gateway + memory inbox, ${opts.events} events`);
+    gateway.push(await runGateway(opts.events));
+  }
+  await sim.stop();
+
+  const base = median(baseline);
+  const gw = median(gateway);
+  return {
+    name: 'ingest',
+    rows: [
+      { label: 'bare ws client (baseline), events/s', value: base },
+      { label: 'gateway + in-memory inbox, events/s', value: gw },
+      { label: 'ratio gateway / baseline (target >= 0.5)', value: gw / base, ratio: true },
+      { label: 'app RSS after warm-up, MB', value: rssAfterWarmup / 2 ** 20 },
+      {
+        label: `app peak RSS through ${opts.events} events x ${opts.rounds}, MB (target < 150)`,
+        value: peakRss / 2 ** 20,
+      },
+      { label: 'live heap growth across a round (after GC), MB', value: heapGrowth / 2 ** 20 },
+      { label: 'events lost (expired unacknowledged)', value: lost },
+    ],
+    notes: [
+      `V8 flags: ${process.execArgv.join(' ') || '(none)'}`,
+      `median of ${opts.rounds} interleaved rounds; ${opts.connections} RTM links; simulator window 1000 unacked`,
+    ],
+  };
+}
+
+/** Heap still reachable after a full collection (needs --expose-gc; NaN without it). */
+function liveHeap(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return NaN;
+  gc();
+  return process.memoryUsage().heapUsed;
+}

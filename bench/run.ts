@@ -1,0 +1,72 @@
+/**
+ * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the
+ * same run (these machines are noisy; absolute figures vary, ratios much less).
+ */
+import { parseArgs } from 'node:util';
+import { ingestBenchmark } from './ingest.bench';
+import { formatReport } from './report';
+
+const HELP = `Usage: npm run bench -- [options]
+
+Runs the benchmarks and prints each figure beside its baseline and their ratio.
+
+Options:
+  --only NAME          run one benchmark: ingest
+  --events N           events per ingest round (default 100000)
+  --rounds N           interleaved rounds; the median is reported (default 3)
+  --connections N      RTM links for both the baseline and the gateway (default 2)
+  --json               print the reports as JSON instead of tables
+  -h, --help           show this help
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      events: { type: 'string', default: '100000' },
+      rounds: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '2' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const int = (name: string, raw: string, min: number): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    return n;
+  };
+  const progress = (line: string): void => {
+    process.stderr.write(`  … ${line}\n`);
+  };
+  const known = ['ingest'];
+  if (values.only && !known.includes(values.only))
+    throw new Error(`--only must be one of: ${known.join(', ')}`);
+
+  const reports = [];
+  if (!values.only || values.only === 'ingest') {
+    reports.push(
+      await ingestBenchmark(
+        {
+          events: int('events', values.events, 1000),
+          rounds: int('rounds', values.rounds, 1),
+          connections: int('connections', values.connections, 1),
+          conversations: 1000,
+        },
+        progress,
+      ),
+    );
+  }
+  process.stdout.write(
+    values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(formatReport).join('\n\n')}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});

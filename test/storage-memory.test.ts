@@ -1,0 +1,45 @@
+import { MemoryConversationStore, MemoryMessageStore } from '../src/storage/memory/memory-conversation-store';
+import { MemoryEventInbox } from '../src/storage/memory/memory-event-inbox';
+
+const message = (conversationId: string, i: number) => ({
+  teamId: 'T',
+  conversationId,
+  eventId: `E${i}`,
+  sender: { kind: 'visitor' as const, id: 'V' },
+  text: `m${i}`,
+  ts: String(i),
+});
+
+describe('in-memory stores', () => {
+  it('keep only the newest messages across conversations', async () => {
+    const store = new MemoryMessageStore(5);
+    for (let i = 0; i < 12; i++) await store.append(message(i % 2 ? 'odd' : 'even', i));
+    const even = await store.listConversation('T', 'even');
+    const odd = await store.listConversation('T', 'odd');
+    expect([...even, ...odd].map((m) => m.text).sort()).toEqual(['m10', 'm11', 'm7', 'm8', 'm9']);
+  });
+
+  it('forget the oldest conversation past the cap', async () => {
+    const store = new MemoryConversationStore(2);
+    for (const id of ['a', 'b', 'c'])
+      await store.put({ teamId: 'T', conversationId: id, visitorId: 'V', status: 'bot', startedAt: 0 });
+    expect(await store.get('T', 'a')).toBeUndefined();
+    expect(await store.get('T', 'c')).toBeDefined();
+  });
+
+  it('inbox reports duplicates while pending and after handling, and replays unhandled events', async () => {
+    const inbox = new MemoryEventInbox();
+    const event = {
+      eventId: 'E1',
+      teamId: 'T',
+      eventTime: 0,
+      event: { type: 'visitor_updated' as const, visitorId: 'V' },
+    };
+    expect(await inbox.record(event)).toBe('recorded');
+    expect(await inbox.record(event)).toBe('duplicate');
+    expect(await inbox.unhandled(10)).toEqual([event]);
+    await inbox.markHandled('E1');
+    expect(await inbox.record(event)).toBe('duplicate');
+    expect(await inbox.unhandled(10)).toEqual([]);
+  });
+});
