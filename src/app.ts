@@ -11,7 +11,12 @@ import type { ChatHandler } from './core/chat-handler';
 import type { ConversationStore, MessageStore } from './core/conversation-store';
 import { EventDispatcher } from './core/event-dispatcher';
 import type { EventInbox } from './core/event-inbox';
-import type { CodedError } from './errors';
+import { CodedError } from './errors';
+import { metricsRouter } from './http/metrics-router';
+import { AppMetrics } from './metrics/app-metrics';
+import { ChannelPolicy } from './policy/channel-policy';
+import { createEgressFetch } from './policy/egress-fetch';
+import { createOutboundGuard } from './policy/outbound-guard';
 import { createHttpApp } from './http/create-http-app';
 import { MemoryConversationStore, MemoryMessageStore } from './storage/memory/memory-conversation-store';
 import { MemoryEventInbox } from './storage/memory/memory-event-inbox';
@@ -23,7 +28,10 @@ export interface ClickDeskCredentials {
 }
 
 export interface BotAppOptions {
-  config: Pick<AppConfig, 'rtm' | 'shutdownTimeoutMs' | 'bot'>;
+  config: Pick<
+    AppConfig,
+    'rtm' | 'shutdownTimeoutMs' | 'bot' | 'policy' | 'egressAllowedOrigins' | 'metricsToken'
+  >;
   clickdesk: ClickDeskCredentials;
   logger: Logger;
   /** The bot; defaults to the FAQ bot reading `config.bot.faqFile`. */
@@ -32,6 +40,8 @@ export interface BotAppOptions {
   conversations?: ConversationStore;
   messages?: MessageStore;
   gatewayObserver?: GatewayObserver;
+  /** Defaults to a fresh registry per app. */
+  metrics?: AppMetrics;
   /** Called once if ClickDesk refuses the app for good (link disabled, credentials refused). */
   onFatal?: (err: CodedError) => void;
 }
@@ -41,6 +51,8 @@ export interface BotApp {
   readonly gateway: ClickDeskGateway;
   readonly dispatcher: EventDispatcher;
   readonly api: ClickDeskWebApi;
+  readonly policy: ChannelPolicy;
+  readonly metrics: AppMetrics;
   start(): Promise<void>;
   /** Graceful: stop intake, ack what was recorded, finish handlers within the deadline, close links. */
   stop(): Promise<{ drained: boolean }>;
@@ -50,10 +62,26 @@ export interface BotApp {
 export function createBotApp(opts: BotAppOptions): BotApp {
   const { config, clickdesk, logger } = opts;
   const inbox = opts.inbox ?? new MemoryEventInbox();
+  const metrics = opts.metrics ?? new AppMetrics();
+  const policy = new ChannelPolicy({ allowedDomains: config.policy.allowedDomains });
+  if (!policy.check('', '', config.policy.fallbackText).allowed) {
+    throw new CodedError(
+      'CONFIG_INVALID',
+      'POLICY_FALLBACK_TEXT is itself blocked by the channel policy: choose a plain reply.',
+    );
+  }
   const api = new ClickDeskWebApi({
     baseUrl: clickdesk.apiUrl,
     appToken: clickdesk.appToken,
     botTokenFor: () => clickdesk.botToken,
+    review: createOutboundGuard({
+      policy,
+      onBlock: config.policy.onBlock,
+      fallbackText: config.policy.fallbackText,
+      logger: logger.child({ part: 'policy' }),
+      onBlocked: (rule) => metrics.policyBlocked.inc({ rule }),
+    }),
+    fetchImpl: createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]),
   });
   const actions: ChatActions = new ClickDeskChatActions(api);
   const dispatcher = new EventDispatcher({
@@ -63,6 +91,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     handler: opts.handler ?? new DefaultBot(loadFaq(config.bot.faqFile)),
     actions,
     logger: logger.child({ part: 'dispatcher' }),
+    onApplied: (event) => policy.observe(event),
   });
   const gateway = new ClickDeskGateway({
     ...config.rtm,
@@ -78,6 +107,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   });
   const http = createHttpApp({
     logger,
+    routers: [{ path: '/metrics', router: metricsRouter(metrics.registry, config.metricsToken) }],
     readiness: () => ({
       ready: gateway.running && gateway.openConnections > 0,
       detail: { rtm_connections: gateway.openConnections, handlers_pending: dispatcher.pending },
@@ -89,6 +119,8 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     gateway,
     dispatcher,
     api,
+    policy,
+    metrics,
     async start() {
       await dispatcher.recover();
       gateway.start();

@@ -15,7 +15,13 @@ export class ClickDeskChatActions implements ChatActions {
   ) {}
 
   async postMessage(teamId: string, conversationId: string, text: string): Promise<void> {
-    await this.withRetries(() => this.api.postMessage(teamId, conversationId, text));
+    try {
+      await this.withRetries(() => this.api.postMessage(teamId, conversationId, text));
+    } catch (err) {
+      // The channel policy dropped the message; it has been logged and counted already.
+      if (isCodedError(err, 'POLICY_BLOCKED')) return;
+      throw err;
+    }
   }
 
   async transferToAgents(teamId: string, conversationId: string): Promise<void> {

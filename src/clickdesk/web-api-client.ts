@@ -1,4 +1,5 @@
 import { CodedError } from '../errors';
+import type { OutboundReview } from '../policy/outbound-guard';
 
 /** A failed Web API call: `apiError` is ClickDesk's own error string (e.g. `conversation_not_found`). */
 export class ClickDeskApiError extends CodedError {
@@ -26,26 +27,28 @@ export interface WebApiClientOptions {
   appToken: string;
   /** The bot token of a team (one team per install in this starter). */
   botTokenFor: (teamId: string) => string;
+  /** The channel policy's review of every call that carries text (Terms 4.8); not optional. */
+  review: OutboundReview;
   timeoutMs?: number;
-  fetchImpl?: typeof fetch;
+  /** The egress-restricted fetch (see policy/egress-fetch.ts): the client has no other way out. */
+  fetchImpl: typeof fetch;
   /** Observes every response, for metrics and for the rate governor. */
   onResponse?: (info: { method: string; status: number; outcome: string; headers: Headers }) => void;
 }
 
+/** Which token a call uses: the app token (RTM only) or a team's bot token. */
+export type Auth = { kind: 'app' } | { kind: 'bot'; teamId: string };
+
 /**
- * ClickDesk's Web API over HTTP (shared/clickdesk-api.md §1). It sends exactly what it is
- * asked to send: pacing calls within the rate limits is the caller's job.
+ * ClickDesk's Web API over HTTP (shared/clickdesk-api.md §1). Every call, whichever method,
+ * passes the channel policy's review before it leaves.
  */
 export class ClickDeskWebApi {
-  private readonly fetchImpl: typeof fetch;
-
-  constructor(private readonly opts: WebApiClientOptions) {
-    this.fetchImpl = opts.fetchImpl ?? fetch;
-  }
+  constructor(private readonly opts: WebApiClientOptions) {}
 
   /** Asks for a single-use RTM URL. */
   async openConnection(): Promise<string> {
-    const result = await this.call<{ url: string }>('apps.connections.open', {}, this.opts.appToken);
+    const result = await this.call<{ url: string }>('apps.connections.open', {}, { kind: 'app' });
     if (typeof result.url !== 'string')
       throw new ClickDeskApiError('CLICKDESK_API_ERROR', 'apps.connections.open', 'no_url');
     return result.url;
@@ -59,7 +62,7 @@ export class ClickDeskWebApi {
     const result = await this.call<{ message: { id: string; ts: string } }>(
       'chat.postMessage',
       { conversation_id: conversationId, text },
-      this.opts.botTokenFor(teamId),
+      { kind: 'bot', teamId },
     );
     return result.message;
   }
@@ -68,26 +71,30 @@ export class ClickDeskWebApi {
     await this.call(
       'conversations.transfer',
       { conversation_id: conversationId, to: 'agents' },
-      this.opts.botTokenFor(teamId),
+      { kind: 'bot', teamId },
     );
   }
 
-  async call<T extends object>(method: string, args: Record<string, unknown>, token: string): Promise<T> {
+  async call<T extends object>(method: string, args: Record<string, unknown>, auth: Auth): Promise<T> {
+    const token = auth.kind === 'app' ? this.opts.appToken : this.opts.botTokenFor(auth.teamId);
+    const body = JSON.stringify(
+      this.opts.review(auth.kind === 'bot' ? auth.teamId : undefined, method, args),
+    );
     let response: Response;
     try {
-      response = await this.fetchImpl(new URL(method, this.opts.baseUrl), {
+      response = await this.opts.fetchImpl(new URL(method, this.opts.baseUrl), {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(args),
+        body,
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
       });
     } catch (err) {
       this.observe(method, 0, 'network_error', new Headers());
       throw new ClickDeskApiError('CLICKDESK_HTTP_ERROR', method, 'network_error', undefined, { cause: err });
     }
-    let body: { ok?: unknown; error?: unknown } & Record<string, unknown>;
+    let answer: { ok?: unknown; error?: unknown } & Record<string, unknown>;
     try {
-      body = (await response.json()) as typeof body;
+      answer = (await response.json()) as typeof answer;
     } catch (err) {
       this.observe(method, response.status, 'bad_response', response.headers);
       throw new ClickDeskApiError('CLICKDESK_HTTP_ERROR', method, `http_${response.status}`, undefined, {
@@ -104,11 +111,11 @@ export class ClickDeskWebApi {
         Number.isFinite(retryAfter) ? retryAfter : 1,
       );
     }
-    if (body.ok === true) {
+    if (answer.ok === true) {
       this.observe(method, response.status, 'ok', response.headers);
-      return body as T;
+      return answer as T;
     }
-    const apiError = typeof body.error === 'string' ? body.error : `http_${response.status}`;
+    const apiError = typeof answer.error === 'string' ? answer.error : `http_${response.status}`;
     this.observe(
       method,
       response.status,

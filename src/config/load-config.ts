@@ -8,6 +8,18 @@ import { CodedError } from '../errors';
  * and how to fix it.
  */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A comma-separated list; blanks are ignored. */
+const list = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
 
 const schema = z
   .object({
@@ -39,6 +51,24 @@ const schema = z
       .string()
       .min(1)
       .default(path.join(__dirname, '..', 'bot', 'faq.json')),
+    POLICY_ALLOWED_DOMAINS: list(
+      z
+        .string()
+        .regex(
+          /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/,
+          'must be bare domain names like shop.example.com',
+        ),
+    ),
+    POLICY_ON_BLOCK: z.enum(['fallback', 'drop']).default('fallback'),
+    POLICY_FALLBACK_TEXT: z
+      .string()
+      .min(1)
+      .max(1000)
+      .default(
+        'Sorry, I can\'t help with that here. Type "talk to a human" and a member of our team will take over.',
+      ),
+    EGRESS_ALLOWED_ORIGINS: list(z.url({ protocol: /^https?$/ })),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .superRefine((v, ctx) => {
     const app = v.CLICKDESK_APP_TOKEN !== undefined;
@@ -84,6 +114,14 @@ export interface AppConfig {
   };
   readonly shutdownTimeoutMs: number;
   readonly bot: { readonly faqFile: string };
+  readonly policy: {
+    readonly allowedDomains: readonly string[];
+    readonly onBlock: 'fallback' | 'drop';
+    readonly fallbackText: string;
+  };
+  /** Origins besides ClickDesk's API that outbound HTTP may reach. */
+  readonly egressAllowedOrigins: readonly string[];
+  readonly metricsToken: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -96,7 +134,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0] ?? 'environment');
       const given =
-        typeof cleaned[name] === 'string' && !/TOKEN|SECRET|KEY/.test(name)
+        typeof cleaned[name] === 'string' && !/TOKEN|SECRET|KEY|TEXT/.test(name)
           ? ` (got "${cleaned[name]}")`
           : '';
       return `  ${name}: ${i.message}${given}`;
@@ -127,6 +165,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     bot: { faqFile: v.BOT_FAQ_FILE },
+    policy: {
+      allowedDomains: v.POLICY_ALLOWED_DOMAINS,
+      onBlock: v.POLICY_ON_BLOCK,
+      fallbackText: v.POLICY_FALLBACK_TEXT,
+    },
+    egressAllowedOrigins: v.EGRESS_ALLOWED_ORIGINS,
+    metricsToken: v.METRICS_TOKEN,
   });
 }
 

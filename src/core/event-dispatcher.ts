@@ -13,6 +13,8 @@ export interface EventDispatcherOptions {
   handler: ChatHandler;
   actions: ChatActions;
   logger: Logger;
+  /** Sees each event once it is applied to stored state, before the handler runs. */
+  onApplied?: (event: InboundEvent) => void;
   /** Called after each event, for metrics. */
   onHandled?: (event: InboundEvent, outcome: 'ok' | 'error', seconds: number) => void;
 }
@@ -76,6 +78,7 @@ export class EventDispatcher {
     let outcome: 'ok' | 'error' = 'ok';
     try {
       const conversation = await this.apply(event);
+      this.opts.onApplied?.(event);
       await handler.handle(event, this.context(event, conversation, log));
     } catch (err) {
       outcome = 'error';

@@ -1,0 +1,259 @@
+/**
+ * ClickDesk API terms → the control that keeps each clause → the test that proves it.
+ * `npm run compliance` runs these tests and prints the matrix; the README carries it.
+ * A row with `operator` is (also) a duty of whoever runs the app: code cannot keep it alone.
+ * A row with `pending` names the open issue that will supply its control.
+ */
+export interface ClauseRow {
+  clause: string;
+  obligation: string;
+  control: string;
+  /** Test file (under test/) and the exact test title. */
+  tests: Array<{ file: string; title: string }>;
+  operator?: string;
+  pending?: string;
+}
+
+const docs = {
+  file: 'compliance/operator-duties.test.ts',
+  title: 'states every operator duty in the README',
+};
+
+export const TERMS_MATRIX: ClauseRow[] = [
+  {
+    clause: '4.1',
+    obligation: 'Undocumented API parts may change; do not rely on them',
+    control: 'All wire details in src/clickdesk/; frames validated; unknown events acknowledged and ignored',
+    tests: [
+      {
+        file: 'clickdesk/gateway-resilience.test.ts',
+        title: 'drops 100 malformed frames without crashing or losing the link',
+      },
+      {
+        file: 'clickdesk/gateway-resilience.test.ts',
+        title: 'acknowledges event types it does not model without handling them',
+      },
+    ],
+  },
+  {
+    clause: '4.2',
+    obligation: 'Use the API lawfully, respecting privacy',
+    control: 'Privacy controls of 4.8 and 6.x; lawful use is the operator’s',
+    tests: [docs],
+    operator:
+      'Run the app lawfully in every jurisdiction you serve; keep the privacy policy (clause 7) accurate.',
+  },
+  {
+    clause: '4.3',
+    obligation: 'No access beyond what is allowed; do not degrade the service',
+    control: 'Reconnect backoff with jitter; at most RTM_CONNECTIONS (≤ 10) links; egress only to ClickDesk',
+    tests: [
+      {
+        file: 'clickdesk/gateway-resilience.test.ts',
+        title: 'backs off on "too_many_websockets" and keeps serving on the links it has',
+      },
+      { file: 'policy/egress-and-dependencies.test.ts', title: 'reaches only the allowed origins' },
+    ],
+  },
+  {
+    clause: '4.4',
+    obligation: 'Transmit no malware',
+    control: 'Outbound links limited to the team’s domains; dependency tree screened',
+    tests: [
+      {
+        file: 'policy/channel-policy.test.ts',
+        title: 'allows links to the team domain and its subdomains only',
+      },
+      docs,
+    ],
+    operator: 'Keep dependencies patched (npm audit) and review every dependency a fork adds.',
+  },
+  {
+    clause: '4.5',
+    obligation: 'No reverse engineering of the API',
+    control: 'The simulator implements only the published contract (shared/clickdesk-api.md)',
+    tests: [docs],
+    operator: 'Do not probe ClickDesk beyond the documented API; extend the contract, not the probing.',
+  },
+  {
+    clause: '4.6',
+    obligation: 'Do not replicate or compete with ClickDesk’s core product',
+    control: 'The app is a bot on top of ClickDesk chats, not a chat service',
+    tests: [docs],
+    operator: 'Keep a fork a bot or integration, not a replacement live-chat service.',
+  },
+  {
+    clause: '4.7',
+    obligation: 'Do not sell or redistribute API access',
+    control: 'Tokens are never logged, echoed in errors or exposed over HTTP',
+    tests: [{ file: 'config/load-config.test.ts', title: 'never echoes a token value in the error' }, docs],
+    operator: 'Do not resell or share the app or bot tokens.',
+  },
+  {
+    clause: '4.8.1',
+    obligation: 'No ads in chat channels; nothing that resembles ClickDesk’s own messages',
+    control: 'Channel policy on every Web API call carrying text (src/policy/)',
+    tests: [
+      {
+        file: 'policy/channel-policy.test.ts',
+        title: 'blocks every advertising and impersonating message in the corpus',
+      },
+      {
+        file: 'policy/channel-policy.test.ts',
+        title: 'lets every ordinary support answer in the corpus through',
+      },
+      {
+        file: 'policy/fork-handler-guard.test.ts',
+        title: 'replaces an ad with the fallback reply and counts it',
+      },
+      {
+        file: 'policy/fork-handler-guard.test.ts',
+        title: 'cannot be bypassed by calling the Web API client directly',
+      },
+    ],
+  },
+  {
+    clause: '4.8.2',
+    obligation: 'No Data in ads or for ad targeting',
+    control:
+      'No advertising/analytics/tracking package may be imported or installed; egress only to ClickDesk',
+    tests: [
+      {
+        file: 'policy/egress-and-dependencies.test.ts',
+        title: 'has no advertising, analytics, tracking or mail SDK in the installed dependency tree',
+      },
+      {
+        file: 'policy/egress-and-dependencies.test.ts',
+        title: 'imports no advertising, analytics, tracking or mail package anywhere in src',
+      },
+      {
+        file: 'policy/egress-and-dependencies.test.ts',
+        title: 'is the only way app code opens outbound connections',
+      },
+    ],
+  },
+  {
+    clause: '4.8.3',
+    obligation: 'No contacting users outside ClickDesk with contact details from it',
+    control: 'Contact details go back only into their own conversation; no mail package; egress allowlist',
+    tests: [
+      {
+        file: 'policy/channel-policy.test.ts',
+        title: 'lets a contact detail back into its own conversation only',
+      },
+      {
+        file: 'policy/fork-handler-guard.test.ts',
+        title: "stops a visitor's email from reaching another conversation",
+      },
+    ],
+  },
+  {
+    clause: '4.9',
+    obligation: 'Never attempt to exceed rate limits',
+    control: 'Proactive rate governor in front of every Web API call',
+    tests: [],
+    pending: 'issue 5 (rate governor)',
+  },
+  {
+    clause: '4.10',
+    obligation: 'No gambling or adult content promotion',
+    control: 'Channel policy blocks gambling promotion',
+    tests: [{ file: 'policy/channel-policy.test.ts', title: 'blocks gambling promotion' }, docs],
+    operator: 'Do not deploy the app on sites with adult content, gambling, or age-restricted sales.',
+  },
+  {
+    clause: '4.11',
+    obligation: 'Do not give others access to the API',
+    control: 'One install per operator; admin surfaces need tokens',
+    tests: [
+      { file: 'http/metrics.test.ts', title: 'refuses /metrics without the token when METRICS_TOKEN is set' },
+      docs,
+    ],
+    operator: 'Only your organisation runs the app with its tokens.',
+  },
+  {
+    clause: '5',
+    obligation: 'No suggestion of endorsement by ClickDesk',
+    control: 'README notice; bot messages can never carry ClickDesk’s name',
+    tests: [
+      {
+        file: 'compliance/operator-duties.test.ts',
+        title: 'says the project is not affiliated with ClickDesk',
+      },
+      {
+        file: 'policy/channel-policy.test.ts',
+        title: "never lets ClickDesk's name into a bot message, however it is spelled",
+      },
+    ],
+  },
+  {
+    clause: '6.1',
+    obligation: 'Refresh cached Data at least every 24 h',
+    control: 'Freshness refresher; reads never serve Data older than 24 h',
+    tests: [],
+    pending: 'issue 4 (data lifecycle)',
+  },
+  {
+    clause: '6.2',
+    obligation: 'Store and serve Data with strong encryption',
+    control: 'libsodium envelope encryption of every Data field',
+    tests: [],
+    pending: 'issue 3 (encrypted storage)',
+  },
+  {
+    clause: '6.3',
+    obligation: 'Delete a user’s Data on request, deauthorization or account closure; a team’s on uninstall',
+    control: 'Signed deletion webhooks, crypto-shredding, erasure worker',
+    tests: [],
+    pending: 'issue 4 (data lifecycle)',
+  },
+  {
+    clause: '6.4',
+    obligation: 'Delete all Data at termination',
+    control: 'api_access.terminated erases everything, keys included',
+    tests: [],
+    pending: 'issue 4 (data lifecycle)',
+  },
+  {
+    clause: '6.5',
+    obligation: 'Store no Data beyond what the terms allow',
+    control: 'In-memory stores are bounded; contact ledger holds keyed hashes in memory only',
+    tests: [{ file: 'storage-memory.test.ts', title: 'keep only the newest messages across conversations' }],
+    pending: 'issues 3 and 4 (durable storage, retention)',
+  },
+  {
+    clause: '7',
+    obligation: 'Maintain a user agreement and privacy policy',
+    control: '/privacy and /terms templates linked from every visitor-facing page',
+    tests: [],
+    pending: 'issue 4 (data lifecycle)',
+  },
+  {
+    clause: '8.1',
+    obligation: 'Reasonable security measures',
+    control:
+      'helmet on every response; config validated at start; no secrets in logs; admin endpoints behind tokens',
+    tests: [
+      {
+        file: 'http/http-app.test.ts',
+        title: 'sets security headers through helmet and hides the framework',
+      },
+      { file: 'config/load-config.test.ts', title: 'never echoes a token value in the error' },
+    ],
+  },
+  {
+    clause: '8.2',
+    obligation: 'Report security deficiencies and intrusions to ClickDesk',
+    control: 'Operator procedure in the README',
+    tests: [docs],
+    operator:
+      'Report any intrusion or unauthorised access to ClickDesk in writing, promptly; make no public statement without its permission.',
+  },
+  {
+    clause: '12.4',
+    obligation: 'On termination, delete all Data and certify it on request',
+    control: 'Termination job and signed certificate of deletion',
+    tests: [],
+    pending: 'issue 4 (data lifecycle)',
+  },
+];
