@@ -33,6 +33,8 @@ interface Delivery {
 export class RtmHub {
   readonly faults = { withholdPongs: false, withholdAcks: false, stall: false, duplicateNext: 0 };
   disabled = false;
+  /** Called whenever a link opens or closes, with the number now open (for tests and logs). */
+  onLinksChanged: ((open: number) => void) | undefined;
   private readonly wss = new WebSocketServer({ noServer: true, autoPong: false, maxPayload: 64 * 1024 });
   private readonly tickets = new Map<string, number>();
   private readonly links: Link[] = [];
@@ -152,6 +154,7 @@ export class RtmHub {
     const link: Link = { id: this.nextLinkId++, ws, receiving: true, alive: true };
     this.links.push(link);
     this.counters().connectionsOpened += 1;
+    this.onLinksChanged?.(this.links.length);
     ws.on('ping', (data) => {
       if (!this.faults.withholdPongs && ws.readyState === WebSocket.OPEN) ws.pong(data);
     });
@@ -165,6 +168,7 @@ export class RtmHub {
     ws.on('close', () => {
       const i = this.links.indexOf(link);
       if (i >= 0) this.links.splice(i, 1);
+      this.onLinksChanged?.(this.links.length);
     });
     sendJson(ws, {
       type: 'hello',

@@ -56,15 +56,23 @@ describe('ClickDesk gateway against the simulator', () => {
   it('opens the replacement before the old link closes on "warning", losing nothing', async () => {
     pair = await start();
     const before = publish(pair, 50);
+    const openCounts: number[] = [];
+    pair.sim.hub.onLinksChanged = (open) => openCounts.push(open);
     pair.sim.hub.disconnect('warning');
     const during = publish(pair, 50);
-    // Both old links are still open (they close 400 ms after the notice) while the new ones say hello.
-    await waitFor('replacement links open beside the old ones', () => pair!.sim.hub.openLinks === 4, 380);
-    await waitFor('old links closed', () => pair!.sim.hub.openLinks === 2);
+    // The app closes the old links itself, well before the server's 400 ms deadline.
+    await waitFor(
+      'replaced',
+      () => pair!.sim.counters.connectionsOpened === 4 && pair!.sim.hub.openLinks === 2,
+      380,
+    );
     const after = publish(pair, 50);
     await expectAllHandledOnce(pair, [...before, ...during, ...after]);
     expect(pair.app.gateway.openConnections).toBe(2);
     expect(reasons).toContain('warning');
+    // Make before break: each replacement opened before its predecessor closed, so never fewer than two.
+    expect(Math.min(...openCounts)).toBe(2);
+    expect(Math.max(...openCounts)).toBeGreaterThanOrEqual(3);
   });
 
   it('reconnects at once on "refresh_requested", losing nothing', async () => {
