@@ -43,6 +43,11 @@ async function main(): Promise<void> {
   });
   const server = app.http.listen(config.http.port, config.http.host);
   await once(server, 'listening');
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : app.metricsHttp.listen(config.metricsPort, config.http.host);
+  if (metricsServer) await once(metricsServer, 'listening');
   const { port } = server.address() as AddressInfo;
   await app.start();
   logger.info({ http: `http://${config.http.host}:${port}`, mode: config.mode }, 'app started');
@@ -54,8 +59,12 @@ async function main(): Promise<void> {
     stopping ??= (async () => {
       logger.info('shutting down: stopping intake, finishing handlers');
       const { drained } = await app.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      for (const s of [server, metricsServer]) {
+        if (!s) continue;
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeAllConnections();
+        await closed;
+      }
       await sandbox?.close();
       logger.info({ drained }, 'stopped');
       process.exitCode = code;

@@ -1,5 +1,6 @@
 import { CodedError } from '../errors';
 import type { OutboundReview } from '../policy/outbound-guard';
+import type { Priority, RateGovernor } from '../rate-limit/rate-governor';
 
 /** A failed Web API call: `apiError` is ClickDesk's own error string (e.g. `conversation_not_found`). */
 export class ClickDeskApiError extends CodedError {
@@ -21,6 +22,9 @@ export class ClickDeskApiError extends CodedError {
 
 const AUTH_ERRORS = new Set(['invalid_auth', 'token_revoked', 'not_authed']);
 
+/** Calls a visitor is waiting on go ahead of background work (refreshes) for the same budget. */
+const REPLY_METHODS = new Set(['chat.postMessage', 'conversations.transfer', 'apps.connections.open']);
+
 export interface WebApiClientOptions {
   /** Base URL ending in "/", e.g. http://127.0.0.1:4100/api/ */
   baseUrl: string;
@@ -29,11 +33,13 @@ export interface WebApiClientOptions {
   botTokenFor: (teamId: string) => string;
   /** The channel policy's review of every call that carries text (Terms 4.8); not optional. */
   review: OutboundReview;
-  timeoutMs?: number;
+  /** Paces every call within ClickDesk's limits (Terms 4.9); not optional. */
+  governor: RateGovernor;
   /** The egress-restricted fetch (see policy/egress-fetch.ts): the client has no other way out. */
   fetchImpl: typeof fetch;
-  /** Observes every response, for metrics and for the rate governor. */
-  onResponse?: (info: { method: string; status: number; outcome: string; headers: Headers }) => void;
+  timeoutMs?: number;
+  /** Observes every response, for metrics. */
+  onResponse?: (info: { method: string; status: number; outcome: string }) => void;
 }
 
 /** Which token a call uses: the app token (RTM only) or a team's bot token. */
@@ -41,7 +47,7 @@ export type Auth = { kind: 'app' } | { kind: 'bot'; teamId: string };
 
 /**
  * ClickDesk's Web API over HTTP (shared/clickdesk-api.md §1). Every call, whichever method,
- * passes the channel policy's review before it leaves.
+ * passes the channel policy's review and then waits for the rate governor before it leaves.
  */
 export class ClickDeskWebApi {
   constructor(private readonly opts: WebApiClientOptions) {}
@@ -59,11 +65,11 @@ export class ClickDeskWebApi {
     conversationId: string,
     text: string,
   ): Promise<{ id: string; ts: string }> {
-    const result = await this.call<{ message: { id: string; ts: string } }>(
-      'chat.postMessage',
-      { conversation_id: conversationId, text },
-      { kind: 'bot', teamId },
-    );
+    const body = { conversation_id: conversationId, text };
+    const result = await this.call<{ message: { id: string; ts: string } }>('chat.postMessage', body, {
+      kind: 'bot',
+      teamId,
+    });
     return result.message;
   }
 
@@ -75,11 +81,27 @@ export class ClickDeskWebApi {
     );
   }
 
-  async call<T extends object>(method: string, args: Record<string, unknown>, auth: Auth): Promise<T> {
+  async call<T extends object>(
+    method: string,
+    args: Record<string, unknown>,
+    auth: Auth,
+    options: { priority?: Priority } = {},
+  ): Promise<T> {
     const token = auth.kind === 'app' ? this.opts.appToken : this.opts.botTokenFor(auth.teamId);
     const body = JSON.stringify(
       this.opts.review(auth.kind === 'bot' ? auth.teamId : undefined, method, args),
     );
+    const scope = auth.kind === 'app' ? 'app' : `team:${auth.teamId}`;
+    const call = {
+      method,
+      scope,
+      conversationId: typeof args.conversation_id === 'string' ? args.conversation_id : undefined,
+      priority: options.priority ?? (REPLY_METHODS.has(method) ? 'reply' : 'background'),
+    } as const;
+    return this.opts.governor.run(call, () => this.send<T>(method, scope, body, token));
+  }
+
+  private async send<T>(method: string, scope: string, body: string, token: string): Promise<T> {
     let response: Response;
     try {
       response = await this.opts.fetchImpl(new URL(method, this.opts.baseUrl), {
@@ -89,20 +111,21 @@ export class ClickDeskWebApi {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
       });
     } catch (err) {
-      this.observe(method, 0, 'network_error', new Headers());
+      this.observe(method, 0, 'network_error');
       throw new ClickDeskApiError('CLICKDESK_HTTP_ERROR', method, 'network_error', undefined, { cause: err });
     }
+    await this.opts.governor.observeHeaders({ method, scope }, response.headers);
     let answer: { ok?: unknown; error?: unknown } & Record<string, unknown>;
     try {
       answer = (await response.json()) as typeof answer;
     } catch (err) {
-      this.observe(method, response.status, 'bad_response', response.headers);
+      this.observe(method, response.status, 'bad_response');
       throw new ClickDeskApiError('CLICKDESK_HTTP_ERROR', method, `http_${response.status}`, undefined, {
         cause: err,
       });
     }
     if (response.status === 429) {
-      this.observe(method, 429, 'ratelimited', response.headers);
+      this.observe(method, 429, 'ratelimited');
       const retryAfter = Number(response.headers.get('retry-after') ?? '1');
       throw new ClickDeskApiError(
         'CLICKDESK_RATE_LIMITED',
@@ -112,17 +135,13 @@ export class ClickDeskWebApi {
       );
     }
     if (answer.ok === true) {
-      this.observe(method, response.status, 'ok', response.headers);
+      this.observe(method, response.status, 'ok');
       return answer as T;
     }
     const apiError = typeof answer.error === 'string' ? answer.error : `http_${response.status}`;
-    this.observe(
-      method,
-      response.status,
-      AUTH_ERRORS.has(apiError) ? 'auth_error' : 'api_error',
-      response.headers,
-    );
-    const code = AUTH_ERRORS.has(apiError)
+    const auth = AUTH_ERRORS.has(apiError);
+    this.observe(method, response.status, auth ? 'auth_error' : 'api_error');
+    const code = auth
       ? 'CLICKDESK_AUTH_FAILED'
       : apiError === 'link_disabled'
         ? 'CLICKDESK_LINK_DISABLED'
@@ -130,7 +149,7 @@ export class ClickDeskWebApi {
     throw new ClickDeskApiError(code, method, apiError);
   }
 
-  private observe(method: string, status: number, outcome: string, headers: Headers): void {
-    this.opts.onResponse?.({ method, status, outcome, headers });
+  private observe(method: string, status: number, outcome: string): void {
+    this.opts.onResponse?.({ method, status, outcome });
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import { CodedError } from '../errors';
+import { CONTRACT_LIMITS, type RateLimits } from '../rate-limit/bucket-spec';
 
 /**
  * The one place that maps environment variables to typed settings. Every variable here is
@@ -16,7 +17,7 @@ const list = (item: z.ZodType<string, string>) =>
     .transform((v) =>
       v
         .split(',')
-        .map((s) => s.trim().toLowerCase())
+        .map((s) => s.trim())
         .filter(Boolean),
     )
     .pipe(z.array(item));
@@ -69,6 +70,16 @@ const schema = z
       ),
     EGRESS_ALLOWED_ORIGINS: list(z.url({ protocol: /^https?$/ })),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_PORT: int(0, 65535).optional(),
+    RATE_LIMITS: list(
+      z.string().regex(/^[a-z]+(?:\.[a-z]+)+=\d+$/i, 'must be method=calls pairs like chat.postMessage=300'),
+    ),
+    RATE_WINDOW_MS: int(1_000, 3_600_000).default(60_000),
+    RATE_MARGIN_MS: int(0, 60_000).default(250),
+    RATE_MAX_QUEUE: int(1, 1_000_000).default(500),
+    RATE_REPLY_DEADLINE_MS: int(100, 3_600_000).default(30_000),
+    RATE_BACKGROUND_DEADLINE_MS: int(100, 86_400_000).default(300_000),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   })
   .superRefine((v, ctx) => {
     const app = v.CLICKDESK_APP_TOKEN !== undefined;
@@ -122,6 +133,16 @@ export interface AppConfig {
   /** Origins besides ClickDesk's API that outbound HTTP may reach. */
   readonly egressAllowedOrigins: readonly string[];
   readonly metricsToken: string | undefined;
+  /** Serve /metrics on this port instead of the main HTTP port. */
+  readonly metricsPort: number | undefined;
+  readonly rate: {
+    readonly limits: RateLimits;
+    readonly maxQueuePerMethod: number;
+    readonly replyDeadlineMs: number;
+    readonly backgroundDeadlineMs: number;
+    /** Share one budget among instances through Redis. */
+    readonly redisUrl: string | undefined;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -166,12 +187,30 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     bot: { faqFile: v.BOT_FAQ_FILE },
     policy: {
-      allowedDomains: v.POLICY_ALLOWED_DOMAINS,
+      allowedDomains: v.POLICY_ALLOWED_DOMAINS.map((d) => d.toLowerCase()),
       onBlock: v.POLICY_ON_BLOCK,
       fallbackText: v.POLICY_FALLBACK_TEXT,
     },
     egressAllowedOrigins: v.EGRESS_ALLOWED_ORIGINS,
     metricsToken: v.METRICS_TOKEN,
+    metricsPort: v.METRICS_PORT,
+    rate: {
+      limits: {
+        ...CONTRACT_LIMITS,
+        perMethod: {
+          ...CONTRACT_LIMITS.perMethod,
+          ...Object.fromEntries(
+            v.RATE_LIMITS.map((pair) => [pair.split('=')[0] ?? '', Number(pair.split('=')[1])]),
+          ),
+        },
+        windowMs: v.RATE_WINDOW_MS,
+        marginMs: v.RATE_MARGIN_MS,
+      },
+      maxQueuePerMethod: v.RATE_MAX_QUEUE,
+      replyDeadlineMs: v.RATE_REPLY_DEADLINE_MS,
+      backgroundDeadlineMs: v.RATE_BACKGROUND_DEADLINE_MS,
+      redisUrl: v.REDIS_URL,
+    },
   });
 }
 

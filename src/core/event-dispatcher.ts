@@ -15,6 +15,8 @@ export interface EventDispatcherOptions {
   logger: Logger;
   /** Sees each event once it is applied to stored state, before the handler runs. */
   onApplied?: (event: InboundEvent) => void;
+  /** Seconds from an event's arrival to a reply accepted by ClickDesk, for metrics. */
+  onReplied?: (seconds: number) => void;
   /** Called after each event, for metrics. */
   onHandled?: (event: InboundEvent, outcome: 'ok' | 'error', seconds: number) => void;
 }
@@ -36,10 +38,11 @@ export class EventDispatcher {
   }
 
   submit(event: InboundEvent): void {
+    const arrived = process.hrtime.bigint();
     const key = `${event.teamId}:${conversationOf(event.event) ?? event.eventId}`;
     this.inflight += 1;
     const previous = this.lanes.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.process(event));
+    const next = previous.then(() => this.process(event, arrived));
     this.lanes.set(key, next);
     void next.finally(() => {
       if (this.lanes.get(key) === next) this.lanes.delete(key);
@@ -68,7 +71,7 @@ export class EventDispatcher {
     });
   }
 
-  private async process(event: InboundEvent): Promise<void> {
+  private async process(event: InboundEvent, arrived: bigint): Promise<void> {
     const { logger, inbox, handler, onHandled } = this.opts;
     const started = process.hrtime.bigint();
     // Built on first use: most events never log, and a child logger per event is measurable garbage.
@@ -79,7 +82,7 @@ export class EventDispatcher {
     try {
       const conversation = await this.apply(event);
       this.opts.onApplied?.(event);
-      await handler.handle(event, this.context(event, conversation, log));
+      await handler.handle(event, this.context(event, conversation, log, arrived));
     } catch (err) {
       outcome = 'error';
       log().error({ err: describeError(err) }, 'event handler failed');
@@ -146,6 +149,7 @@ export class EventDispatcher {
     event: InboundEvent,
     conversation: ConversationRecord | undefined,
     logger: () => Logger,
+    arrived: bigint,
   ): HandlerContext {
     const { actions } = this.opts;
     const conversationId = conversationOf(event.event);
@@ -159,7 +163,10 @@ export class EventDispatcher {
       get logger() {
         return logger();
       },
-      reply: (text) => actions.postMessage(event.teamId, requireConversation(), text),
+      reply: async (text) => {
+        await actions.postMessage(event.teamId, requireConversation(), text);
+        this.opts.onReplied?.(Number(process.hrtime.bigint() - arrived) / 1e9);
+      },
       transferToHuman: async () => {
         const id = requireConversation();
         await actions.transferToAgents(event.teamId, id);

@@ -1,5 +1,8 @@
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GatewayObserver } from '../clickdesk/gateway';
 import type { PolicyRule } from '../policy/channel-policy';
+import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
+import type { GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
 
 const POLICY_RULES: PolicyRule[] = [
   'advertising',
@@ -9,24 +12,172 @@ const POLICY_RULES: PolicyRule[] = [
   'impersonation',
   'contact_leak',
 ];
+const METHODS = Object.keys(CONTRACT_LIMITS.perMethod);
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
  * The app's Prometheus metrics, on a registry of its own (never the global one), so two apps
- * in one process (tests) do not collide. Labels are bounded sets only: never conversation,
- * visitor or user ids.
+ * in one process (tests) do not collide. Names follow Prometheus conventions (base units,
+ * `_total` counters). Labels are bounded sets only: method, outcome, reason, rule — never
+ * conversation, visitor, agent or team ids.
  */
 export class AppMetrics {
   readonly registry = new Registry();
-  readonly policyBlocked: Counter<'rule'>;
+
+  readonly apiRequests = this.counter(
+    'clickdesk_api_requests_total',
+    'Web API requests sent, by method and outcome.',
+    ['method', 'outcome'],
+  );
+  readonly apiRatelimited = this.counter(
+    'clickdesk_api_ratelimited_total',
+    'HTTP 429 answers received from ClickDesk, by method (Terms 4.9: should stay 0).',
+    ['method'],
+  );
+  readonly rateWait = new Histogram({
+    name: 'clickdesk_ratelimit_wait_seconds',
+    help: 'Time calls waited in the rate governor for capacity, by method and priority.',
+    labelNames: ['method', 'priority'],
+    buckets: [0, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly rateRefused = this.counter(
+    'clickdesk_ratelimit_refused_total',
+    'Calls the rate governor refused instead of queueing, by method and reason (queue_full, deadline).',
+    ['method', 'reason'],
+  );
+  readonly rtmConnections = new Gauge({
+    name: 'clickdesk_rtm_connections',
+    help: 'RTM links currently open.',
+    registers: [this.registry],
+  });
+  readonly rtmReconnects = this.counter(
+    'clickdesk_rtm_reconnects_total',
+    'RTM links replaced or lost, by reason.',
+    ['reason'],
+  );
+  readonly rtmEvents = this.counter(
+    'clickdesk_rtm_events_total',
+    'RTM envelopes received, by outcome (recorded, duplicate, unmodelled, not_recorded).',
+    ['outcome'],
+  );
+  readonly rtmDuplicates = this.counter(
+    'clickdesk_rtm_duplicates_dropped_total',
+    'Redelivered events dropped by deduplication.',
+    [],
+  );
+  readonly rtmProtocolErrors = this.counter(
+    'clickdesk_rtm_protocol_errors_total',
+    'Malformed RTM frames dropped.',
+    [],
+  );
+  readonly rtmLastEvent = new Gauge({
+    name: 'clickdesk_rtm_last_event_timestamp_seconds',
+    help: 'Unix time of the last envelope received.',
+    registers: [this.registry],
+  });
+  readonly rtmAckLatency = new Histogram({
+    name: 'clickdesk_rtm_ack_latency_seconds',
+    help: 'From receiving an envelope to acknowledging it (recording included).',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly handlerDuration = new Histogram({
+    name: 'clickdesk_handler_duration_seconds',
+    help: 'Time to handle one event, by outcome.',
+    labelNames: ['outcome'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly botReplyLatency = new Histogram({
+    name: 'clickdesk_bot_reply_latency_seconds',
+    help: 'From receiving a visitor event to the bot reply being accepted by ClickDesk.',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly policyBlocked = this.counter(
+    'clickdesk_policy_blocked_messages_total',
+    'Outbound messages the channel policy blocked, by rule (Terms 4.8).',
+    ['rule'],
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    this.policyBlocked = new Counter({
-      name: 'clickdesk_policy_blocked_messages_total',
-      help: 'Outbound messages the channel policy blocked, by rule (Terms 4.8).',
-      labelNames: ['rule'],
-      registers: [this.registry],
-    });
     for (const rule of POLICY_RULES) this.policyBlocked.inc({ rule }, 0);
+    for (const method of METHODS) {
+      // Present at 0 from the start, so the first 429 is an increase an alert can see.
+      this.apiRatelimited.inc({ method }, 0);
+      for (const reason of ['queue_full', 'deadline']) this.rateRefused.inc({ method, reason }, 0);
+    }
+    this.rtmDuplicates.inc(0);
+    this.rtmProtocolErrors.inc(0);
+  }
+
+  /** Publishes the governor's buckets: limit, window, remaining, utilisation, queue. */
+  bindGovernor(governor: RateGovernor): void {
+    const gauge = (
+      name: string,
+      help: string,
+      pick: (b: Awaited<ReturnType<RateGovernor['snapshot']>>[number]) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['method'],
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const b of await governor.snapshot()) this.set({ method: b.method }, pick(b));
+        },
+      });
+    gauge(
+      'clickdesk_ratelimit_limit',
+      'Calls the method may make per window (the tier limit).',
+      (b) => b.limit,
+    );
+    gauge(
+      'clickdesk_ratelimit_window_seconds',
+      'Length of the sliding window the limit applies to.',
+      (b) => b.windowSeconds,
+    );
+    gauge('clickdesk_ratelimit_remaining', 'Calls still allowed in the current window.', (b) =>
+      Math.max(0, b.limit - b.used),
+    );
+    gauge(
+      'clickdesk_ratelimit_utilization',
+      'Share of the window limit in use (0 to 1).',
+      (b) => b.used / b.limit,
+    );
+    gauge(
+      'clickdesk_ratelimit_queued_calls',
+      'Calls waiting in the rate governor for capacity.',
+      (b) => b.queued,
+    );
+  }
+
+  governorObserver(): GovernorObserver {
+    return {
+      waited: (method, priority, seconds) => this.rateWait.observe({ method, priority }, seconds),
+      refused: (method, reason) => this.rateRefused.inc({ method, reason }),
+      ratelimited: (method) => this.apiRatelimited.inc({ method }),
+    };
+  }
+
+  gatewayObserver(): GatewayObserver {
+    return {
+      connectionChanged: (open) => this.rtmConnections.set(open),
+      reconnect: (reason) => this.rtmReconnects.inc({ reason }),
+      envelope: (outcome) => {
+        this.rtmEvents.inc({ outcome });
+        this.rtmLastEvent.set(Date.now() / 1000);
+        if (outcome === 'duplicate') this.rtmDuplicates.inc();
+      },
+      protocolError: () => this.rtmProtocolErrors.inc(),
+      acked: (seconds) => this.rtmAckLatency.observe(seconds),
+    };
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 }

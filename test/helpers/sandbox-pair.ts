@@ -1,4 +1,4 @@
-import { createBotApp, type BotApp, type BotAppOptions } from '../../src/app';
+import { createBotApp, type BotApp, type BotAppConfig, type BotAppOptions } from '../../src/app';
 import { loadConfig } from '../../src/config/load-config';
 import type { ChatHandler } from '../../src/core/chat-handler';
 import { silentLogger } from '../../src/logging/create-logger';
@@ -35,7 +35,8 @@ type PairOptions = {
   simulator?: Partial<SimulatorOptions>;
   rtm?: Partial<typeof FAST_RTM>;
   handler?: ChatHandler;
-  app?: Partial<BotAppOptions>;
+  app?: Partial<Omit<BotAppOptions, 'config'>>;
+  config?: Partial<BotAppConfig>;
   waitConnected?: boolean;
 };
 
@@ -47,7 +48,7 @@ export async function connectApp(
   const config = loadConfig({});
   const recorder = new RecordingHandler(options.handler);
   const app = createBotApp({
-    config: { ...config, rtm: { ...FAST_RTM, ...options.rtm }, shutdownTimeoutMs: 2_000 },
+    config: { ...config, rtm: { ...FAST_RTM, ...options.rtm }, shutdownTimeoutMs: 2_000, ...options.config },
     clickdesk: sim.credentials(),
     logger: silentLogger(),
     handler: recorder,

@@ -1,0 +1,137 @@
+import { CONTRACT_LIMITS, type RateLimits } from '../../src/rate-limit/bucket-spec';
+import { MemoryRateStore } from '../../src/rate-limit/memory-rate-store';
+import { RateGovernor, type GovernedCall } from '../../src/rate-limit/rate-governor';
+import { ClickDeskApiError } from '../../src/clickdesk/web-api-client';
+import { silentLogger } from '../../src/logging/create-logger';
+
+const limits = (perMethod: Record<string, number>, windowMs = 400): RateLimits => ({
+  ...CONTRACT_LIMITS,
+  perMethod,
+  windowMs,
+  marginMs: 0,
+  perConversation: { ratePerSec: 1000, burst: 1000 },
+});
+
+const governor = (l: RateLimits, extra: Partial<ConstructorParameters<typeof RateGovernor>[0]> = {}) =>
+  new RateGovernor({
+    limits: l,
+    store: new MemoryRateStore(),
+    maxQueuePerMethod: 100,
+    deadlineMs: { reply: 5_000, background: 5_000 },
+    logger: silentLogger(),
+    ...extra,
+  });
+
+const call = (
+  method: string,
+  priority: GovernedCall['priority'] = 'reply',
+  conversationId?: string,
+): GovernedCall => ({
+  method,
+  scope: 'team:T1',
+  priority,
+  conversationId,
+});
+
+describe('RateGovernor', () => {
+  it('holds calls beyond the limit until the window slides, never exceeding it in any window', async () => {
+    const g = governor(limits({ 'team.info': 3 }));
+    const sent: number[] = [];
+    const start = Date.now();
+    await Promise.all(
+      Array.from({ length: 7 }, () =>
+        g.run(call('team.info'), () => Promise.resolve(sent.push(Date.now() - start))),
+      ),
+    );
+    expect(sent).toHaveLength(7);
+    for (const t of sent) expect(sent.filter((u) => u >= t && u < t + 400).length).toBeLessThanOrEqual(3);
+    expect(Math.max(...sent)).toBeGreaterThanOrEqual(790);
+  });
+
+  it('lets bot replies go ahead of background calls waiting for the same bucket', async () => {
+    const g = governor(limits({ 'conversations.info': 1 }));
+    const order: string[] = [];
+    await g.run(call('conversations.info', 'background'), () => Promise.resolve(order.push('first')));
+    const background = g.run(call('conversations.info', 'background'), () =>
+      Promise.resolve(order.push('background')),
+    );
+    const reply = g.run(call('conversations.info', 'reply'), () => Promise.resolve(order.push('reply')));
+    await Promise.all([background, reply]);
+    expect(order).toEqual(['first', 'reply', 'background']);
+  });
+
+  it('refuses with RATE_QUEUE_FULL once a method queue is full, instead of growing', async () => {
+    const g = governor(limits({ 'agents.list': 1 }, 60_000), { maxQueuePerMethod: 2 });
+    await g.run(call('agents.list'), () => Promise.resolve());
+    const waiting = [
+      g.run(call('agents.list'), () => Promise.resolve()),
+      g.run(call('agents.list'), () => Promise.resolve()),
+    ];
+    await expect(g.run(call('agents.list'), () => Promise.resolve())).rejects.toMatchObject({
+      code: 'RATE_QUEUE_FULL',
+    });
+    expect(g.queueLength).toBe(2);
+    g.close();
+    await expect(Promise.all(waiting)).rejects.toMatchObject({ code: 'RATE_QUEUE_CLOSED' });
+  });
+
+  it('refuses a call whose deadline passes while it waits', async () => {
+    const g = governor(limits({ 'agents.list': 1 }, 60_000), { deadlineMs: { reply: 50, background: 50 } });
+    await g.run(call('agents.list'), () => Promise.resolve());
+    await expect(g.run(call('agents.list'), () => Promise.resolve())).rejects.toMatchObject({
+      code: 'RATE_DEADLINE',
+    });
+    expect(g.queueLength).toBe(0);
+  });
+
+  it('does not hold one conversation behind another that is at its own limit', async () => {
+    const l = { ...limits({ 'chat.postMessage': 100 }), perConversation: { ratePerSec: 1, burst: 1 } };
+    const g = governor(l);
+    const sent: string[] = [];
+    await g.run(call('chat.postMessage', 'reply', 'busy'), () => Promise.resolve(sent.push('busy-1')));
+    const busy = g.run(call('chat.postMessage', 'reply', 'busy'), () => Promise.resolve(sent.push('busy-2')));
+    await g.run(call('chat.postMessage', 'reply', 'quiet'), () => Promise.resolve(sent.push('quiet-1')));
+    expect(sent).toEqual(['busy-1', 'quiet-1']);
+    await busy;
+    expect(sent).toEqual(['busy-1', 'quiet-1', 'busy-2']);
+  });
+
+  it('pauses a bucket for Retry-After after a 429 and then retries the call', async () => {
+    const ratelimited: string[] = [];
+    const g = governor(limits({ 'team.info': 10 }), {
+      observer: { ratelimited: (m) => ratelimited.push(m) },
+    });
+    let attempts = 0;
+    const start = Date.now();
+    const result = await g.run(call('team.info'), () => {
+      attempts += 1;
+      if (attempts === 1)
+        return Promise.reject(new ClickDeskApiError('CLICKDESK_RATE_LIMITED', 'team.info', 'ratelimited', 1));
+      return Promise.resolve('ok');
+    });
+    expect(result).toBe('ok');
+    expect(attempts).toBe(2);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(950);
+    expect(ratelimited).toEqual(['team.info']);
+  });
+
+  it('adopts a lower limit and the used count the server reports in its headers', async () => {
+    const g = governor(limits({ 'team.info': 10 }, 60_000));
+    await g.run(call('team.info'), () => Promise.resolve());
+    await g.observeHeaders(
+      call('team.info'),
+      new Headers({ 'x-ratelimit-limit': '4', 'x-ratelimit-remaining': '1' }),
+    );
+    const [snapshot] = await g.snapshot();
+    expect(snapshot).toMatchObject({ method: 'team.info', limit: 4, used: 3 });
+  });
+
+  it('reports utilisation per method for metrics', async () => {
+    const g = governor(limits({ 'auth.test': 4 }, 60_000));
+    await g.run(call('auth.test'), () => Promise.resolve());
+    await g.run(call('auth.test'), () => Promise.resolve());
+    expect(await g.snapshot()).toEqual([
+      { method: 'auth.test', limit: 4, windowSeconds: 60, used: 2, queued: 0 },
+    ]);
+  });
+});
