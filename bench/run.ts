@@ -3,6 +3,7 @@
  * same run (these machines are noisy; absolute figures vary, ratios much less).
  */
 import { parseArgs } from 'node:util';
+import { governorBenchmark } from './governor.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { formatReport } from './report';
 
@@ -11,10 +12,13 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest
+  --only NAME          run one benchmark: ingest, governor
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
+  --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
+  --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
+                       "none" to skip them)
   --json               print the reports as JSON instead of tables
   -h, --help           show this help
 `;
@@ -26,6 +30,8 @@ async function main(): Promise<void> {
       events: { type: 'string', default: '100000' },
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '2' },
+      calls: { type: 'string', default: '50000' },
+      redis: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -43,7 +49,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest'];
+  const known = ['ingest', 'governor'];
   if (values.only && !known.includes(values.only))
     throw new Error(`--only must be one of: ${known.join(', ')}`);
 
@@ -56,6 +62,19 @@ async function main(): Promise<void> {
           rounds: int('rounds', values.rounds, 1),
           connections: int('connections', values.connections, 1),
           conversations: 1000,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'governor') {
+    const redis = values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    reports.push(
+      await governorBenchmark(
+        {
+          calls: int('calls', values.calls, 100),
+          rounds: int('rounds', values.rounds, 1),
+          redisUrl: redis === 'none' ? undefined : redis,
         },
         progress,
       ),

@@ -13,6 +13,7 @@ const POLICY_RULES: PolicyRule[] = [
   'contact_leak',
 ];
 const METHODS = Object.keys(CONTRACT_LIMITS.perMethod);
+type BucketSnapshot = Awaited<ReturnType<RateGovernor['snapshot']>>[number];
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -101,8 +102,42 @@ export class AppMetrics {
     ['rule'],
   );
 
+  private governor: RateGovernor | undefined;
+
   constructor() {
+    this.bucketGauge(
+      'clickdesk_ratelimit_limit',
+      'Calls the method may make per window (the tier limit).',
+      (b) => b.limit,
+    );
+    this.bucketGauge(
+      'clickdesk_ratelimit_window_seconds',
+      'Length of the sliding window the limit applies to.',
+      (b) => b.windowSeconds,
+    );
+    this.bucketGauge('clickdesk_ratelimit_remaining', 'Calls still allowed in the current window.', (b) =>
+      Math.max(0, b.limit - b.used),
+    );
+    this.bucketGauge(
+      'clickdesk_ratelimit_utilization',
+      'Share of the window limit in use (0 to 1).',
+      (b) => b.used / b.limit,
+    );
+    this.bucketGauge(
+      'clickdesk_ratelimit_queued_calls',
+      'Calls waiting in the rate governor for capacity.',
+      (b) => b.queued,
+    );
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges like counters, which `promtool check metrics` rejects;
+    // the same figures remain, by type, in nodejs_active_handles / _requests / _resources.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(name);
+    }
     for (const rule of POLICY_RULES) this.policyBlocked.inc({ rule }, 0);
     for (const method of METHODS) {
       // Present at 0 from the start, so the first 429 is an increase an alert can see.
@@ -115,44 +150,7 @@ export class AppMetrics {
 
   /** Publishes the governor's buckets: limit, window, remaining, utilisation, queue. */
   bindGovernor(governor: RateGovernor): void {
-    const gauge = (
-      name: string,
-      help: string,
-      pick: (b: Awaited<ReturnType<RateGovernor['snapshot']>>[number]) => number,
-    ) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['method'],
-        registers: [this.registry],
-        async collect() {
-          this.reset();
-          for (const b of await governor.snapshot()) this.set({ method: b.method }, pick(b));
-        },
-      });
-    gauge(
-      'clickdesk_ratelimit_limit',
-      'Calls the method may make per window (the tier limit).',
-      (b) => b.limit,
-    );
-    gauge(
-      'clickdesk_ratelimit_window_seconds',
-      'Length of the sliding window the limit applies to.',
-      (b) => b.windowSeconds,
-    );
-    gauge('clickdesk_ratelimit_remaining', 'Calls still allowed in the current window.', (b) =>
-      Math.max(0, b.limit - b.used),
-    );
-    gauge(
-      'clickdesk_ratelimit_utilization',
-      'Share of the window limit in use (0 to 1).',
-      (b) => b.used / b.limit,
-    );
-    gauge(
-      'clickdesk_ratelimit_queued_calls',
-      'Calls waiting in the rate governor for capacity.',
-      (b) => b.queued,
-    );
+    this.governor = governor;
   }
 
   governorObserver(): GovernorObserver {
@@ -175,6 +173,20 @@ export class AppMetrics {
       protocolError: () => this.rtmProtocolErrors.inc(),
       acked: (seconds) => this.rtmAckLatency.observe(seconds),
     };
+  }
+
+  private bucketGauge(name: string, help: string, pick: (b: BucketSnapshot) => number): void {
+    const snapshot = async (): Promise<BucketSnapshot[]> => (await this.governor?.snapshot()) ?? [];
+    new Gauge({
+      name,
+      help,
+      labelNames: ['method'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const b of await snapshot()) this.set({ method: b.method }, pick(b));
+      },
+    });
   }
 
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {

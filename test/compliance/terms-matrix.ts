@@ -150,9 +150,26 @@ export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '4.9',
     obligation: 'Never attempt to exceed rate limits',
-    control: 'Proactive rate governor in front of every Web API call',
-    tests: [],
-    pending: 'issue 5 (rate governor)',
+    control:
+      'Rate governor inside the Web API client: sliding windows per method, per-conversation bucket, shared through Redis; 429 pauses its bucket',
+    tests: [
+      {
+        file: 'rate-limit/governor-load.test.ts',
+        title: 'sends no 429-bound call, keeps its queue bounded, and uses at least 90% of the limit',
+      },
+      {
+        file: 'rate-limit/governor-load.test.ts',
+        title: 'together send no 429-bound call and use at least 90% of the limit',
+      },
+      {
+        file: 'rate-limit/rate-governor.test.ts',
+        title: 'pauses a bucket for Retry-After after a 429 and then retries the call',
+      },
+      {
+        file: 'monitoring/monitoring-kit.test.ts',
+        title: 'passes promtool test rules: every alert fires on its signal and stays quiet otherwise',
+      },
+    ],
   },
   {
     clause: '4.10',

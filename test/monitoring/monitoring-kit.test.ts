@@ -1,0 +1,252 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { DefaultBot } from '../../src/bot/default-bot';
+import { loadFaq } from '../../src/bot/faq';
+import { AppMetrics } from '../../src/metrics/app-metrics';
+import { DASHBOARDS, dashboardFile, renderDashboard } from '../../scripts/grafana-dashboards';
+import { findTool } from '../helpers/require-tool';
+import { startSandboxPair, type SandboxPair } from '../helpers/sandbox-pair';
+import { sleep, waitFor } from '../helpers/wait-for';
+
+const root = path.join(__dirname, '../..');
+const monitoring = path.join(root, 'monitoring');
+const promtool = findTool('promtool', "install Debian's prometheus package: apt-get install prometheus");
+const prometheus = findTool('prometheus', "install Debian's prometheus package: apt-get install prometheus");
+
+interface RuleFile {
+  groups: Array<{ rules: Array<{ expr: string; record?: string; alert?: string }> }>;
+}
+
+/** Every PromQL expression of the kit: dashboard targets and rules, with Grafana's variables filled in. */
+function kitQueries(): Array<{ where: string; expr: string }> {
+  const fill = (e: string) =>
+    e
+      .replace(/\$__rate_interval/g, '30s')
+      .replace(/\$__range/g, '5m')
+      .replace(/\$method/g, '.*');
+  const fromDashboards = DASHBOARDS.flatMap((d) =>
+    d.panels.flatMap((p) => p.targets.map((t) => ({ where: `${d.uid} › ${p.title}`, expr: fill(t.expr) }))),
+  );
+  const fromRules = ruleFiles().flatMap((file) =>
+    (parseYamlRules(file).groups ?? []).flatMap((g) =>
+      g.rules.map((r) => ({ where: `${path.basename(file)} › ${r.record ?? r.alert}`, expr: r.expr })),
+    ),
+  );
+  return [...fromDashboards, ...fromRules];
+}
+
+const ruleFiles = () =>
+  readdirSync(path.join(monitoring, 'rules'))
+    .filter((f) => f.endsWith('.yml'))
+    .map((f) => path.join(monitoring, 'rules', f));
+
+/** promtool prints rule files back as JSON-compatible YAML? No: read exprs with promtool's own parser. */
+function parseYamlRules(file: string): RuleFile {
+  // The rule files use one `expr:` per rule on a single line; this reads them without a YAML dependency.
+  const rules: RuleFile['groups'][number]['rules'] = [];
+  let name: { record?: string; alert?: string } = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const record = /^\s*- record: (\S+)/.exec(line);
+    const alert = /^\s*- alert: (\S+)/.exec(line);
+    const expr = /^\s*expr: (.+)$/.exec(line);
+    if (record) name = { record: record[1] };
+    if (alert) name = { alert: alert[1] };
+    if (expr?.[1]) rules.push({ ...name, expr: expr[1] });
+  }
+  return { groups: [{ rules }] };
+}
+
+/** Metric names a query refers to (histogram series mapped to their family). */
+function metricNames(expr: string): string[] {
+  const names = expr.match(/\b(?:clickdesk|process|nodejs)_[a-z0-9_]+\b/g) ?? [];
+  return [
+    ...new Set(
+      names.filter((n) => !n.startsWith('clickdesk:')).map((n) => n.replace(/_(bucket|sum|count)$/, '')),
+    ),
+  ];
+}
+
+describe('monitoring kit', () => {
+  it('keeps the committed dashboards in step with scripts/grafana-dashboards.ts', () => {
+    for (const d of DASHBOARDS) expect(readFileSync(dashboardFile(d), 'utf8')).toBe(renderDashboard(d));
+  });
+
+  it('puts request volume against limits per method first', () => {
+    const first = DASHBOARDS[0];
+    expect(first?.uid).toBe('clickdesk-api-limits');
+    expect(first?.panels[0]?.targets.map((t) => t.expr).join(' ')).toMatch(
+      /clickdesk_api_requests_total[\s\S]*clickdesk_ratelimit_limit/,
+    );
+  });
+
+  it('uses only metric names the app registers', async () => {
+    const registered = new Set((await new AppMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    const unknown = kitQueries().flatMap((q) =>
+      metricNames(q.expr)
+        .filter((n) => !registered.has(n))
+        .map((n) => `${q.where}: ${n}`),
+    );
+    expect(unknown).toEqual([]);
+    expect(kitQueries().length).toBeGreaterThan(20);
+  });
+});
+
+promtool.describeIf('monitoring kit under promtool', () => {
+  const run = (...args: string[]) =>
+    execFileSync(promtool.path!, args, { cwd: monitoring, encoding: 'utf8', stdio: 'pipe' });
+
+  it('passes promtool check config', () => {
+    expect(run('check', 'config', 'prometheus.yml')).toMatch(/SUCCESS/);
+  });
+
+  it('passes promtool check rules', () => {
+    const out = run('check', 'rules', ...ruleFiles());
+    expect(out.match(/SUCCESS: \d+ rules found/g)).toHaveLength(ruleFiles().length);
+    expect(out).not.toMatch(/FAILED/);
+  });
+
+  it('passes promtool test rules: every alert fires on its signal and stays quiet otherwise', () => {
+    const tests = readFileSync(path.join(monitoring, 'rules/tests/alerts.test.yml'), 'utf8');
+    const alerts = parseYamlRules(path.join(monitoring, 'rules/alerts.yml')).groups[0]!.rules.map(
+      (r) => r.alert,
+    );
+    for (const alert of alerts) expect(tests).toContain(`alertname: ${alert}`);
+    expect(run('test', 'rules', 'rules/tests/alerts.test.yml')).toMatch(/SUCCESS/);
+  });
+
+  it("passes promtool check metrics on the app's real /metrics", async () => {
+    const pair = await startSandboxPair();
+    try {
+      pair.sim.publish({ type: 'visitor_updated', visitor_id: 'V1' });
+      await waitFor('event acknowledged', () => pair.sim.counters.eventsAcked === 1);
+      const scrape = await request(pair.app.http).get('/metrics');
+      expect(scrape.status).toBe(200);
+      const out = execFileSync(promtool.path!, ['check', 'metrics'], {
+        input: scrape.text,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+      expect(out).toBe('');
+    } finally {
+      await pair.stop();
+    }
+  });
+});
+
+prometheus.describeIf('dashboards and rules against a real Prometheus scraping the app', () => {
+  let pair: SandboxPair;
+  let server: Server;
+  let prom: ChildProcess;
+  let promUrl: string;
+  let promLog = '';
+
+  beforeAll(async () => {
+    pair = await startSandboxPair({
+      handler: new DefaultBot(loadFaq(path.join(root, 'src/bot/faq.json'))),
+      simulator: { agentJoinDelayMs: 100 },
+    });
+    server = pair.app.http.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const appPort = (server.address() as AddressInfo).port;
+
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'prometheus-'));
+    const config = readFileSync(path.join(monitoring, 'prometheus.yml'), 'utf8')
+      .replace(/scrape_interval: 15s/, 'scrape_interval: 1s')
+      .replace(/evaluation_interval: 15s/, 'evaluation_interval: 1s')
+      .replace(/- rules\//g, `- ${path.join(monitoring, 'rules')}/`)
+      .replace("'127.0.0.1:3000'", `'127.0.0.1:${appPort}'`);
+    writeFileSync(path.join(dir, 'prometheus.yml'), config);
+    const promPort = await freePort();
+    promUrl = `http://127.0.0.1:${promPort}`;
+    prom = spawn(
+      prometheus.path!,
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    prom.stderr?.on('data', (d: Buffer) => (promLog += d.toString()));
+
+    // Traffic: conversations with FAQ answers and a handover, a redelivered event, a planned link refresh.
+    for (let i = 0; i < 5; i++) {
+      const { conversationId } = pair.sim.startVisitorChat(`Visitor ${i}`);
+      pair.sim.visitorSays(conversationId, i === 4 ? 'talk to a human' : 'how long does shipping take?');
+    }
+    pair.sim.hub.faults.duplicateNext = 2;
+    pair.sim.publish({ type: 'visitor_updated', visitor_id: 'V1' });
+    pair.sim.publish({ type: 'visitor_updated', visitor_id: 'V2' });
+    pair.sim.hub.disconnect('warning');
+
+    const query = async (q: string) =>
+      (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as PromAnswer;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const up = await query('count_over_time(up{job="clickdesk-bot"}[1m])');
+        if (Number(up.data?.result?.[0]?.value?.[1] ?? 0) >= 6) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`Prometheus did not scrape the app in time:\n${promLog}`);
+      await sleep(250);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    prom?.kill('SIGTERM');
+    if (prom && prom.exitCode === null) await once(prom, 'exit');
+    await new Promise<void>((r) => server?.close(() => r()));
+    server?.closeAllConnections();
+    await pair?.stop();
+  });
+
+  it('evaluates every dashboard query and rule expression as valid PromQL that returns data', async () => {
+    const empty: string[] = [];
+    for (const q of kitQueries()) {
+      const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
+      const body = (await res.json()) as PromAnswer;
+      expect({ where: q.where, status: body.status, error: body.error }).toEqual({
+        where: q.where,
+        status: 'success',
+        error: undefined,
+      });
+      // Alert conditions are meant to be empty while all is well; everything else must have data.
+      if (!q.where.includes('alerts.yml') && (body.data?.result?.length ?? 0) === 0) empty.push(q.where);
+    }
+    expect(empty).toEqual([]);
+  });
+
+  it('loads the rule files and keeps every alert quiet while the app is healthy', async () => {
+    const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+      data: { groups: Array<{ rules: Array<{ name: string; state?: string; health: string }> }> };
+    };
+    const rules = body.data.groups.flatMap((g) => g.rules);
+    expect(rules.length).toBe(13);
+    expect(rules.filter((r) => r.health !== 'ok' && r.health !== 'unknown')).toEqual([]);
+    expect(rules.filter((r) => r.state === 'firing').map((r) => r.name)).toEqual([]);
+  });
+});
+
+interface PromAnswer {
+  status: string;
+  error?: string;
+  data?: { result?: Array<{ value?: [number, string] }> };
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
