@@ -5,6 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 30000,
+  globalSetup: '<rootDir>/test/global-setup.ts',
   // Sockets and timers belong to each test; a leak shows up as a hang, so fail fast instead.
   forceExit: false,
 };

@@ -7,10 +7,10 @@ import { ClickDeskGateway, type GatewayObserver } from './clickdesk/gateway';
 import { ClickDeskWebApi } from './clickdesk/web-api-client';
 import type { AppConfig } from './config/load-config';
 import type { ChatHandler } from './core/chat-handler';
-import type { ConversationStore, MessageStore } from './core/conversation-store';
+import type { ConversationStore, MessageStore, ProfileStore } from './core/conversation-store';
 import { EventDispatcher } from './core/event-dispatcher';
 import type { EventInbox } from './core/event-inbox';
-import { CodedError } from './errors';
+import { CodedError, describeError } from './errors';
 import { createHttpApp } from './http/create-http-app';
 import { metricsRouter } from './http/metrics-router';
 import { AppMetrics } from './metrics/app-metrics';
@@ -21,7 +21,11 @@ import { MemoryRateStore } from './rate-limit/memory-rate-store';
 import { RateGovernor } from './rate-limit/rate-governor';
 import type { RateStore } from './rate-limit/rate-store';
 import { RedisRateStore } from './rate-limit/redis-rate-store';
-import { MemoryConversationStore, MemoryMessageStore } from './storage/memory/memory-conversation-store';
+import {
+  MemoryConversationStore,
+  MemoryMessageStore,
+  MemoryProfileStore,
+} from './storage/memory/memory-conversation-store';
 import { MemoryEventInbox } from './storage/memory/memory-event-inbox';
 
 export interface ClickDeskCredentials {
@@ -51,6 +55,9 @@ export interface BotAppOptions {
   inbox?: EventInbox;
   conversations?: ConversationStore;
   messages?: MessageStore;
+  profiles?: ProfileStore;
+  /** The app's metrics; created here unless the root made them first (to observe storage too). */
+  metrics?: AppMetrics;
   /** Where the rate governor counts; defaults to Redis with `config.rate.redisUrl`, else memory. */
   rateStore?: RateStore;
   /** Observes the gateway besides the app's own metrics (tests). */
@@ -78,7 +85,7 @@ export interface BotApp {
 /** Wires the bot app from its parts; every part can be replaced through the options. */
 export function createBotApp(opts: BotAppOptions): BotApp {
   const { config, clickdesk, logger } = opts;
-  const metrics = new AppMetrics();
+  const metrics = opts.metrics ?? new AppMetrics();
   const inbox = opts.inbox ?? new MemoryEventInbox();
 
   const policy = new ChannelPolicy({ allowedDomains: config.policy.allowedDomains });
@@ -120,6 +127,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     inbox,
     conversations: opts.conversations ?? new MemoryConversationStore(),
     messages: opts.messages ?? new MemoryMessageStore(),
+    profiles: opts.profiles ?? new MemoryProfileStore(),
     handler: opts.handler ?? new DefaultBot(loadFaq(config.bot.faqFile)),
     actions: new ClickDeskChatActions(api),
     logger: logger.child({ part: 'dispatcher' }),
@@ -154,6 +162,14 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     routers: config.metricsPort === undefined ? [metricsRoute] : [],
   });
   const metricsHttp = express().use(metricsRoute.path, metricsRoute.router);
+  let recovery: NodeJS.Timeout | undefined;
+  const recover = (): void => {
+    dispatcher
+      .recover()
+      .catch((err: unknown) =>
+        logger.error({ err: describeError(err) }, 'replaying unhandled events failed'),
+      );
+  };
 
   return {
     http,
@@ -166,9 +182,13 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     metrics,
     async start() {
       await dispatcher.recover();
+      // Events another instance recorded and then died holding are replayed once their lease ends.
+      recovery = setInterval(recover, 30_000);
+      recovery.unref();
       gateway.start();
     },
     async stop() {
+      clearInterval(recovery);
       const deadline = Date.now() + config.shutdownTimeoutMs;
       await gateway.pause(Math.max(0, deadline - Date.now()));
       const drained = await dispatcher.drain(Math.max(0, deadline - Date.now()));

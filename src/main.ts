@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createBotApp, type ClickDeskCredentials } from './app';
 import { loadConfig } from './config/load-config';
-import { describeError, isCodedError } from './errors';
+import { describeError, isCodedError, type ErrorCode } from './errors';
 import { createLogger } from './logging/create-logger';
+import { AppMetrics } from './metrics/app-metrics';
 import { Simulator } from './sandbox/simulator';
+import { openStorage } from './storage/open-storage';
 
 /** The composition root: reads config, starts the sandbox if asked, wires and runs the app. */
 async function main(): Promise<void> {
@@ -31,11 +33,35 @@ async function main(): Promise<void> {
     credentials = { apiUrl, appToken, botToken };
   }
 
+  const metrics = new AppMetrics();
+  const storage = await openStorage({
+    kind: config.storage.kind,
+    dataDir: config.storage.dataDir,
+    databaseUrl: config.storage.databaseUrl,
+    masterKeys: {
+      key: config.storage.masterKey,
+      file: config.storage.masterKeyFile,
+      previous: config.storage.masterKeyPrevious,
+      // Sandbox mode only: a key is generated into the data folder on first start.
+      generateInto: config.mode === 'sandbox' ? config.storage.dataDir : undefined,
+    },
+    observer: metrics.cryptoObserver(),
+  });
+  logger.info(
+    { storage: storage.kind, dataDir: storage.kind === 'sqlite' ? config.storage.dataDir : undefined },
+    'storage open',
+  );
+
   let stopping: Promise<void> | undefined;
   const app = createBotApp({
     config,
     clickdesk: credentials,
     logger,
+    metrics,
+    inbox: storage.inbox,
+    conversations: storage.conversations,
+    messages: storage.messages,
+    profiles: storage.profiles,
     onFatal: (err) => {
       logger.fatal({ err: describeError(err) }, 'ClickDesk refused the app; shutting down');
       void shutdown(1);
@@ -65,6 +91,7 @@ async function main(): Promise<void> {
         s.closeAllConnections();
         await closed;
       }
+      await storage.close();
       await sandbox?.close();
       logger.info({ drained }, 'stopped');
       process.exitCode = code;
@@ -82,8 +109,17 @@ async function main(): Promise<void> {
   }
 }
 
+/** Start-up errors whose message already says what to fix. */
+const EXPLAINED: ErrorCode[] = [
+  'CONFIG_INVALID',
+  'FAQ_INVALID',
+  'MASTER_KEY_MISSING',
+  'MASTER_KEY_INVALID',
+  'MASTER_KEY_UNKNOWN',
+];
+
 main().catch((err: unknown) => {
-  if (isCodedError(err, 'CONFIG_INVALID') || isCodedError(err, 'FAQ_INVALID')) {
+  if (isCodedError(err) && EXPLAINED.includes(err.code)) {
     process.stderr.write(`${err.message}\n`);
   } else {
     process.stderr.write(`Start-up failed: ${describeError(err).message}\n`);

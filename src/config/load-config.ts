@@ -80,6 +80,12 @@ const schema = z
     RATE_REPLY_DEADLINE_MS: int(100, 3_600_000).default(30_000),
     RATE_BACKGROUND_DEADLINE_MS: int(100, 86_400_000).default(300_000),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    STORAGE: z.enum(['sqlite', 'postgres', 'memory']).optional(),
+    DATA_DIR: z.string().min(1).default('data'),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    MASTER_KEY: z.string().optional(),
+    MASTER_KEY_FILE: z.string().min(1).optional(),
+    MASTER_KEY_PREVIOUS: list(z.string().min(1)),
   })
   .superRefine((v, ctx) => {
     const app = v.CLICKDESK_APP_TOKEN !== undefined;
@@ -97,6 +103,20 @@ const schema = z
         code: 'custom',
         path: ['CLICKDESK_API_URL'],
         message: 'is required in live mode (tokens are set): the base URL of the ClickDesk Web API',
+      });
+    }
+    if (v.STORAGE === 'postgres' && !v.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_URL'],
+        message: 'is required with STORAGE=postgres (e.g. postgres://user@host/db)',
+      });
+    }
+    if (v.MASTER_KEY && v.MASTER_KEY_FILE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MASTER_KEY_FILE'],
+        message: 'set MASTER_KEY or MASTER_KEY_FILE, not both',
       });
     }
     if (v.RTM_BACKOFF_MAX_MS < v.RTM_BACKOFF_BASE_MS) {
@@ -135,6 +155,14 @@ export interface AppConfig {
   readonly metricsToken: string | undefined;
   /** Serve /metrics on this port instead of the main HTTP port. */
   readonly metricsPort: number | undefined;
+  readonly storage: {
+    readonly kind: 'sqlite' | 'postgres' | 'memory';
+    readonly dataDir: string;
+    readonly databaseUrl: string | undefined;
+    readonly masterKey: string | undefined;
+    readonly masterKeyFile: string | undefined;
+    readonly masterKeyPrevious: readonly string[];
+  };
   readonly rate: {
     readonly limits: RateLimits;
     readonly maxQueuePerMethod: number;
@@ -194,6 +222,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     egressAllowedOrigins: v.EGRESS_ALLOWED_ORIGINS,
     metricsToken: v.METRICS_TOKEN,
     metricsPort: v.METRICS_PORT,
+    storage: {
+      kind: v.STORAGE ?? (v.DATABASE_URL ? 'postgres' : 'sqlite'),
+      dataDir: path.resolve(v.DATA_DIR),
+      databaseUrl: v.DATABASE_URL,
+      masterKey: v.MASTER_KEY,
+      masterKeyFile: v.MASTER_KEY_FILE,
+      masterKeyPrevious: v.MASTER_KEY_PREVIOUS,
+    },
     rate: {
       limits: {
         ...CONTRACT_LIMITS,

@@ -15,10 +15,18 @@ export interface ConversationRecord {
   readonly startedAt: number;
 }
 
+/** A person whose Data this is: erasure requests name one. */
+export interface Subject {
+  readonly kind: 'visitor' | 'agent';
+  readonly id: string;
+}
+
 export interface StoredMessage {
   readonly teamId: string;
   readonly conversationId: string;
   readonly eventId: string;
+  /** Whose Data the message is: its author, or for bot and system messages the conversation's visitor. */
+  readonly subject: Subject | undefined;
   readonly sender: { readonly kind: SenderKind; readonly id: string };
   readonly text: string;
   readonly ts: string;
@@ -34,4 +42,10 @@ export interface ConversationStore {
 export interface MessageStore {
   append(message: StoredMessage): Promise<void>;
   listConversation(teamId: string, conversationId: string): Promise<StoredMessage[]>;
+}
+
+/** Cached profiles of visitors and agents (names, emails…), as ClickDesk last confirmed them. */
+export interface ProfileStore {
+  put(teamId: string, subject: Subject, fields: Readonly<Record<string, string>>): Promise<void>;
+  get(teamId: string, subject: Subject): Promise<Record<string, string> | undefined>;
 }

@@ -2,7 +2,13 @@ import type { Logger } from 'pino';
 import { conversationOf, type InboundEvent } from './chat-event';
 import type { ChatActions } from './chat-actions';
 import type { ChatHandler, HandlerContext } from './chat-handler';
-import type { ConversationRecord, ConversationStore, MessageStore } from './conversation-store';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  MessageStore,
+  ProfileStore,
+  Subject,
+} from './conversation-store';
 import type { EventInbox } from './event-inbox';
 import { describeError } from '../errors';
 
@@ -10,6 +16,7 @@ export interface EventDispatcherOptions {
   inbox: EventInbox;
   conversations: ConversationStore;
   messages: MessageStore;
+  profiles: ProfileStore;
   handler: ChatHandler;
   actions: ChatActions;
   logger: Logger;
@@ -100,10 +107,11 @@ export class EventDispatcher {
 
   /** Applies the event to stored state and returns the conversation as it now stands. */
   private async apply(inbound: InboundEvent): Promise<ConversationRecord | undefined> {
-    const { conversations, messages } = this.opts;
+    const { conversations, messages, profiles } = this.opts;
     const { event, teamId } = inbound;
     switch (event.type) {
       case 'conversation_started': {
+        await profiles.put(teamId, { kind: 'visitor', id: event.visitor.id }, { name: event.visitor.name });
         const record: ConversationRecord = {
           teamId,
           conversationId: event.conversationId,
@@ -114,17 +122,26 @@ export class EventDispatcher {
         await conversations.put(record);
         return record;
       }
-      case 'message':
+      case 'message': {
+        const conversation = await conversations.get(teamId, event.conversationId);
+        const { kind, id } = event.sender;
+        const subject: Subject | undefined =
+          kind === 'visitor' || kind === 'agent'
+            ? { kind, id }
+            : conversation && { kind: 'visitor', id: conversation.visitorId };
         await messages.append({
           teamId,
           conversationId: event.conversationId,
           eventId: inbound.eventId,
+          subject,
           sender: event.sender,
           text: event.text,
           ts: event.ts,
         });
-        return conversations.get(teamId, event.conversationId);
+        return conversation;
+      }
       case 'agent_joined':
+        await profiles.put(teamId, { kind: 'agent', id: event.agent.id }, { name: event.agent.name });
         return this.setStatus(teamId, event.conversationId, 'agent');
       case 'conversation_ended':
         return this.setStatus(teamId, event.conversationId, 'closed');

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayObserver } from '../clickdesk/gateway';
 import type { PolicyRule } from '../policy/channel-policy';
+import type { CryptoObserver } from '../storage/crypto/key-ring';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
 import type { GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
 
@@ -96,6 +97,11 @@ export class AppMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly cryptoOperations = this.counter(
+    'clickdesk_crypto_operations_total',
+    'Encryption-layer operations (encrypt, decrypt, wrap, unwrap, shred) by outcome; failed decrypts mean tampering or lost keys.',
+    ['operation', 'outcome'],
+  );
   readonly policyBlocked = this.counter(
     'clickdesk_policy_blocked_messages_total',
     'Outbound messages the channel policy blocked, by rule (Terms 4.8).',
@@ -144,6 +150,9 @@ export class AppMetrics {
       this.apiRatelimited.inc({ method }, 0);
       for (const reason of ['queue_full', 'deadline']) this.rateRefused.inc({ method, reason }, 0);
     }
+    for (const operation of ['encrypt', 'decrypt', 'wrap', 'unwrap', 'shred']) {
+      for (const outcome of ['ok', 'failed']) this.cryptoOperations.inc({ operation, outcome }, 0);
+    }
     this.rtmDuplicates.inc(0);
     this.rtmProtocolErrors.inc(0);
   }
@@ -159,6 +168,10 @@ export class AppMetrics {
       refused: (method, reason) => this.rateRefused.inc({ method, reason }),
       ratelimited: (method) => this.apiRatelimited.inc({ method }),
     };
+  }
+
+  cryptoObserver(): CryptoObserver {
+    return { operation: (operation, outcome) => this.cryptoOperations.inc({ operation, outcome }) };
   }
 
   gatewayObserver(): GatewayObserver {

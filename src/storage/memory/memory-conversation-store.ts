@@ -2,7 +2,9 @@ import type {
   ConversationRecord,
   ConversationStore,
   MessageStore,
+  ProfileStore,
   StoredMessage,
+  Subject,
 } from '../../core/conversation-store';
 
 /**
@@ -66,5 +68,26 @@ export class MemoryMessageStore implements MessageStore {
       this.order = this.order.slice(this.head);
       this.head = 0;
     }
+  }
+}
+
+/** Profiles in process memory, at most `maxProfiles` (oldest forgotten first). */
+export class MemoryProfileStore implements ProfileStore {
+  private readonly profiles = new Map<string, Record<string, string>>();
+
+  constructor(private readonly maxProfiles = 10_000) {}
+
+  put(teamId: string, subject: Subject, fields: Readonly<Record<string, string>>): Promise<void> {
+    const key = `${teamId}:${subject.kind}:${subject.id}`;
+    this.profiles.delete(key);
+    this.profiles.set(key, { ...fields });
+    if (this.profiles.size > this.maxProfiles)
+      this.profiles.delete(this.profiles.keys().next().value as string);
+    return Promise.resolve();
+  }
+
+  get(teamId: string, subject: Subject): Promise<Record<string, string> | undefined> {
+    const found = this.profiles.get(`${teamId}:${subject.kind}:${subject.id}`);
+    return Promise.resolve(found && { ...found });
   }
 }

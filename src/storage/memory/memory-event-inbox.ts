@@ -4,7 +4,8 @@ import type { EventInbox } from '../../core/event-inbox';
 /**
  * In-process inbox: deduplicates within this process only and forgets on restart. Handled
  * ids are kept in a bounded window (redeliveries arrive within seconds), so memory stays flat
- * however many events pass.
+ * however many events pass. Every recorded event is already being handled by this process, so
+ * there is never anything to replay.
  */
 export class MemoryEventInbox implements EventInbox {
   private readonly pendingEvents = new Map<string, InboundEvent>();
@@ -31,7 +32,12 @@ export class MemoryEventInbox implements EventInbox {
     return Promise.resolve();
   }
 
-  unhandled(limit: number): Promise<InboundEvent[]> {
-    return Promise.resolve([...this.pendingEvents.values()].slice(0, limit));
+  unhandled(_limit: number): Promise<InboundEvent[]> {
+    return Promise.resolve([]);
+  }
+
+  /** Events recorded and not yet handled (for tests and diagnostics). */
+  get pending(): number {
+    return this.pendingEvents.size;
   }
 }

@@ -1,0 +1,91 @@
+import path from 'node:path';
+import type { ConversationStore, MessageStore, ProfileStore } from '../core/conversation-store';
+import type { EventInbox } from '../core/event-inbox';
+import { FieldCipher } from './crypto/field-cipher';
+import { KeyRing, type CryptoObserver } from './crypto/key-ring';
+import { loadMasterKeys, type MasterKeySources } from './crypto/master-keys';
+import { loadSodium } from './crypto/sodium';
+import {
+  MemoryConversationStore,
+  MemoryMessageStore,
+  MemoryProfileStore,
+} from './memory/memory-conversation-store';
+import { MemoryEventInbox } from './memory/memory-event-inbox';
+import { migrate } from './sql/migrations';
+import { PostgresDatabase } from './sql/postgres-database';
+import { SqlConversationStore } from './sql/sql-conversation-store';
+import type { SqlDatabase } from './sql/sql-database';
+import { SqlEventInbox } from './sql/sql-event-inbox';
+import { SqlMessageStore } from './sql/sql-message-store';
+import { SqlProfileStore } from './sql/sql-profile-store';
+import { SqliteDatabase } from './sql/sqlite-database';
+import { StorageContext } from './sql/storage-context';
+
+export type StorageKind = 'sqlite' | 'postgres' | 'memory';
+
+export interface StorageOptions {
+  kind: StorageKind;
+  /** SQLite: the database is `<dataDir>/clickdesk.db`. */
+  dataDir: string;
+  databaseUrl?: string;
+  /** PostgreSQL schema to use (tests isolate themselves in one). */
+  pgSchema?: string;
+  masterKeys: MasterKeySources;
+  now?: () => number;
+  observer?: CryptoObserver;
+}
+
+/** Every store the app keeps, over one database; `sql` is undefined for the in-memory kind. */
+export interface Storage {
+  readonly kind: StorageKind;
+  readonly inbox: EventInbox;
+  readonly conversations: ConversationStore;
+  readonly messages: MessageStore;
+  readonly profiles: ProfileStore;
+  readonly sql:
+    { readonly db: SqlDatabase; readonly ctx: StorageContext; readonly keys: KeyRing } | undefined;
+  close(): Promise<void>;
+}
+
+export function sqliteFile(dataDir: string): string {
+  return path.join(dataDir, 'clickdesk.db');
+}
+
+/** Opens the configured storage: connects, runs migrations, loads keys. */
+export async function openStorage(opts: StorageOptions): Promise<Storage> {
+  if (opts.kind === 'memory') {
+    return {
+      kind: 'memory',
+      inbox: new MemoryEventInbox(),
+      conversations: new MemoryConversationStore(),
+      messages: new MemoryMessageStore(),
+      profiles: new MemoryProfileStore(),
+      sql: undefined,
+      close: () => Promise.resolve(),
+    };
+  }
+  const masters = loadMasterKeys(opts.masterKeys);
+  const sodium = await loadSodium();
+  const db: SqlDatabase =
+    opts.kind === 'postgres'
+      ? PostgresDatabase.connect(opts.databaseUrl ?? '', { schema: opts.pgSchema })
+      : new SqliteDatabase(sqliteFile(opts.dataDir));
+  try {
+    await migrate(db);
+    const keys = new KeyRing(db, masters, sodium, opts.observer);
+    await keys.open();
+    const ctx = new StorageContext(db, keys, new FieldCipher(sodium), opts.now, opts.observer);
+    return {
+      kind: opts.kind,
+      inbox: new SqlEventInbox(ctx),
+      conversations: new SqlConversationStore(ctx),
+      messages: new SqlMessageStore(ctx),
+      profiles: new SqlProfileStore(ctx),
+      sql: { db, ctx, keys },
+      close: () => db.close(),
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

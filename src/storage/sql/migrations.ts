@@ -1,0 +1,110 @@
+import type { SqlDatabase } from './sql-database';
+
+/**
+ * Versioned schema migrations, run at start on both dialects. Append new versions; never edit
+ * an applied one. `{blob}` and `{bigint}` become each dialect's types.
+ *
+ * Nothing a person wrote or is called is stored in clear: Data lives in `body`/`payload`
+ * columns encrypted per field (see storage/crypto); ids of people and conversations are keyed
+ * hashes (`*_ref`). Team ids and ClickDesk event ids stay in clear for look-ups and erasure.
+ */
+export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'encrypted store, keys and event inbox',
+    sql: `
+      CREATE TABLE data_keys (
+        key_id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        team_id TEXT NOT NULL,
+        subject_ref TEXT NOT NULL,
+        master_key_id TEXT,
+        wrapped {blob},
+        created_at {bigint} NOT NULL,
+        destroyed_at {bigint}
+      );
+      CREATE UNIQUE INDEX data_keys_live ON data_keys (team_id, scope, subject_ref) WHERE destroyed_at IS NULL;
+      CREATE INDEX data_keys_master ON data_keys (master_key_id) WHERE destroyed_at IS NULL;
+
+      CREATE TABLE conversations (
+        team_id TEXT NOT NULL,
+        conversation_ref TEXT NOT NULL,
+        visitor_ref TEXT NOT NULL,
+        body {blob} NOT NULL,
+        status TEXT NOT NULL,
+        started_at {bigint} NOT NULL,
+        confirmed_at {bigint} NOT NULL,
+        PRIMARY KEY (team_id, conversation_ref)
+      );
+      CREATE INDEX conversations_visitor ON conversations (team_id, visitor_ref);
+
+      CREATE TABLE messages (
+        event_id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        conversation_ref TEXT NOT NULL,
+        subject_ref TEXT NOT NULL,
+        sender_kind TEXT NOT NULL,
+        body {blob} NOT NULL,
+        created_at {bigint} NOT NULL,
+        confirmed_at {bigint} NOT NULL
+      );
+      CREATE INDEX messages_conversation ON messages (team_id, conversation_ref, created_at);
+      CREATE INDEX messages_subject ON messages (team_id, subject_ref);
+
+      CREATE TABLE profiles (
+        team_id TEXT NOT NULL,
+        subject_ref TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body {blob} NOT NULL,
+        confirmed_at {bigint} NOT NULL,
+        PRIMARY KEY (team_id, subject_ref)
+      );
+
+      CREATE TABLE inbox (
+        event_id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        subject_ref TEXT NOT NULL,
+        received_at {bigint} NOT NULL,
+        payload {blob},
+        handled_at {bigint},
+        lease_owner TEXT,
+        lease_until {bigint}
+      );
+      CREATE INDEX inbox_unhandled ON inbox (received_at) WHERE handled_at IS NULL;
+      CREATE INDEX inbox_subject ON inbox (team_id, subject_ref);
+    `,
+  },
+];
+
+export async function migrate(db: SqlDatabase): Promise<number[]> {
+  const types =
+    db.dialect === 'postgres' ? { blob: 'BYTEA', bigint: 'BIGINT' } : { blob: 'BLOB', bigint: 'INTEGER' };
+  await db.run(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.bigint} NOT NULL)`,
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    await db.transaction(async (tx) => {
+      // Instances starting together: one applies each version, the others wait and skip it.
+      if (db.dialect === 'postgres') await tx.all('SELECT pg_advisory_xact_lock(7236541)');
+      const done = await tx.all<{ version: number }>(
+        'SELECT version FROM schema_migrations WHERE version = ?',
+        [m.version],
+      );
+      if (done.length > 0) return;
+      const sql = m.sql.replace(/\{blob\}/g, types.blob).replace(/\{bigint\}/g, types.bigint);
+      for (const statement of sql
+        .split(';')
+        .map((s) => s.trim())
+        .filter(Boolean))
+        await tx.run(statement);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        m.version,
+        m.name,
+        Date.now(),
+      ]);
+      applied.push(m.version);
+    });
+  }
+  return applied;
+}

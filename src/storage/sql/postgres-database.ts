@@ -1,0 +1,75 @@
+import pg from 'pg';
+import { WriteBatcher, type SqlDatabase, type SqlRunner } from './sql-database';
+
+// BIGINT columns hold millisecond timestamps and counts: safe as JavaScript numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/** `?` placeholders, numbered for PostgreSQL. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+class PgRunner implements SqlRunner {
+  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return (await this.client.query(numbered(sql), params as unknown[])).rowCount ?? 0;
+  }
+
+  async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return (await this.client.query(numbered(sql), params as unknown[])).rows as T[];
+  }
+}
+
+/** PostgreSQL through a `pg` pool, for several instances sharing one database (DATABASE_URL). */
+export class PostgresDatabase extends PgRunner implements SqlDatabase {
+  readonly dialect = 'postgres' as const;
+  private readonly batcher: WriteBatcher;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly schema?: string,
+  ) {
+    super(pool);
+    this.batcher = new WriteBatcher((fn) => this.transaction(fn));
+  }
+
+  static connect(url: string, options: { schema?: string; max?: number } = {}): PostgresDatabase {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    // Errors on idle clients (server restart) are reported by the next query; they must not crash the process.
+    pool.on('error', () => undefined);
+    return new PostgresDatabase(pool, options.schema);
+  }
+
+  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const value = await fn(new PgRunner(client));
+      await client.query('COMMIT');
+      return value;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.batcher.write(op);
+  }
+
+  checkpoint(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,81 @@
+/** Statements run inside or outside a transaction. SQL uses `?` placeholders on every dialect. */
+export interface SqlRunner {
+  /** Runs a statement; resolves with the number of rows changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+  all<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/**
+ * What the stores need from a relational database; SQLite and PostgreSQL adapters implement it.
+ * Writes go through `write`, which groups the writes queued meanwhile into one transaction (group
+ * commit): one fsync serves many events, and each caller learns only once its write is durable.
+ */
+export interface SqlDatabase extends SqlRunner {
+  readonly dialect: 'sqlite' | 'postgres';
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /** SQLite: fold the WAL back into the database file and truncate it (after erasure). */
+  checkpoint(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Queued {
+  op: (tx: SqlRunner) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: writes queue while a transaction is committing; the next transaction takes them
+ * all (up to `maxBatch`). If a batch fails, its writes are retried one by one, so one bad write
+ * fails alone.
+ */
+export class WriteBatcher {
+  private queue: Queued[] = [];
+  private flushing = false;
+  private scheduled = false;
+
+  constructor(
+    private readonly transaction: <T>(fn: (tx: SqlRunner) => Promise<T>) => Promise<T>,
+    private readonly maxBatch = 2000,
+  ) {}
+
+  write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushing && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const results = await this.transaction(async (tx) => {
+            const out: unknown[] = [];
+            for (const w of batch) out.push(await w.op(tx));
+            return out;
+          });
+          batch.forEach((w, i) => w.resolve(results[i]));
+        } catch {
+          for (const w of batch) {
+            try {
+              w.resolve(await this.transaction((tx) => w.op(tx)));
+            } catch (err) {
+              w.reject(err);
+            }
+          }
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import type { MessageStore, StoredMessage } from '../../core/conversation-store';
+import type { StorageContext } from './storage-context';
+
+interface Body {
+  text: string;
+  ts: string;
+  senderId: string;
+}
+
+/** Chat history: each message's text, timestamp and sender id encrypted under its subject's key. */
+export class SqlMessageStore implements MessageStore {
+  constructor(private readonly ctx: StorageContext) {}
+
+  async append(message: StoredMessage): Promise<void> {
+    const { teamId } = message;
+    const subjectRef = message.subject ? this.ctx.subjectRef(teamId, message.subject) : '';
+    const key = await this.ctx.keyOf(teamId, subjectRef || undefined);
+    const body: Body = { text: message.text, ts: message.ts, senderId: message.sender.id };
+    const sealed = this.ctx.seal(
+      { table: 'messages', teamId, recordId: message.eventId, field: 'body' },
+      body,
+      key,
+    );
+    const now = this.ctx.now();
+    await this.ctx.db.write((tx) =>
+      tx.run(
+        'INSERT INTO messages (event_id, team_id, conversation_ref, subject_ref, sender_kind, body, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        [
+          message.eventId,
+          teamId,
+          this.ctx.keys.blind('conversation', teamId, message.conversationId),
+          subjectRef,
+          message.sender.kind,
+          sealed,
+          now,
+          now,
+        ],
+      ),
+    );
+  }
+
+  /** The conversation's messages, oldest first; those whose subject was erased are gone. */
+  async listConversation(teamId: string, conversationId: string): Promise<StoredMessage[]> {
+    const rows = await this.ctx.db.all<{
+      event_id: string;
+      sender_kind: StoredMessage['sender']['kind'];
+      body: Buffer;
+    }>(
+      'SELECT event_id, sender_kind, body FROM messages WHERE team_id = ? AND conversation_ref = ? ORDER BY created_at, event_id',
+      [teamId, this.ctx.keys.blind('conversation', teamId, conversationId)],
+    );
+    const out: StoredMessage[] = [];
+    for (const row of rows) {
+      const body = await this.ctx.open<Body>(
+        { table: 'messages', teamId, recordId: row.event_id, field: 'body' },
+        row.body,
+      );
+      if (!body) continue;
+      out.push({
+        teamId,
+        conversationId,
+        eventId: row.event_id,
+        subject: undefined,
+        sender: { kind: row.sender_kind, id: body.senderId },
+        text: body.text,
+        ts: body.ts,
+      });
+    }
+    return out;
+  }
+}

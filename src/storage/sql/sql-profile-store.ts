@@ -1,0 +1,40 @@
+import type { ProfileStore, Subject } from '../../core/conversation-store';
+import type { StorageContext } from './storage-context';
+
+/** Cached profiles: every field encrypted, as one sealed JSON object, under the subject's key. */
+export class SqlProfileStore implements ProfileStore {
+  constructor(private readonly ctx: StorageContext) {}
+
+  async put(teamId: string, subject: Subject, fields: Readonly<Record<string, string>>): Promise<void> {
+    const ref = this.ctx.subjectRef(teamId, subject);
+    const key = await this.ctx.keyOf(teamId, ref);
+    const body = this.ctx.seal(
+      { table: 'profiles', teamId, recordId: ref, field: 'body' },
+      { id: subject.id, ...fields },
+      key,
+    );
+    await this.ctx.db.write((tx) =>
+      tx.run(
+        `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (team_id, subject_ref) DO UPDATE SET body = excluded.body, confirmed_at = excluded.confirmed_at`,
+        [teamId, ref, subject.kind, body, this.ctx.now()],
+      ),
+    );
+  }
+
+  async get(teamId: string, subject: Subject): Promise<Record<string, string> | undefined> {
+    const ref = this.ctx.subjectRef(teamId, subject);
+    const [row] = await this.ctx.db.all<{ body: Buffer }>(
+      'SELECT body FROM profiles WHERE team_id = ? AND subject_ref = ?',
+      [teamId, ref],
+    );
+    if (!row) return undefined;
+    const body = await this.ctx.open<Record<string, string>>(
+      { table: 'profiles', teamId, recordId: ref, field: 'body' },
+      row.body,
+    );
+    if (!body) return undefined;
+    const { id: _id, ...fields } = body;
+    return fields;
+  }
+}

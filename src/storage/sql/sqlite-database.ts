@@ -1,0 +1,82 @@
+import { chmodSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { WriteBatcher, type SqlDatabase, type SqlRunner } from './sql-database';
+
+/**
+ * SQLite through better-sqlite3: one file, WAL, `secure_delete` so deleted rows are overwritten
+ * rather than left in free pages, full fsync on commit (group commit keeps that affordable).
+ */
+export class SqliteDatabase implements SqlDatabase {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly batcher: WriteBatcher;
+  private txChain: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // Only the app's user may read the database files (-wal and -shm are created with the same mode).
+    if (file !== ':memory:') chmodSync(file, 0o600);
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('secure_delete = ON');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.batcher = new WriteBatcher((fn) => this.transaction(fn));
+  }
+
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return Promise.resolve(this.prepare(sql).run(...params.map(toSqlite)).changes);
+  }
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return Promise.resolve(this.prepare(sql).all(...params.map(toSqlite)) as T[]);
+  }
+
+  /** Transactions run one at a time (SQLite has one writer; this connection is shared). */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    const result = this.txChain.then(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const value = await fn(this);
+        this.db.exec('COMMIT');
+        return value;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+    this.txChain = result.catch(() => undefined);
+    return result;
+  }
+
+  write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.batcher.write(op);
+  }
+
+  async checkpoint(): Promise<void> {
+    await this.txChain;
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async close(): Promise<void> {
+    await this.txChain;
+    this.db.close();
+  }
+
+  private prepare(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+}
+
+function toSqlite(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value === undefined ? null : value;
+}

@@ -1,0 +1,61 @@
+import type { Subject } from '../../core/conversation-store';
+import { CodedError, isCodedError } from '../../errors';
+import type { FieldCipher, FieldContext } from '../crypto/field-cipher';
+import type { CryptoObserver, DataKey, KeyRing } from '../crypto/key-ring';
+import type { SqlDatabase } from './sql-database';
+
+/** What every encrypted store shares: the database, the key ring, the cipher, and a clock. */
+export class StorageContext {
+  constructor(
+    readonly db: SqlDatabase,
+    readonly keys: KeyRing,
+    readonly cipher: FieldCipher,
+    readonly now: () => number = Date.now,
+    private readonly observer: CryptoObserver = {},
+  ) {}
+
+  subjectRef(teamId: string, subject: Subject): string {
+    return this.keys.blind(subject.kind, teamId, subject.id);
+  }
+
+  /** The key Data of this subject is encrypted under; the team's key when there is no subject. */
+  keyOf(teamId: string, subjectRef: string | undefined): Promise<DataKey> {
+    return subjectRef
+      ? this.keys.keyFor(teamId, 'subject', subjectRef)
+      : this.keys.keyFor(teamId, 'team', '');
+  }
+
+  seal(ctx: FieldContext, value: unknown, key: DataKey): Buffer {
+    const sealed = this.cipher.encrypt(ctx, Buffer.from(JSON.stringify(value), 'utf8'), key.id, key.key);
+    this.observer.operation?.('encrypt', 'ok');
+    return sealed;
+  }
+
+  /**
+   * Decrypts a stored value. Returns undefined when its key was destroyed (the Data was erased);
+   * a tampered or moved value throws DECRYPT_FAILED.
+   */
+  async open<T>(ctx: FieldContext, stored: Uint8Array): Promise<T | undefined> {
+    let key: DataKey;
+    try {
+      key = await this.keys.keyById(this.cipher.keyIdOf(stored));
+    } catch (err) {
+      if (isCodedError(err, 'DATA_KEY_DESTROYED')) return undefined;
+      this.observer.operation?.('decrypt', 'failed');
+      throw err;
+    }
+    try {
+      const plain = this.cipher.decrypt(ctx, stored, key.key);
+      this.observer.operation?.('decrypt', 'ok');
+      return JSON.parse(Buffer.from(plain).toString('utf8')) as T;
+    } catch (err) {
+      this.observer.operation?.('decrypt', 'failed');
+      if (isCodedError(err)) throw err;
+      throw new CodedError(
+        'DECRYPT_FAILED',
+        `decrypted ${ctx.table}.${ctx.field} of ${ctx.recordId} is not valid JSON`,
+        { cause: err },
+      );
+    }
+  }
+}
