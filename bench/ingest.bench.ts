@@ -5,12 +5,17 @@ import { silentLogger } from '../src/logging/create-logger';
 import { connectBareClient } from './bare-ws-client';
 import { median, type BenchReport } from './report';
 import { SimulatorChild } from './simulator-child';
+import { benchDatabase } from './storage.bench';
+import type { Storage } from '../src/storage/open-storage';
 
 export interface IngestOptions {
   events: number;
   rounds: number;
   connections: number;
   conversations: number;
+  /** Also measure with durable, encrypted recording on these databases. */
+  durable: Array<'sqlite' | 'postgres'>;
+  databaseUrl: string;
 }
 
 /**
@@ -42,13 +47,19 @@ export async function ingestBenchmark(
     close();
     return count / seconds;
   };
-  const runGateway = async (count: number): Promise<number> => {
+  const runGateway = async (count: number, storage?: Storage): Promise<number> => {
     const config = loadConfig({});
     const app = createBotApp({
       config: { ...config, rtm: { ...config.rtm, connections: opts.connections } },
       clickdesk: sim.credentials,
       logger: silentLogger(),
       handler,
+      ...(storage && {
+        inbox: storage.inbox,
+        conversations: storage.conversations,
+        messages: storage.messages,
+        profiles: storage.profiles,
+      }),
     });
     await app.start();
     while (app.gateway.openConnections < opts.connections) await new Promise((r) => setTimeout(r, 5));
@@ -77,6 +88,29 @@ export async function ingestBenchmark(
     progress(`round ${r}/${opts.rounds}: gateway + memory inbox, ${opts.events} events`);
     gateway.push(await runGateway(opts.events));
   }
+  const durable: BenchReport['rows'] = [];
+  for (const kind of opts.durable) {
+    const rates: number[] = [];
+    for (let r = 1; r <= opts.rounds; r++) {
+      progress(`round ${r}/${opts.rounds}: gateway + durable encrypted ${kind} inbox, ${opts.events} events`);
+      const db = await benchDatabase(kind, opts.databaseUrl);
+      const storage = await db.open();
+      try {
+        rates.push(await runGateway(opts.events, storage));
+      } finally {
+        await storage.close();
+        await db.cleanup();
+      }
+    }
+    durable.push(
+      { label: `gateway + durable encrypted ${kind} inbox, events/s`, value: median(rates) },
+      {
+        label: `ratio durable ${kind} / baseline (target >= 0.5)`,
+        value: median(rates) / median(baseline),
+        ratio: true,
+      },
+    );
+  }
   await sim.stop();
 
   const base = median(baseline);
@@ -87,6 +121,7 @@ export async function ingestBenchmark(
       { label: 'bare ws client (baseline), events/s', value: base },
       { label: 'gateway + in-memory inbox, events/s', value: gw },
       { label: 'ratio gateway / baseline (target >= 0.5)', value: gw / base, ratio: true },
+      ...durable,
       { label: 'app RSS after warm-up, MB', value: rssAfterWarmup / 2 ** 20 },
       {
         label: `app peak RSS through ${opts.events} events x ${opts.rounds}, MB (target < 150)`,

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { governorBenchmark } from './governor.bench';
 import { ingestBenchmark } from './ingest.bench';
+import { storageBenchmark } from './storage.bench';
 import { formatReport } from './report';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -12,10 +13,13 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest, governor
+  --only NAME          run one benchmark: ingest, storage, governor
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
+  --messages N         messages per storage round (default 20000)
+  --databases LIST     storage benchmarks to run: sqlite,postgres (default both; postgres needs
+                       DATABASE_URL or the default postgres://postgres@127.0.0.1:5432/test)
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
@@ -31,6 +35,8 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '2' },
       calls: { type: 'string', default: '50000' },
+      messages: { type: 'string', default: '20000' },
+      databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -49,7 +55,13 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'governor'];
+  const known = ['ingest', 'storage', 'governor'];
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const kinds = values.databases.split(',').map((k) => k.trim());
+  for (const k of kinds)
+    if (k !== 'sqlite' && k !== 'postgres')
+      throw new Error(`--databases takes sqlite and/or postgres, got "${k}"`);
+  const databases = kinds as Array<'sqlite' | 'postgres'>;
   if (values.only && !known.includes(values.only))
     throw new Error(`--only must be one of: ${known.join(', ')}`);
 
@@ -62,6 +74,21 @@ async function main(): Promise<void> {
           rounds: int('rounds', values.rounds, 1),
           connections: int('connections', values.connections, 1),
           conversations: 1000,
+          durable: databases,
+          databaseUrl,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'storage') {
+    reports.push(
+      await storageBenchmark(
+        {
+          kinds: databases,
+          messages: int('messages', values.messages, 1000),
+          rounds: int('rounds', values.rounds, 1),
+          databaseUrl,
         },
         progress,
       ),

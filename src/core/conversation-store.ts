@@ -44,8 +44,10 @@ export interface MessageStore {
   listConversation(teamId: string, conversationId: string): Promise<StoredMessage[]>;
 }
 
-/** Cached profiles of visitors and agents (names, emails…), as ClickDesk last confirmed them. */
+/** Cached profiles of visitors, agents and the team itself (names, emails…), as ClickDesk last confirmed them. */
 export interface ProfileStore {
   put(teamId: string, subject: Subject, fields: Readonly<Record<string, string>>): Promise<void>;
   get(teamId: string, subject: Subject): Promise<Record<string, string> | undefined>;
+  putTeam(teamId: string, fields: Readonly<Record<string, string>>): Promise<void>;
+  getTeam(teamId: string): Promise<Record<string, string> | undefined>;
 }

@@ -31,6 +31,8 @@ const SYSTEM_PREFIX =
 const SYSTEM_NOTICE =
   /\b(?:(?:system|service) (?:message|notice|alert)|automated message from|has (?:joined|left) the (?:chat|conversation)|joined the chat|left the chat|transferring you to|(?:this|the) (?:chat|conversation) (?:has been|was|is being) (?:transferred|ended|closed|recorded|suspended)|your (?:session|account) (?:has )?(?:expired|been suspended|been locked)|verify your (?:account|identity|payment)|re-?enter your (?:password|card|payment))\b/;
 const BRAND = compactLetters('clickdesk');
+/** Cheap pre-check for findContacts: an @ (or a spelled-out "at"), or three digits in a row. */
+const MAY_HOLD_CONTACT = /@|\bat\b|\d[\s().-]?\d[\s().-]?\d/;
 
 /**
  * The outbound channel policy (Terms 4.8, 5): no advertising in the chat, nothing that looks
@@ -49,7 +51,9 @@ export class ChannelPolicy {
     if (event.type !== 'message' || event.sender.kind !== 'visitor') return;
     const key = `${inbound.teamId}:${event.conversationId}`;
     const folded = foldText(event.text);
-    for (const contact of findContacts(folded)) this.contacts.record(key, contact);
+    // Most messages carry no contact detail; skip the full scan unless one could be there.
+    if (MAY_HOLD_CONTACT.test(folded))
+      for (const contact of findContacts(folded)) this.contacts.record(key, contact);
     if (VISITOR_ASKED_PRICES.test(folded)) {
       this.askedAboutPrices.delete(key);
       this.askedAboutPrices.set(key, Date.now());

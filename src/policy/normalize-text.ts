@@ -56,6 +56,8 @@ const INVISIBLE =
 
 /** Lower case, compatibility-folded (fullwidth, math bold…), look-alikes mapped to Latin, invisibles removed. */
 export function foldText(text: string): string {
+  // Plain ASCII has no look-alikes, compatibility forms or invisible characters to undo.
+  if (/^[\x20-\x7e\t\n\r]*$/.test(text)) return text.toLowerCase();
   const nfkc = text.normalize('NFKC').replace(INVISIBLE, '').toLowerCase();
   let out = '';
   for (const ch of nfkc.normalize('NFD').replace(/\p{Mn}/gu, '')) out += CONFUSABLES[ch] ?? ch;

@@ -72,9 +72,10 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
       : new SqliteDatabase(sqliteFile(opts.dataDir));
   try {
     await migrate(db);
-    const keys = new KeyRing(db, masters, sodium, opts.observer);
+    const cipher = new FieldCipher(sodium);
+    const keys = new KeyRing(db, masters, sodium, opts.observer, () => cipher.wipe());
     await keys.open();
-    const ctx = new StorageContext(db, keys, new FieldCipher(sodium), opts.now, opts.observer);
+    const ctx = new StorageContext(db, keys, cipher, opts.now, opts.observer);
     return {
       kind: opts.kind,
       inbox: new SqlEventInbox(ctx),

@@ -129,6 +129,7 @@ describe.each(STORAGE_KINDS)('encrypted storage on %s', (kind) => {
     for (let i = 0; i < 20; i++)
       await storage.messages.append(message('C-ada', 'V-ada', `${marker} ${i} write to ${email}`));
     await storage.profiles.put(TEAM, { kind: 'visitor', id: 'V-ada' }, { name, email });
+    await storage.profiles.putTeam(TEAM, { name: `${marker} team` });
     await storage.inbox.record(
       event({
         event: {

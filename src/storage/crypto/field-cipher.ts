@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CodedError } from '../../errors';
 import type { Sodium } from './sodium';
+import { SodiumAead } from './sodium-aead';
 
 /**
  * Field encryption (Terms 6.2): XChaCha20-Poly1305-IETF under a data key. The associated
@@ -44,19 +45,25 @@ class NoncePool {
 
 export class FieldCipher {
   private readonly nonces = new NoncePool();
+  private readonly aead: SodiumAead;
 
-  constructor(private readonly sodium: Sodium) {}
+  constructor(sodium: Sodium) {
+    this.aead = new SodiumAead(sodium);
+  }
 
   encrypt(ctx: FieldContext, plaintext: Uint8Array, keyIdHex: string, key: Uint8Array): Buffer {
     const nonce = this.nonces.next();
-    const sealed = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-      plaintext,
-      associatedData(ctx, keyIdHex),
-      null,
-      nonce,
-      key,
-    );
-    return Buffer.concat([Buffer.of(FORMAT_VERSION), Buffer.from(keyIdHex, 'hex'), nonce, sealed]);
+    const out = Buffer.allocUnsafe(HEADER + plaintext.length + 16);
+    out[0] = FORMAT_VERSION;
+    out.write(keyIdHex, 1, KEY_ID_BYTES, 'hex');
+    out.set(nonce, 1 + KEY_ID_BYTES);
+    this.aead.encryptInto(out, HEADER, plaintext, associatedData(ctx, keyIdHex), nonce, key);
+    return out;
+  }
+
+  /** Forgets any key material held for speed (after keys are destroyed). */
+  wipe(): void {
+    this.aead.wipe();
   }
 
   /** The key id a stored value was encrypted under. */
@@ -73,20 +80,13 @@ export class FieldCipher {
   decrypt(ctx: FieldContext, stored: Uint8Array, key: Uint8Array): Uint8Array {
     const keyIdHex = this.keyIdOf(stored);
     const nonce = stored.subarray(1 + KEY_ID_BYTES, HEADER);
-    try {
-      return this.sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        null,
-        stored.subarray(HEADER),
-        associatedData(ctx, keyIdHex),
-        nonce,
-        key,
-      );
-    } catch (err) {
+    const plaintext = this.aead.decrypt(stored.subarray(HEADER), associatedData(ctx, keyIdHex), nonce, key);
+    if (!plaintext) {
       throw new CodedError(
         'DECRYPT_FAILED',
         `cannot decrypt ${ctx.table}.${ctx.field} of record ${ctx.recordId}: authentication failed (tampered, moved to another row, or wrong key)`,
-        { cause: err },
       );
     }
+    return plaintext;
   }
 }

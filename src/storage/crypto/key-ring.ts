@@ -49,6 +49,8 @@ export class KeyRing {
     private readonly masters: MasterKeySet,
     private readonly sodium: Sodium,
     private readonly observer: CryptoObserver = {},
+    /** Called after keys are destroyed, to wipe copies held elsewhere (the cipher's scratch memory). */
+    private readonly onDestroyed: () => void = () => undefined,
   ) {}
 
   /** Loads (or creates) the index key. Call once before use. */
@@ -62,10 +64,16 @@ export class KeyRing {
     const cached = this.blindCache.get(input);
     if (cached) return cached;
     if (!this.indexKey) throw new Error('KeyRing.open() was not awaited');
-    const ref = createHmac('sha256', this.indexKey).update(input).digest('base64url').slice(0, 27);
+    const ref = createHmac('sha256', this.indexKey).update(input).digest('base64url').slice(0, 22);
     this.blindCache.set(input, ref);
     if (this.blindCache.size > 50_000) this.blindCache.delete(this.blindCache.keys().next().value as string);
     return ref;
+  }
+
+  /** The live data key if it is in memory already (the common case, without a promise). */
+  cachedKeyFor(teamId: string, scope: Scope, subjectRef: string): DataKey | undefined {
+    const hit = this.bySubject.get(`${teamId}|${scope}|${subjectRef}`);
+    return hit && Date.now() - hit.at < CACHE_MS ? hit.key : undefined;
   }
 
   /** The live data key of a team (subjectRef '') or of a subject, created on first use. */
@@ -207,11 +215,13 @@ export class KeyRing {
       };
       const wrapped = this.wrap(fresh, key);
       // Group-committed with other writes; the partial unique index settles a race between instances.
-      await this.db.write((tx) =>
-        tx.run(
-          'INSERT INTO data_keys (key_id, scope, team_id, subject_ref, master_key_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          [fresh.key_id, scope, teamId, subjectRef, this.masters.current.id, wrapped, Date.now()],
-        ),
+      await this.db.write(
+        (tx) =>
+          tx.run(
+            'INSERT INTO data_keys (key_id, scope, team_id, subject_ref, master_key_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+            [fresh.key_id, scope, teamId, subjectRef, this.masters.current.id, wrapped, Date.now()],
+          ),
+        'ack', // new subjects' first events wait on this: it must not queue behind handler writes
       );
       [row] = await select();
       if (!row) throw new Error('data key vanished right after it was created');
@@ -275,6 +285,7 @@ export class KeyRing {
       if (entry) this.sodium.memzero(entry.key.key);
       this.byId.delete(id);
     }
+    this.onDestroyed();
   }
 }
 

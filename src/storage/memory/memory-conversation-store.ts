@@ -90,4 +90,14 @@ export class MemoryProfileStore implements ProfileStore {
     const found = this.profiles.get(`${teamId}:${subject.kind}:${subject.id}`);
     return Promise.resolve(found && { ...found });
   }
+
+  putTeam(teamId: string, fields: Readonly<Record<string, string>>): Promise<void> {
+    this.profiles.set(`${teamId}:team`, { ...fields });
+    return Promise.resolve();
+  }
+
+  getTeam(teamId: string): Promise<Record<string, string> | undefined> {
+    const found = this.profiles.get(`${teamId}:team`);
+    return Promise.resolve(found && { ...found });
+  }
 }

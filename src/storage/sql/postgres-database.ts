@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { WriteBatcher, type SqlDatabase, type SqlRunner } from './sql-database';
+import { WriteBatcher, type SqlDatabase, type SqlRunner, type WriteLane } from './sql-database';
 
 // BIGINT columns hold millisecond timestamps and counts: safe as JavaScript numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -25,14 +25,17 @@ class PgRunner implements SqlRunner {
 /** PostgreSQL through a `pg` pool, for several instances sharing one database (DATABASE_URL). */
 export class PostgresDatabase extends PgRunner implements SqlDatabase {
   readonly dialect = 'postgres' as const;
-  private readonly batcher: WriteBatcher;
+  private readonly batchers: Record<WriteLane, WriteBatcher>;
 
   constructor(
     private readonly pool: pg.Pool,
     readonly schema?: string,
   ) {
     super(pool);
-    this.batcher = new WriteBatcher((fn) => this.transaction(fn));
+    this.batchers = {
+      ack: new WriteBatcher((fn) => this.transaction(fn)),
+      default: new WriteBatcher((fn) => this.transaction(fn)),
+    };
   }
 
   static connect(url: string, options: { schema?: string; max?: number } = {}): PostgresDatabase {
@@ -61,8 +64,8 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
     }
   }
 
-  write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    return this.batcher.write(op);
+  write<T>(op: (tx: SqlRunner) => Promise<T>, lane: WriteLane = 'default'): Promise<T> {
+    return this.batchers[lane].write(op);
   }
 
   checkpoint(): Promise<void> {

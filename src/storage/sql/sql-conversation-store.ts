@@ -6,7 +6,7 @@ export class SqlConversationStore implements ConversationStore {
   constructor(private readonly ctx: StorageContext) {}
 
   async get(teamId: string, conversationId: string): Promise<ConversationRecord | undefined> {
-    const ref = this.ctx.keys.blind('conversation', teamId, conversationId);
+    const ref = this.ctx.conversationRef(teamId, conversationId);
     const [row] = await this.ctx.db.all<{
       body: Buffer;
       status: ConversationRecord['status'];
@@ -32,7 +32,7 @@ export class SqlConversationStore implements ConversationStore {
 
   async put(record: ConversationRecord): Promise<void> {
     const { teamId } = record;
-    const ref = this.ctx.keys.blind('conversation', teamId, record.conversationId);
+    const ref = this.ctx.conversationRef(teamId, record.conversationId);
     const visitorRef = this.ctx.subjectRef(teamId, { kind: 'visitor', id: record.visitorId });
     const key = await this.ctx.keyOf(teamId, visitorRef);
     const body = this.ctx.seal(

@@ -13,11 +13,17 @@ export interface SqlRunner {
 export interface SqlDatabase extends SqlRunner {
   readonly dialect: 'sqlite' | 'postgres';
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
-  write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /**
+   * Group-committed write. `lane: 'ack'` is for writes an RTM acknowledgement waits on (the
+   * inbox): they commit in batches of their own, so they never queue behind handler writes.
+   */
+  write<T>(op: (tx: SqlRunner) => Promise<T>, lane?: WriteLane): Promise<T>;
   /** SQLite: fold the WAL back into the database file and truncate it (after erasure). */
   checkpoint(): Promise<void>;
   close(): Promise<void>;
 }
+
+export type WriteLane = 'ack' | 'default';
 
 interface Queued {
   op: (tx: SqlRunner) => Promise<unknown>;

@@ -46,11 +46,13 @@ export class SqlEventInbox implements EventInbox {
       key,
     );
     const now = this.ctx.now();
-    const changes = await this.ctx.db.write((tx) =>
-      tx.run(
-        'INSERT INTO inbox (event_id, team_id, subject_ref, received_at, payload, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-        [event.eventId, event.teamId, subjectRef, now, payload, this.instanceId, now + this.leaseMs],
-      ),
+    const changes = await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          'INSERT INTO inbox (event_id, team_id, subject_ref, received_at, payload, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          [event.eventId, event.teamId, subjectRef, now, payload, this.instanceId, now + this.leaseMs],
+        ),
+      'ack',
     );
     return changes === 1 ? 'recorded' : 'duplicate';
   }

@@ -28,7 +28,7 @@ export class SqlMessageStore implements MessageStore {
         [
           message.eventId,
           teamId,
-          this.ctx.keys.blind('conversation', teamId, message.conversationId),
+          this.ctx.conversationRef(teamId, message.conversationId),
           subjectRef,
           message.sender.kind,
           sealed,
@@ -47,7 +47,7 @@ export class SqlMessageStore implements MessageStore {
       body: Buffer;
     }>(
       'SELECT event_id, sender_kind, body FROM messages WHERE team_id = ? AND conversation_ref = ? ORDER BY created_at, event_id',
-      [teamId, this.ctx.keys.blind('conversation', teamId, conversationId)],
+      [teamId, this.ctx.conversationRef(teamId, conversationId)],
     );
     const out: StoredMessage[] = [];
     for (const row of rows) {

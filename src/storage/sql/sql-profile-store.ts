@@ -37,4 +37,33 @@ export class SqlProfileStore implements ProfileStore {
     const { id: _id, ...fields } = body;
     return fields;
   }
+
+  /** The team's own profile (team.info), under the team's key. */
+  async putTeam(teamId: string, fields: Readonly<Record<string, string>>): Promise<void> {
+    const key = await this.ctx.keyOf(teamId, undefined);
+    const body = this.ctx.seal({ table: 'profiles', teamId, recordId: TEAM_REF, field: 'body' }, fields, key);
+    await this.ctx.db.write((tx) =>
+      tx.run(
+        `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, 'team', ?, ?)
+         ON CONFLICT (team_id, subject_ref) DO UPDATE SET body = excluded.body, confirmed_at = excluded.confirmed_at`,
+        [teamId, TEAM_REF, body, this.ctx.now()],
+      ),
+    );
+  }
+
+  async getTeam(teamId: string): Promise<Record<string, string> | undefined> {
+    const [row] = await this.ctx.db.all<{ body: Buffer }>(
+      'SELECT body FROM profiles WHERE team_id = ? AND subject_ref = ?',
+      [teamId, TEAM_REF],
+    );
+    return row
+      ? this.ctx.open<Record<string, string>>(
+          { table: 'profiles', teamId, recordId: TEAM_REF, field: 'body' },
+          row.body,
+        )
+      : undefined;
+  }
 }
+
+/** Blind refs are base64url; this cannot collide with one. */
+const TEAM_REF = '#team';

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { WriteBatcher, type SqlDatabase, type SqlRunner } from './sql-database';
+import { WriteBatcher, type SqlDatabase, type SqlRunner, type WriteLane } from './sql-database';
 
 /**
  * SQLite through better-sqlite3: one file, WAL, `secure_delete` so deleted rows are overwritten
@@ -11,7 +11,7 @@ export class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly batcher: WriteBatcher;
+  private readonly batchers: Record<WriteLane, WriteBatcher>;
   private txChain: Promise<unknown> = Promise.resolve();
 
   constructor(readonly file: string) {
@@ -24,7 +24,10 @@ export class SqliteDatabase implements SqlDatabase {
     this.db.pragma('secure_delete = ON');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    this.batcher = new WriteBatcher((fn) => this.transaction(fn));
+    this.batchers = {
+      ack: new WriteBatcher((fn) => this.transaction(fn)),
+      default: new WriteBatcher((fn) => this.transaction(fn)),
+    };
   }
 
   run(sql: string, params: readonly unknown[] = []): Promise<number> {
@@ -52,8 +55,8 @@ export class SqliteDatabase implements SqlDatabase {
     return result;
   }
 
-  write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    return this.batcher.write(op);
+  write<T>(op: (tx: SqlRunner) => Promise<T>, lane: WriteLane = 'default'): Promise<T> {
+    return this.batchers[lane].write(op);
   }
 
   async checkpoint(): Promise<void> {

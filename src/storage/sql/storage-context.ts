@@ -18,11 +18,14 @@ export class StorageContext {
     return this.keys.blind(subject.kind, teamId, subject.id);
   }
 
+  conversationRef(teamId: string, conversationId: string): string {
+    return this.keys.blind('conversation', teamId, conversationId);
+  }
+
   /** The key Data of this subject is encrypted under; the team's key when there is no subject. */
-  keyOf(teamId: string, subjectRef: string | undefined): Promise<DataKey> {
-    return subjectRef
-      ? this.keys.keyFor(teamId, 'subject', subjectRef)
-      : this.keys.keyFor(teamId, 'team', '');
+  keyOf(teamId: string, subjectRef: string | undefined): DataKey | Promise<DataKey> {
+    const [scope, ref] = subjectRef ? (['subject', subjectRef] as const) : (['team', ''] as const);
+    return this.keys.cachedKeyFor(teamId, scope, ref) ?? this.keys.keyFor(teamId, scope, ref);
   }
 
   seal(ctx: FieldContext, value: unknown, key: DataKey): Buffer {
