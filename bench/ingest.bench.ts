@@ -73,6 +73,9 @@ export async function ingestBenchmark(
     clearInterval(sampler);
     heapGrowth = Math.max(heapGrowth, liveHeap() - heapBefore);
     lost += counters.eventsExpired;
+    // Acks measure intake; with durable storage the handlers may still be catching up.
+    const deadline = Date.now() + 300_000;
+    while (handled < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await app.stop();
     if (handled !== count) throw new Error(`handled ${handled} of ${count} events`);
     return count / seconds;

@@ -27,6 +27,14 @@ import {
   MemoryProfileStore,
 } from './storage/memory/memory-conversation-store';
 import { MemoryEventInbox } from './storage/memory/memory-event-inbox';
+import type { Storage } from './storage/open-storage';
+import type { SqlDatabase } from './storage/sql/sql-database';
+import { adminRouter } from './http/admin-router';
+import { legalPagesRouter } from './http/legal-pages';
+import { lifecycleWebhookRouter } from './http/lifecycle-webhook-router';
+import { ErasureWorker, type ErasureWorkerOptions } from './lifecycle/erasure-worker';
+import { LifecycleJobs } from './lifecycle/lifecycle-jobs';
+import type { ReceiptSigner } from './lifecycle/receipt-signer';
 
 export interface ClickDeskCredentials {
   readonly apiUrl: string;
@@ -62,8 +70,18 @@ export interface BotAppOptions {
   rateStore?: RateStore;
   /** Observes the gateway besides the app's own metrics (tests). */
   gatewayObserver?: GatewayObserver;
-  /** Called once if ClickDesk refuses the app for good (link disabled, credentials refused). */
+  /** Called once if ClickDesk refuses the app for good (link disabled, credentials refused, API access terminated). */
   onFatal?: (err: CodedError) => void;
+  /** Data lifecycle (deletion webhooks, erasure, receipts, access export); needs SQL storage. */
+  lifecycle?: LifecycleWiring;
+}
+
+export interface LifecycleWiring {
+  sql: NonNullable<Storage['sql']>;
+  signer: ReceiptSigner;
+  webhookSecrets: readonly string[];
+  adminToken: string | undefined;
+  worker?: Pick<ErasureWorkerOptions, 'batchSize' | 'pollMs' | 'leaseMs' | 'afterBatch'>;
 }
 
 export interface BotApp {
@@ -77,6 +95,7 @@ export interface BotApp {
   readonly governor: RateGovernor;
   readonly policy: ChannelPolicy;
   readonly metrics: AppMetrics;
+  readonly worker: ErasureWorker | undefined;
   start(): Promise<void>;
   /** Graceful: stop intake, ack what was recorded, finish handlers within the deadline, close links. */
   stop(): Promise<{ drained: boolean }>;
@@ -149,6 +168,53 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   });
 
   const metricsRoute = { path: '/metrics', router: metricsRouter(metrics.registry, config.metricsToken) };
+  const lifecycleRoutes: Array<{ path: string; router: express.Router }> = [];
+  let worker: ErasureWorker | undefined;
+  if (opts.lifecycle) {
+    const { sql, signer, webhookSecrets, adminToken } = opts.lifecycle;
+    const jobs = new LifecycleJobs(sql.db, sql.ctx.now);
+    worker = new ErasureWorker({
+      ...sql,
+      jobs,
+      signer,
+      now: sql.ctx.now,
+      logger: logger.child({ part: 'lifecycle' }),
+      ...opts.lifecycle.worker,
+      onFinished: (job, seconds) => metrics.lifecycleJobSeconds.observe({ event: job.type }, seconds),
+      onTerminated: () => {
+        opts.onFatal?.(
+          new CodedError(
+            'CLICKDESK_TERMINATED',
+            'ClickDesk terminated API access; all Data was erased (receipt issued). Stopping.',
+          ),
+        );
+      },
+    });
+    const w = worker;
+    lifecycleRoutes.push(
+      {
+        path: '/webhooks/clickdesk',
+        router: lifecycleWebhookRouter({
+          secrets: webhookSecrets,
+          jobs,
+          refOf: (teamId, kind, id) => sql.ctx.subjectRef(teamId, { kind, id }),
+          onJob: () => w.kick(),
+          logger: logger.child({ part: 'webhooks' }),
+        }),
+      },
+      { path: '/admin', router: adminRouter(sql.ctx, adminToken) },
+    );
+    metrics.bindLifecycle(async () => {
+      const now = sql.ctx.now();
+      const { pending, oldestCreatedAt } = await jobs.pendingCount();
+      const oldest = await oldestConfirmation(sql.db);
+      return {
+        pending,
+        oldestPendingAgeSeconds: oldestCreatedAt === undefined ? 0 : (now - oldestCreatedAt) / 1000,
+        oldestConfirmationAgeSeconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000),
+      };
+    });
+  }
   const http = createHttpApp({
     logger,
     readiness: () => ({
@@ -159,7 +225,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         rate_queue: governor.queueLength,
       },
     }),
-    routers: config.metricsPort === undefined ? [metricsRoute] : [],
+    routers: [
+      ...(config.metricsPort === undefined ? [metricsRoute] : []),
+      { path: '/', router: legalPagesRouter() },
+      ...lifecycleRoutes,
+    ],
   });
   const metricsHttp = express().use(metricsRoute.path, metricsRoute.router);
   let recovery: NodeJS.Timeout | undefined;
@@ -180,8 +250,10 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     governor,
     policy,
     metrics,
+    worker,
     async start() {
       await dispatcher.recover();
+      worker?.start();
       // Events another instance recorded and then died holding are replayed once their lease ends.
       recovery = setInterval(recover, 30_000);
       recovery.unref();
@@ -196,10 +268,22 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         logger.warn({ pending: dispatcher.pending }, 'shutdown deadline passed with handlers still running');
       governor.close();
       await gateway.close();
+      await worker?.stop();
       if (!opts.rateStore) await rateStore.close();
       return { drained };
     },
   };
+}
+
+/** When ClickDesk last confirmed the least recently confirmed record the app holds. */
+async function oldestConfirmation(db: SqlDatabase): Promise<number | undefined> {
+  const [row] = await db.all<{ oldest: number | null }>(
+    `SELECT MIN(c) AS oldest FROM (
+       SELECT MIN(confirmed_at) AS c FROM messages UNION ALL
+       SELECT MIN(confirmed_at) FROM profiles UNION ALL
+       SELECT MIN(confirmed_at) FROM conversations) t`,
+  );
+  return row?.oldest ?? undefined;
 }
 
 function combineObservers(...observers: Array<GatewayObserver | undefined>): GatewayObserver {

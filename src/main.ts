@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,8 @@ import { createLogger } from './logging/create-logger';
 import { AppMetrics } from './metrics/app-metrics';
 import { Simulator } from './sandbox/simulator';
 import { openStorage } from './storage/open-storage';
+import { ReceiptSigner } from './lifecycle/receipt-signer';
+import { loadSodium } from './storage/crypto/sodium';
 
 /** The composition root: reads config, starts the sandbox if asked, wires and runs the app. */
 async function main(): Promise<void> {
@@ -18,8 +21,19 @@ async function main(): Promise<void> {
 
   let sandbox: Simulator | undefined;
   let credentials: ClickDeskCredentials;
+  let webhookSecrets = config.lifecycle.webhookSecrets;
   if (config.mode === 'sandbox') {
-    sandbox = new Simulator();
+    // The bundled simulator signs its lifecycle webhooks with a secret made for this run.
+    if (webhookSecrets.length === 0) webhookSecrets = [`whsec_${randomBytes(24).toString('base64')}`];
+    sandbox = new Simulator({
+      webhook: {
+        url: undefined,
+        secrets: [...webhookSecrets],
+        retries: 5,
+        timeoutMs: 5_000,
+        retryBaseMs: 1_000,
+      },
+    });
     await sandbox.listen(config.sandbox.port, config.sandbox.host);
     credentials = sandbox.credentials();
     logger.info(
@@ -62,6 +76,12 @@ async function main(): Promise<void> {
     conversations: storage.conversations,
     messages: storage.messages,
     profiles: storage.profiles,
+    lifecycle: storage.sql && {
+      sql: storage.sql,
+      signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
+      webhookSecrets,
+      adminToken: config.lifecycle.adminToken,
+    },
     onFatal: (err) => {
       logger.fatal({ err: describeError(err) }, 'ClickDesk refused the app; shutting down');
       void shutdown(1);
@@ -78,6 +98,9 @@ async function main(): Promise<void> {
   await app.start();
   logger.info({ http: `http://${config.http.host}:${port}`, mode: config.mode }, 'app started');
   if (sandbox) {
+    const appUrl = `http://${config.http.host}:${port}`;
+    sandbox.options.webhook.url = `${appUrl}/webhooks/clickdesk`;
+    sandbox.options.appUrl = appUrl;
     process.stdout.write(`\n  Chat with your bot as a visitor: ${sandbox.url}/visitor/\n\n`);
   }
 
@@ -111,6 +134,7 @@ async function main(): Promise<void> {
 
 /** Start-up errors whose message already says what to fix. */
 const EXPLAINED: ErrorCode[] = [
+  'CLICKDESK_TERMINATED',
   'CONFIG_INVALID',
   'FAQ_INVALID',
   'MASTER_KEY_MISSING',

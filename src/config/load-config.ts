@@ -86,6 +86,13 @@ const schema = z
     MASTER_KEY: z.string().optional(),
     MASTER_KEY_FILE: z.string().min(1).optional(),
     MASTER_KEY_PREVIOUS: list(z.string().min(1)),
+    WEBHOOK_SECRETS: list(
+      z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_<base64> secrets, comma-separated'),
+    ),
+    ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    RECEIPT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+    FRESHNESS_CHECK_INTERVAL_MS: int(1_000, 3_600_000).default(300_000),
+    MESSAGE_RETENTION_DAYS: int(1, 3650).default(30),
   })
   .superRefine((v, ctx) => {
     const app = v.CLICKDESK_APP_TOKEN !== undefined;
@@ -163,6 +170,13 @@ export interface AppConfig {
     readonly masterKeyFile: string | undefined;
     readonly masterKeyPrevious: readonly string[];
   };
+  readonly lifecycle: {
+    readonly webhookSecrets: readonly string[];
+    readonly adminToken: string | undefined;
+    readonly receiptSigningKeyFile: string;
+    readonly freshnessCheckIntervalMs: number;
+    readonly messageRetentionDays: number;
+  };
   readonly rate: {
     readonly limits: RateLimits;
     readonly maxQueuePerMethod: number;
@@ -229,6 +243,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       masterKey: v.MASTER_KEY,
       masterKeyFile: v.MASTER_KEY_FILE,
       masterKeyPrevious: v.MASTER_KEY_PREVIOUS,
+    },
+    lifecycle: {
+      webhookSecrets: v.WEBHOOK_SECRETS,
+      adminToken: v.ADMIN_TOKEN,
+      receiptSigningKeyFile: path.resolve(
+        v.RECEIPT_SIGNING_KEY_FILE ?? path.join(v.DATA_DIR, 'receipt-signing.key'),
+      ),
+      freshnessCheckIntervalMs: v.FRESHNESS_CHECK_INTERVAL_MS,
+      messageRetentionDays: v.MESSAGE_RETENTION_DAYS,
     },
     rate: {
       limits: {

@@ -14,6 +14,11 @@ const POLICY_RULES: PolicyRule[] = [
   'contact_leak',
 ];
 const METHODS = Object.keys(CONTRACT_LIMITS.perMethod);
+export interface LifecycleSnapshot {
+  pending: number;
+  oldestPendingAgeSeconds: number;
+  oldestConfirmationAgeSeconds: number;
+}
 type BucketSnapshot = Awaited<ReturnType<RateGovernor['snapshot']>>[number];
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -102,6 +107,18 @@ export class AppMetrics {
     'Encryption-layer operations (encrypt, decrypt, wrap, unwrap, shred) by outcome; failed decrypts mean tampering or lost keys.',
     ['operation', 'outcome'],
   );
+  readonly lifecycleJobSeconds = new Histogram({
+    name: 'clickdesk_lifecycle_job_duration_seconds',
+    help: 'Time to run a data-lifecycle job (erasure), by event type.',
+    labelNames: ['event'],
+    buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900],
+    registers: [this.registry],
+  });
+  readonly freshnessDropped = this.counter(
+    'clickdesk_freshness_dropped_records_total',
+    'Stored records dropped because ClickDesk deleted them upstream or they could not be re-confirmed within 24 h.',
+    ['reason'],
+  );
   readonly policyBlocked = this.counter(
     'clickdesk_policy_blocked_messages_total',
     'Outbound messages the channel policy blocked, by rule (Terms 4.8).',
@@ -109,6 +126,12 @@ export class AppMetrics {
   );
 
   private governor: RateGovernor | undefined;
+  private lifecycleSource: (() => Promise<LifecycleSnapshot>) | undefined;
+
+  /** Publishes the data lifecycle: pending jobs, their age, and the oldest unconfirmed record. */
+  bindLifecycle(source: () => Promise<LifecycleSnapshot>): void {
+    this.lifecycleSource = source;
+  }
 
   constructor() {
     this.bucketGauge(
@@ -153,6 +176,37 @@ export class AppMetrics {
     for (const operation of ['encrypt', 'decrypt', 'wrap', 'unwrap', 'shred']) {
       for (const outcome of ['ok', 'failed']) this.cryptoOperations.inc({ operation, outcome }, 0);
     }
+    for (const reason of ['deleted_upstream', 'not_confirmed']) this.freshnessDropped.inc({ reason }, 0);
+    const lifecycle = async (): Promise<LifecycleSnapshot> =>
+      (await this.lifecycleSource?.()) ?? {
+        pending: 0,
+        oldestPendingAgeSeconds: 0,
+        oldestConfirmationAgeSeconds: 0,
+      };
+    const gauge = (name: string, help: string, pick: (s: LifecycleSnapshot) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          this.set(pick(await lifecycle()));
+        },
+      });
+    gauge(
+      'clickdesk_lifecycle_jobs_pending',
+      'Data-lifecycle jobs recorded and not finished.',
+      (s) => s.pending,
+    );
+    gauge(
+      'clickdesk_lifecycle_oldest_pending_age_seconds',
+      'Age of the oldest unfinished data-lifecycle job (0 when none).',
+      (s) => s.oldestPendingAgeSeconds,
+    );
+    gauge(
+      'clickdesk_data_oldest_confirmation_age_seconds',
+      'Age of the stored record ClickDesk confirmed longest ago (Terms 6.1: must stay under 24 h).',
+      (s) => s.oldestConfirmationAgeSeconds,
+    );
     this.rtmDuplicates.inc(0);
     this.rtmProtocolErrors.inc(0);
   }

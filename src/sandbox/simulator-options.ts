@@ -18,6 +18,8 @@ export interface SimulatorOptions {
   maxConnections: number;
   /** Unacknowledged envelopes per app beyond which delivery waits (flow control for benchmarks). */
   maxInFlight: number;
+  /** The app's base URL: the visitor page links to its /privacy and /terms. */
+  appUrl: string;
   /** How long after a transfer a simulated agent joins; negative: never. */
   agentJoinDelayMs: number;
   webhook: {
@@ -59,6 +61,7 @@ export function simulatorOptions(overrides: Partial<SimulatorOptions> = {}): Sim
     maxConnections: 10,
     maxInFlight: Number.POSITIVE_INFINITY,
     agentJoinDelayMs: 1_500,
+    appUrl: '',
     ...overrides,
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
     webhook: {

@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Request, type Response } from 'express';
 import type { Simulator } from './simulator';
@@ -11,6 +12,15 @@ export function visitorRouter(sim: Simulator): express.Router {
   const router = express.Router();
   const tokens = new Map<string, Buffer>();
   router.use(express.json({ limit: '16kb' }));
+  // The page itself, with links to the app's privacy policy and user agreement (Terms 7).
+  const template = readFileSync(path.join(__dirname, 'public', 'index.html'), 'utf8');
+  router.get(['/', '/index.html'], (_req, res) => {
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'",
+    );
+    res.type('html').send(template.replace(/\{\{APP_URL\}\}/g, escapeAttr(sim.options.appUrl)));
+  });
   router.use(
     express.static(path.join(__dirname, 'public'), {
       setHeaders: (res) => {
@@ -91,4 +101,8 @@ export function visitorRouter(sim: Simulator): express.Router {
   });
 
   return router;
+}
+
+function escapeAttr(value: string): string {
+  return value.replace(/[&"<>]/g, (c) => ({ '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
 }

@@ -76,6 +76,7 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
     const keys = new KeyRing(db, masters, sodium, opts.observer, () => cipher.wipe());
     await keys.open();
     const ctx = new StorageContext(db, keys, cipher, opts.now, opts.observer);
+    await ctx.tombstones.load();
     return {
       kind: opts.kind,
       inbox: new SqlEventInbox(ctx),

@@ -74,6 +74,50 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX inbox_subject ON inbox (team_id, subject_ref);
     `,
   },
+  {
+    version: 2,
+    name: 'data lifecycle: webhook ids, jobs, tombstones, receipts, audit log',
+    sql: `
+      CREATE TABLE webhook_deliveries (
+        webhook_id TEXT PRIMARY KEY,
+        received_at {bigint} NOT NULL
+      );
+      CREATE TABLE lifecycle_jobs (
+        job_id TEXT PRIMARY KEY,
+        webhook_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        team_id TEXT,
+        subject_kind TEXT,
+        subject_ref TEXT,
+        requested_at {bigint},
+        created_at {bigint} NOT NULL,
+        state TEXT NOT NULL,
+        lease_until {bigint},
+        started_at {bigint},
+        finished_at {bigint},
+        progress TEXT NOT NULL
+      );
+      CREATE INDEX lifecycle_jobs_open ON lifecycle_jobs (created_at) WHERE state <> 'done';
+      CREATE TABLE tombstones (
+        team_id TEXT NOT NULL,
+        subject_ref TEXT NOT NULL,
+        created_at {bigint} NOT NULL,
+        PRIMARY KEY (team_id, subject_ref)
+      );
+      CREATE TABLE receipts (
+        job_id TEXT PRIMARY KEY,
+        issued_at {bigint} NOT NULL,
+        document TEXT NOT NULL
+      );
+      CREATE TABLE audit_log (
+        seq {bigint} PRIMARY KEY,
+        at {bigint} NOT NULL,
+        entry TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {

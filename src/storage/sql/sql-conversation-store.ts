@@ -34,6 +34,7 @@ export class SqlConversationStore implements ConversationStore {
     const { teamId } = record;
     const ref = this.ctx.conversationRef(teamId, record.conversationId);
     const visitorRef = this.ctx.subjectRef(teamId, { kind: 'visitor', id: record.visitorId });
+    if (await this.ctx.tombstones.isErased(teamId, visitorRef)) return;
     const key = await this.ctx.keyOf(teamId, visitorRef);
     const body = this.ctx.seal(
       { table: 'conversations', teamId, recordId: ref, field: 'body' },

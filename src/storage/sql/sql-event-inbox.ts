@@ -39,6 +39,8 @@ export class SqlEventInbox implements EventInbox {
   async record(event: InboundEvent): Promise<'recorded' | 'duplicate'> {
     const subject = subjectOf(event.event);
     const subjectRef = subject ? this.ctx.subjectRef(event.teamId, subject) : '';
+    // An erased person's (or team's) late events are acknowledged and dropped, never stored.
+    if (await this.ctx.tombstones.isErased(event.teamId, subjectRef)) return 'duplicate';
     const key = await this.ctx.keyOf(event.teamId, subjectRef || undefined);
     const payload = this.ctx.seal(
       { table: 'inbox', teamId: event.teamId, recordId: event.eventId, field: 'payload' },

@@ -5,6 +5,7 @@ interface Body {
   text: string;
   ts: string;
   senderId: string;
+  conversationId: string;
 }
 
 /** Chat history: each message's text, timestamp and sender id encrypted under its subject's key. */
@@ -14,8 +15,14 @@ export class SqlMessageStore implements MessageStore {
   async append(message: StoredMessage): Promise<void> {
     const { teamId } = message;
     const subjectRef = message.subject ? this.ctx.subjectRef(teamId, message.subject) : '';
+    if (await this.ctx.tombstones.isErased(teamId, subjectRef)) return;
     const key = await this.ctx.keyOf(teamId, subjectRef || undefined);
-    const body: Body = { text: message.text, ts: message.ts, senderId: message.sender.id };
+    const body: Body = {
+      text: message.text,
+      ts: message.ts,
+      senderId: message.sender.id,
+      conversationId: message.conversationId,
+    };
     const sealed = this.ctx.seal(
       { table: 'messages', teamId, recordId: message.eventId, field: 'body' },
       body,

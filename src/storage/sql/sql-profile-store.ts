@@ -7,6 +7,7 @@ export class SqlProfileStore implements ProfileStore {
 
   async put(teamId: string, subject: Subject, fields: Readonly<Record<string, string>>): Promise<void> {
     const ref = this.ctx.subjectRef(teamId, subject);
+    if (await this.ctx.tombstones.isErased(teamId, ref)) return;
     const key = await this.ctx.keyOf(teamId, ref);
     const body = this.ctx.seal(
       { table: 'profiles', teamId, recordId: ref, field: 'body' },
@@ -40,6 +41,7 @@ export class SqlProfileStore implements ProfileStore {
 
   /** The team's own profile (team.info), under the team's key. */
   async putTeam(teamId: string, fields: Readonly<Record<string, string>>): Promise<void> {
+    if (await this.ctx.tombstones.isErased(teamId, undefined)) return;
     const key = await this.ctx.keyOf(teamId, undefined);
     const body = this.ctx.seal({ table: 'profiles', teamId, recordId: TEAM_REF, field: 'body' }, fields, key);
     await this.ctx.db.write((tx) =>

@@ -3,6 +3,7 @@ import { CodedError, isCodedError } from '../../errors';
 import type { FieldCipher, FieldContext } from '../crypto/field-cipher';
 import type { CryptoObserver, DataKey, KeyRing } from '../crypto/key-ring';
 import type { SqlDatabase } from './sql-database';
+import { Tombstones } from './tombstones';
 
 /** What every encrypted store shares: the database, the key ring, the cipher, and a clock. */
 export class StorageContext {
@@ -12,7 +13,12 @@ export class StorageContext {
     readonly cipher: FieldCipher,
     readonly now: () => number = Date.now,
     private readonly observer: CryptoObserver = {},
-  ) {}
+  ) {
+    this.tombstones = new Tombstones(db, now);
+  }
+
+  /** Erased subjects and teams: stores write nothing for them. */
+  readonly tombstones: Tombstones;
 
   subjectRef(teamId: string, subject: Subject): string {
     return this.keys.blind(subject.kind, teamId, subject.id);

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { SqlDatabase } from '../storage/sql/sql-database';
+import type { ErasureScope, LifecycleEvent } from './lifecycle-event';
+
+export interface JobProgress {
+  counts: Record<string, number>;
+  keysDestroyed: string[];
+  shreddedAt?: number;
+  step?: string;
+}
+
+export interface Job {
+  jobId: string;
+  webhookId: string;
+  type: LifecycleEvent['type'];
+  scope: ErasureScope;
+  requestedAt: number | undefined;
+  createdAt: number;
+  startedAt: number | undefined;
+  progress: JobProgress;
+}
+
+interface JobRow {
+  job_id: string;
+  webhook_id: string;
+  type: LifecycleEvent['type'];
+  team_id: string | null;
+  subject_kind: 'visitor' | 'agent' | null;
+  subject_ref: string | null;
+  requested_at: number | null;
+  created_at: number;
+  started_at: number | null;
+  progress: string;
+}
+
+/** Durable lifecycle jobs: recorded with their webhook id, claimed under a lease, resumable. */
+export class LifecycleJobs {
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Records the job and its webhook id in one transaction. A webhook id seen before records
+   * nothing and answers 'duplicate' (ClickDesk retries reuse the id).
+   */
+  async record(
+    webhookId: string,
+    event: LifecycleEvent,
+    scope: ErasureScope,
+    requestedAt?: number,
+  ): Promise<'recorded' | 'duplicate'> {
+    return this.db.transaction(async (tx) => {
+      const fresh = await tx.run(
+        'INSERT INTO webhook_deliveries (webhook_id, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+        [webhookId, this.now()],
+      );
+      if (fresh === 0) return 'duplicate';
+      const progress: JobProgress = { counts: {}, keysDestroyed: [] };
+      await tx.run(
+        `INSERT INTO lifecycle_jobs (job_id, webhook_id, type, team_id, subject_kind, subject_ref, requested_at, created_at, state, progress)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+        [
+          `job_${randomUUID()}`,
+          webhookId,
+          event.type,
+          scope.kind === 'all' ? null : scope.teamId,
+          scope.kind === 'subject' ? scope.subjectKind : null,
+          scope.kind === 'subject' ? scope.subjectRef : null,
+          requestedAt ?? null,
+          this.now(),
+          JSON.stringify(progress),
+        ],
+      );
+      return 'recorded';
+    });
+  }
+
+  /** Claims the oldest open job that no live worker holds (a crashed worker's lease runs out). */
+  async claim(leaseMs: number): Promise<Job | undefined> {
+    const now = this.now();
+    const candidates = await this.db.all<JobRow>(
+      "SELECT * FROM lifecycle_jobs WHERE state <> 'done' AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at LIMIT 5",
+      [now],
+    );
+    for (const row of candidates) {
+      const won = await this.db.run(
+        "UPDATE lifecycle_jobs SET state = 'running', lease_until = ?, started_at = COALESCE(started_at, ?) WHERE job_id = ? AND state <> 'done' AND (lease_until IS NULL OR lease_until < ?)",
+        [now + leaseMs, now, row.job_id, now],
+      );
+      if (won === 1) return toJob({ ...row, started_at: row.started_at ?? now });
+    }
+    return undefined;
+  }
+
+  async pendingCount(): Promise<{ pending: number; oldestCreatedAt: number | undefined }> {
+    const [row] = await this.db.all<{ n: number; oldest: number | null }>(
+      "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM lifecycle_jobs WHERE state <> 'done'",
+    );
+    return { pending: Number(row?.n ?? 0), oldestCreatedAt: row?.oldest ?? undefined };
+  }
+}
+
+function toJob(row: JobRow): Job {
+  const scope: ErasureScope =
+    row.type === 'api_access.terminated'
+      ? { kind: 'all' }
+      : row.subject_ref && row.subject_kind
+        ? {
+            kind: 'subject',
+            teamId: row.team_id ?? '',
+            subjectKind: row.subject_kind,
+            subjectRef: row.subject_ref,
+          }
+        : { kind: 'team', teamId: row.team_id ?? '' };
+  return {
+    jobId: row.job_id,
+    webhookId: row.webhook_id,
+    type: row.type,
+    scope,
+    requestedAt: row.requested_at ?? undefined,
+    createdAt: Number(row.created_at),
+    startedAt: row.started_at ?? undefined,
+    progress: JSON.parse(row.progress) as JobProgress,
+  };
+}

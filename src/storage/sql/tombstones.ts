@@ -1,0 +1,44 @@
+import type { SqlDatabase, SqlRunner } from './sql-database';
+
+/** Marks a whole team in the tombstones table. */
+export const WHOLE_TEAM = '*';
+
+/**
+ * Who was erased, so a late event or a refresh cannot bring their Data back (Terms 6.3).
+ * Held as blind refs; checked in memory on every write, reloaded from the database every
+ * 30 s so an erasure by another instance is seen.
+ */
+export class Tombstones {
+  private erased = new Set<string>();
+  private loadedAt = 0;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async load(): Promise<void> {
+    const rows = await this.db.all<{ team_id: string; subject_ref: string }>(
+      'SELECT team_id, subject_ref FROM tombstones',
+    );
+    this.erased = new Set(rows.map((r) => `${r.team_id}|${r.subject_ref}`));
+    this.loadedAt = this.now();
+  }
+
+  /** True when the team, or this subject of it, was erased. */
+  async isErased(teamId: string, subjectRef: string | undefined): Promise<boolean> {
+    if (this.now() - this.loadedAt > 30_000) await this.load();
+    return (
+      this.erased.has(`${teamId}|${WHOLE_TEAM}`) ||
+      (subjectRef !== undefined && subjectRef !== '' && this.erased.has(`${teamId}|${subjectRef}`))
+    );
+  }
+
+  async add(tx: SqlRunner, teamId: string, subjectRef: string): Promise<void> {
+    await tx.run(
+      'INSERT INTO tombstones (team_id, subject_ref, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      [teamId, subjectRef, this.now()],
+    );
+    this.erased.add(`${teamId}|${subjectRef}`);
+  }
+}
