@@ -6,7 +6,7 @@ import type { SqlDatabase } from '../storage/sql/sql-database';
 import type { StorageContext } from '../storage/sql/storage-context';
 import { WHOLE_TEAM } from '../storage/sql/tombstones';
 import { appendAudit } from './audit-log';
-import type { Job, JobProgress, LifecycleJobs } from './lifecycle-jobs';
+import type { Job, LifecycleJobs } from './lifecycle-jobs';
 import type { ReceiptSigner } from './receipt-signer';
 
 export interface ErasureWorkerOptions {
