@@ -11,13 +11,11 @@ export function requireAdmin(token: string | undefined) {
   const expected = token ? Buffer.from(`Bearer ${token}`) : undefined;
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!expected) {
-      res
-        .status(404)
-        .json({
-          ok: false,
-          error: 'not_found',
-          message: 'admin endpoints are off: set ADMIN_TOKEN to enable them',
-        });
+      res.status(404).json({
+        ok: false,
+        error: 'not_found',
+        message: 'admin endpoints are off: set ADMIN_TOKEN to enable them',
+      });
       return;
     }
     const given = Buffer.from(req.get('authorization') ?? '');
@@ -38,13 +36,11 @@ function requireSecureChannel(req: Request, res: Response, next: NextFunction): 
     next();
     return;
   }
-  res
-    .status(403)
-    .json({
-      ok: false,
-      error: 'insecure_channel',
-      message: 'subject exports are served only over TLS or from loopback',
-    });
+  res.status(403).json({
+    ok: false,
+    error: 'insecure_channel',
+    message: 'subject exports are served only over TLS or from loopback',
+  });
 }
 
 const query = z.object({ team_id: z.string().min(1).max(200) });
@@ -57,13 +53,11 @@ export function adminRouter(ctx: StorageContext, token: string | undefined): exp
     const kind = req.params.kind;
     const q = query.safeParse(req.query);
     if ((kind !== 'visitor' && kind !== 'agent') || !q.success) {
-      res
-        .status(400)
-        .json({
-          ok: false,
-          error: 'bad_request',
-          message: 'use /admin/subjects/visitor|agent/<id>?team_id=<team>',
-        });
+      res.status(400).json({
+        ok: false,
+        error: 'bad_request',
+        message: 'use /admin/subjects/visitor|agent/<id>?team_id=<team>',
+      });
       return;
     }
     exportSubject(ctx, q.data.team_id, { kind, id: String(req.params.id) }).then((data) => {
