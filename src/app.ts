@@ -35,6 +35,7 @@ import { lifecycleWebhookRouter } from './http/lifecycle-webhook-router';
 import { ErasureWorker, type ErasureWorkerOptions } from './lifecycle/erasure-worker';
 import { LifecycleJobs } from './lifecycle/lifecycle-jobs';
 import type { ReceiptSigner } from './lifecycle/receipt-signer';
+import { FreshnessRefresher } from './lifecycle/freshness-refresher';
 
 export interface ClickDeskCredentials {
   readonly apiUrl: string;
@@ -82,6 +83,8 @@ export interface LifecycleWiring {
   webhookSecrets: readonly string[];
   adminToken: string | undefined;
   worker?: Pick<ErasureWorkerOptions, 'batchSize' | 'pollMs' | 'leaseMs' | 'afterBatch'>;
+  /** Terms 6.1: how often records are re-confirmed, and how long messages are kept at most. */
+  freshness: { intervalMs: number; retentionMs: number };
 }
 
 export interface BotApp {
@@ -96,6 +99,7 @@ export interface BotApp {
   readonly policy: ChannelPolicy;
   readonly metrics: AppMetrics;
   readonly worker: ErasureWorker | undefined;
+  readonly refresher: FreshnessRefresher | undefined;
   start(): Promise<void>;
   /** Graceful: stop intake, ack what was recorded, finish handlers within the deadline, close links. */
   stop(): Promise<{ drained: boolean }>;
@@ -170,6 +174,8 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   const metricsRoute = { path: '/metrics', router: metricsRouter(metrics.registry, config.metricsToken) };
   const lifecycleRoutes: Array<{ path: string; router: express.Router }> = [];
   let worker: ErasureWorker | undefined;
+  let refresher: FreshnessRefresher | undefined;
+  let freshnessTimer: NodeJS.Timeout | undefined;
   if (opts.lifecycle) {
     const { sql, signer, webhookSecrets, adminToken } = opts.lifecycle;
     const jobs = new LifecycleJobs(sql.db, sql.ctx.now);
@@ -191,6 +197,15 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       },
     });
     const w = worker;
+    refresher = new FreshnessRefresher({
+      ctx: sql.ctx,
+      api,
+      jobs,
+      logger: logger.child({ part: 'freshness' }),
+      retentionMs: opts.lifecycle.freshness.retentionMs,
+      onDropped: (reason, count) => metrics.freshnessDropped.inc({ reason }, count),
+      onJob: () => w.kick(),
+    });
     lifecycleRoutes.push(
       {
         path: '/webhooks/clickdesk',
@@ -251,9 +266,19 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     policy,
     metrics,
     worker,
+    refresher,
     async start() {
       await dispatcher.recover();
       worker?.start();
+      if (refresher && opts.lifecycle) {
+        const r = refresher;
+        freshnessTimer = setInterval(() => {
+          r.runOnce().catch((err: unknown) =>
+            logger.error({ err: describeError(err) }, 'freshness pass failed'),
+          );
+        }, opts.lifecycle.freshness.intervalMs);
+        freshnessTimer.unref();
+      }
       // Events another instance recorded and then died holding are replayed once their lease ends.
       recovery = setInterval(recover, 30_000);
       recovery.unref();
@@ -261,6 +286,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     },
     async stop() {
       clearInterval(recovery);
+      clearInterval(freshnessTimer);
       const deadline = Date.now() + config.shutdownTimeoutMs;
       await gateway.pause(Math.max(0, deadline - Date.now()));
       const drained = await dispatcher.drain(Math.max(0, deadline - Date.now()));

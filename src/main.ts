@@ -81,6 +81,10 @@ async function main(): Promise<void> {
       signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
       webhookSecrets,
       adminToken: config.lifecycle.adminToken,
+      freshness: {
+        intervalMs: config.lifecycle.freshnessCheckIntervalMs,
+        retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
+      },
     },
     onFatal: (err) => {
       logger.fatal({ err: describeError(err) }, 'ClickDesk refused the app; shutting down');

@@ -31,7 +31,7 @@ export function requireAdmin(token: string | undefined) {
 }
 
 /** Decrypted Data leaves only over TLS or to this machine (Terms 6.2 covers serving too). */
-function requireSecureChannel(req: Request, res: Response, next: NextFunction): void {
+export function requireSecureChannel(req: Request, res: Response, next: NextFunction): void {
   if (req.secure || LOOPBACK.has(req.socket.remoteAddress ?? '')) {
     next();
     return;

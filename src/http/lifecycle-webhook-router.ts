@@ -76,7 +76,7 @@ export function lifecycleWebhookRouter(opts: LifecycleWebhookOptions): express.R
       opts.jobs
         .record(
           headers['webhook-id'],
-          event,
+          event.type,
           scopeOf(event, opts.refOf),
           Number.isFinite(requestedAt) ? requestedAt : undefined,
         )

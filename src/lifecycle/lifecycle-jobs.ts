@@ -9,10 +9,13 @@ export interface JobProgress {
   step?: string;
 }
 
+/** A lifecycle webhook's type, or `deleted_upstream` when the refresher found a person gone (Terms 6.1). */
+export type JobType = LifecycleEvent['type'] | 'deleted_upstream';
+
 export interface Job {
   jobId: string;
   webhookId: string;
-  type: LifecycleEvent['type'];
+  type: JobType;
   scope: ErasureScope;
   requestedAt: number | undefined;
   createdAt: number;
@@ -23,7 +26,7 @@ export interface Job {
 interface JobRow {
   job_id: string;
   webhook_id: string;
-  type: LifecycleEvent['type'];
+  type: JobType;
   team_id: string | null;
   subject_kind: 'visitor' | 'agent' | null;
   subject_ref: string | null;
@@ -46,7 +49,7 @@ export class LifecycleJobs {
    */
   async record(
     webhookId: string,
-    event: LifecycleEvent,
+    type: JobType,
     scope: ErasureScope,
     requestedAt?: number,
   ): Promise<'recorded' | 'duplicate'> {
@@ -63,7 +66,7 @@ export class LifecycleJobs {
         [
           `job_${randomUUID()}`,
           webhookId,
-          event.type,
+          type,
           scope.kind === 'all' ? null : scope.teamId,
           scope.kind === 'subject' ? scope.subjectKind : null,
           scope.kind === 'subject' ? scope.subjectRef : null,

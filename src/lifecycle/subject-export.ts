@@ -20,8 +20,8 @@ export async function exportSubject(
     created_at: number;
     confirmed_at: number;
   }>(
-    'SELECT event_id, sender_kind, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND subject_ref = ? ORDER BY created_at, event_id',
-    [teamId, ref],
+    'SELECT event_id, sender_kind, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND subject_ref = ? AND confirmed_at >= ? ORDER BY created_at, event_id',
+    [teamId, ref, ctx.freshSince()],
   );
   for (const row of rows) {
     const body = await ctx.open<{ text: string; ts: string; senderId: string; conversationId?: string }>(
@@ -48,8 +48,8 @@ export async function exportSubject(
       status: string;
       started_at: number;
     }>(
-      'SELECT conversation_ref, body, status, started_at FROM conversations WHERE team_id = ? AND visitor_ref = ?',
-      [teamId, ref],
+      'SELECT conversation_ref, body, status, started_at FROM conversations WHERE team_id = ? AND visitor_ref = ? AND confirmed_at >= ?',
+      [teamId, ref, ctx.freshSince()],
     );
     for (const c of convs) {
       const body = await ctx.open<{ visitorId: string }>(
@@ -60,8 +60,8 @@ export async function exportSubject(
     }
   }
   const [profileRow] = await ctx.db.all<{ body: Buffer; confirmed_at: number }>(
-    'SELECT body, confirmed_at FROM profiles WHERE team_id = ? AND subject_ref = ?',
-    [teamId, ref],
+    'SELECT body, confirmed_at FROM profiles WHERE team_id = ? AND subject_ref = ? AND confirmed_at >= ?',
+    [teamId, ref, ctx.freshSince()],
   );
   const profile = profileRow
     ? await ctx.open<Record<string, string>>(

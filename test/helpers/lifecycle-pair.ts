@@ -27,10 +27,10 @@ export interface LifecyclePair {
 /** A simulator that sends real signed webhooks to an app with durable storage, listening on port 0. */
 export async function startLifecyclePair(
   kind: 'sqlite' | 'postgres',
-  options: { batchSize?: number } = {},
+  options: { batchSize?: number; now?: () => number } = {},
 ): Promise<LifecyclePair> {
   const fx = await storageFixture(kind);
-  const storage = await fx.open();
+  const storage = await fx.open(options.now ? { now: options.now } : {});
   const sim = new Simulator({
     ...FAST_SIMULATOR,
     agentJoinDelayMs: -1,
@@ -52,6 +52,7 @@ export async function startLifecyclePair(
         webhookSecrets: [WEBHOOK_SECRET],
         adminToken: 'an-admin-token-of-enough-length',
         worker: { pollMs: 50, batchSize: options.batchSize ?? 500 },
+        freshness: { intervalMs: 3_600_000, retentionMs: 30 * 24 * 3_600_000 },
       },
     },
   });

@@ -41,11 +41,12 @@ describe('an erasure job cut off by SIGKILL', () => {
       });
       const jobs = new LifecycleJobs(sql.db);
       const ref = sql.ctx.subjectRef('T1', subject);
-      await jobs.record(
-        'msg_crash',
-        { type: 'data_deletion.requested', team_id: 'T1', subject },
-        { kind: 'subject', teamId: 'T1', subjectKind: 'visitor', subjectRef: ref },
-      );
+      await jobs.record('msg_crash', 'data_deletion.requested', {
+        kind: 'subject',
+        teamId: 'T1',
+        subjectKind: 'visitor',
+        subjectRef: ref,
+      });
 
       const child = spawn(
         process.execPath,

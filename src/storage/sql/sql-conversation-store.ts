@@ -11,10 +11,10 @@ export class SqlConversationStore implements ConversationStore {
       body: Buffer;
       status: ConversationRecord['status'];
       started_at: number;
-    }>('SELECT body, status, started_at FROM conversations WHERE team_id = ? AND conversation_ref = ?', [
-      teamId,
-      ref,
-    ]);
+    }>(
+      'SELECT body, status, started_at FROM conversations WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ?',
+      [teamId, ref, this.ctx.freshSince()],
+    );
     if (!row) return undefined;
     const body = await this.ctx.open<{ visitorId: string }>(
       { table: 'conversations', teamId, recordId: ref, field: 'body' },
@@ -38,7 +38,7 @@ export class SqlConversationStore implements ConversationStore {
     const key = await this.ctx.keyOf(teamId, visitorRef);
     const body = this.ctx.seal(
       { table: 'conversations', teamId, recordId: ref, field: 'body' },
-      { visitorId: record.visitorId },
+      { visitorId: record.visitorId, conversationId: record.conversationId },
       key,
     );
     const now = this.ctx.now();

@@ -53,8 +53,8 @@ export class SqlMessageStore implements MessageStore {
       sender_kind: StoredMessage['sender']['kind'];
       body: Buffer;
     }>(
-      'SELECT event_id, sender_kind, body FROM messages WHERE team_id = ? AND conversation_ref = ? ORDER BY created_at, event_id',
-      [teamId, this.ctx.conversationRef(teamId, conversationId)],
+      'SELECT event_id, sender_kind, body FROM messages WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ? ORDER BY created_at, event_id',
+      [teamId, this.ctx.conversationRef(teamId, conversationId), this.ctx.freshSince()],
     );
     const out: StoredMessage[] = [];
     for (const row of rows) {

@@ -26,8 +26,8 @@ export class SqlProfileStore implements ProfileStore {
   async get(teamId: string, subject: Subject): Promise<Record<string, string> | undefined> {
     const ref = this.ctx.subjectRef(teamId, subject);
     const [row] = await this.ctx.db.all<{ body: Buffer }>(
-      'SELECT body FROM profiles WHERE team_id = ? AND subject_ref = ?',
-      [teamId, ref],
+      'SELECT body FROM profiles WHERE team_id = ? AND subject_ref = ? AND confirmed_at >= ?',
+      [teamId, ref, this.ctx.freshSince()],
     );
     if (!row) return undefined;
     const body = await this.ctx.open<Record<string, string>>(
@@ -55,8 +55,8 @@ export class SqlProfileStore implements ProfileStore {
 
   async getTeam(teamId: string): Promise<Record<string, string> | undefined> {
     const [row] = await this.ctx.db.all<{ body: Buffer }>(
-      'SELECT body FROM profiles WHERE team_id = ? AND subject_ref = ?',
-      [teamId, TEAM_REF],
+      'SELECT body FROM profiles WHERE team_id = ? AND subject_ref = ? AND confirmed_at >= ?',
+      [teamId, TEAM_REF, this.ctx.freshSince()],
     );
     return row
       ? this.ctx.open<Record<string, string>>(

@@ -20,6 +20,14 @@ export class StorageContext {
   /** Erased subjects and teams: stores write nothing for them. */
   readonly tombstones: Tombstones;
 
+  /** Terms 6.1: cached Data older than this is never served (and is dropped by the refresher). */
+  static readonly MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+  /** The oldest confirmation time a read may still serve. */
+  freshSince(): number {
+    return this.now() - StorageContext.MAX_AGE_MS;
+  }
+
   subjectRef(teamId: string, subject: Subject): string {
     return this.keys.blind(subject.kind, teamId, subject.id);
   }

@@ -1,0 +1,72 @@
+/**
+ * `npm run export-subject -- --team T --visitor V` (or --agent A): right of access. Prints, as
+ * JSON, everything the app holds about that person, decrypted. Run it on the app's machine;
+ * the output is personal data: hand it over through a secure channel.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load-config';
+import { describeError } from '../errors';
+import { exportSubject } from '../lifecycle/subject-export';
+import { openStorage } from '../storage/open-storage';
+
+const HELP = `Usage: npm run export-subject -- --team TEAM_ID (--visitor ID | --agent ID)
+
+Prints everything stored about one person (profile, messages, conversations), decrypted, as JSON.
+Reads the same environment as the app (STORAGE, DATA_DIR, DATABASE_URL, MASTER_KEY…).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      team: { type: 'string' },
+      visitor: { type: 'string' },
+      agent: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (!values.team || (values.visitor === undefined) === (values.agent === undefined)) {
+    process.stderr.write(`give --team and exactly one of --visitor or --agent\n\n${HELP}`);
+    return 2;
+  }
+  const config = loadConfig();
+  if (config.storage.kind === 'memory') {
+    process.stderr.write('STORAGE=memory keeps nothing to export\n');
+    return 2;
+  }
+  const storage = await openStorage({
+    kind: config.storage.kind,
+    dataDir: config.storage.dataDir,
+    databaseUrl: config.storage.databaseUrl,
+    masterKeys: {
+      key: config.storage.masterKey,
+      file: config.storage.masterKeyFile,
+      previous: config.storage.masterKeyPrevious,
+      generateInto: config.mode === 'sandbox' ? config.storage.dataDir : undefined,
+    },
+  });
+  try {
+    const subject =
+      values.visitor !== undefined
+        ? { kind: 'visitor' as const, id: values.visitor }
+        : { kind: 'agent' as const, id: values.agent ?? '' };
+    process.stdout.write(
+      `${JSON.stringify(await exportSubject(storage.sql!.ctx, values.team, subject), null, 2)}\n`,
+    );
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`export-subject: ${describeError(err).message}\n`);
+    process.exit(1);
+  },
+);

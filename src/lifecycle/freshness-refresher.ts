@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import type { ClickDeskWebApi } from '../clickdesk/web-api-client';
+import { describeError, isCodedError } from '../errors';
+import type { StorageContext } from '../storage/sql/storage-context';
+import type { LifecycleJobs } from './lifecycle-jobs';
+
+export interface FreshnessOptions {
+  ctx: StorageContext;
+  api: Pick<ClickDeskWebApi, 'call'>;
+  jobs: LifecycleJobs;
+  logger: Logger;
+  /** Records not confirmed for this long are re-confirmed (well before the 24 h limit). */
+  refreshAfterMs?: number;
+  /** Messages are kept at most this long, confirmed or not. */
+  retentionMs: number;
+  batch?: number;
+  onDropped?: (reason: 'deleted_upstream' | 'not_confirmed', count: number) => void;
+  /** A job was recorded (a person deleted upstream): run it. */
+  onJob?: () => void;
+}
+
+const HOUR = 60 * 60 * 1000;
+
+/**
+ * Terms 6.1 and 6.5: every cached record is re-confirmed with ClickDesk within 24 hours or
+ * dropped. Visitor profiles are re-read with visitors.info and conversations (with their
+ * messages) with conversations.info, at background priority so bot replies go first. What
+ * ClickDesk no longer has is erased; what could not be re-confirmed in time is dropped (fail
+ * closed); messages past the retention limit are deleted whatever their freshness.
+ */
+export class FreshnessRefresher {
+  constructor(private readonly opts: FreshnessOptions) {}
+
+  async runOnce(): Promise<{ refreshed: number; deletedUpstream: number; dropped: number; expired: number }> {
+    const { ctx } = this.opts;
+    const now = ctx.now();
+    const staleBefore = now - (this.opts.refreshAfterMs ?? 12 * HOUR);
+    const batch = this.opts.batch ?? 200;
+    let refreshed = 0;
+    let deletedUpstream = 0;
+
+    const profiles = await ctx.db.all<{ team_id: string; subject_ref: string; body: Buffer }>(
+      "SELECT team_id, subject_ref, body FROM profiles WHERE kind = 'visitor' AND confirmed_at < ? AND confirmed_at >= ? ORDER BY confirmed_at LIMIT ?",
+      [staleBefore, ctx.freshSince(), batch],
+    );
+    for (const p of profiles) {
+      const fields = await ctx.open<Record<string, string>>(
+        { table: 'profiles', teamId: p.team_id, recordId: p.subject_ref, field: 'body' },
+        p.body,
+      );
+      if (!fields?.id) continue;
+      const outcome = await this.confirm('visitors.info', { visitor_id: fields.id }, p.team_id);
+      if (outcome === 'gone') {
+        await this.opts.jobs.record(`upstream:${p.team_id}:${p.subject_ref}:${now}`, 'deleted_upstream', {
+          kind: 'subject',
+          teamId: p.team_id,
+          subjectKind: 'visitor',
+          subjectRef: p.subject_ref,
+        });
+        deletedUpstream += 1;
+      } else if (outcome === 'ok') {
+        await ctx.db.write((tx) =>
+          tx.run('UPDATE profiles SET confirmed_at = ? WHERE team_id = ? AND subject_ref = ?', [
+            now,
+            p.team_id,
+            p.subject_ref,
+          ]),
+        );
+        refreshed += 1;
+      }
+    }
+
+    const conversations = await ctx.db.all<{ team_id: string; conversation_ref: string; body: Buffer }>(
+      'SELECT team_id, conversation_ref, body FROM conversations WHERE confirmed_at < ? AND confirmed_at >= ? ORDER BY confirmed_at LIMIT ?',
+      [staleBefore, ctx.freshSince(), batch],
+    );
+    for (const c of conversations) {
+      const body = await ctx.open<{ conversationId?: string }>(
+        { table: 'conversations', teamId: c.team_id, recordId: c.conversation_ref, field: 'body' },
+        c.body,
+      );
+      if (!body?.conversationId) continue;
+      const outcome = await this.confirm(
+        'conversations.info',
+        { conversation_id: body.conversationId },
+        c.team_id,
+      );
+      if (outcome === 'ok' || outcome === 'gone') {
+        await ctx.db.transaction(async (tx) => {
+          if (outcome === 'ok') {
+            await tx.run(
+              'UPDATE conversations SET confirmed_at = ? WHERE team_id = ? AND conversation_ref = ?',
+              [now, c.team_id, c.conversation_ref],
+            );
+            await tx.run('UPDATE messages SET confirmed_at = ? WHERE team_id = ? AND conversation_ref = ?', [
+              now,
+              c.team_id,
+              c.conversation_ref,
+            ]);
+          } else {
+            const n = await tx.run('DELETE FROM messages WHERE team_id = ? AND conversation_ref = ?', [
+              c.team_id,
+              c.conversation_ref,
+            ]);
+            await tx.run('DELETE FROM conversations WHERE team_id = ? AND conversation_ref = ?', [
+              c.team_id,
+              c.conversation_ref,
+            ]);
+            this.opts.onDropped?.('deleted_upstream', n + 1);
+          }
+        });
+        if (outcome === 'ok') refreshed += 1;
+        else deletedUpstream += 1;
+      }
+    }
+    if (deletedUpstream > 0) this.opts.onJob?.();
+
+    // Fail closed: whatever was not re-confirmed within 24 hours goes.
+    const dropped = await ctx.db.transaction(async (tx) => {
+      let n = 0;
+      for (const table of ['messages', 'profiles', 'conversations']) {
+        n += await tx.run(`DELETE FROM ${table} WHERE confirmed_at < ?`, [ctx.freshSince()]);
+      }
+      return n;
+    });
+    if (dropped > 0) this.opts.onDropped?.('not_confirmed', dropped);
+    const expired = await ctx.db.run('DELETE FROM messages WHERE created_at < ?', [
+      now - this.opts.retentionMs,
+    ]);
+    if (dropped + expired + deletedUpstream > 0) await ctx.db.checkpoint();
+    this.opts.logger.info({ refreshed, deletedUpstream, dropped, expired }, 'freshness pass done');
+    return { refreshed, deletedUpstream, dropped, expired };
+  }
+
+  private async confirm(
+    method: string,
+    args: Record<string, string>,
+    teamId: string,
+  ): Promise<'ok' | 'gone' | 'unknown'> {
+    try {
+      await this.opts.api.call(method, args, { kind: 'bot', teamId }, { priority: 'background' });
+      return 'ok';
+    } catch (err) {
+      if (
+        isCodedError(err, 'CLICKDESK_API_ERROR') &&
+        /_not_found$/.test((err as { apiError?: string }).apiError ?? '')
+      )
+        return 'gone';
+      this.opts.logger.warn(
+        { method, err: describeError(err) },
+        'could not re-confirm a record; it is dropped if this lasts past 24 h',
+      );
+      return 'unknown';
+    }
+  }
+}

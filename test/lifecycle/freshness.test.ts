@@ -1,0 +1,67 @@
+import type { Subject } from '../../src/core/conversation-store';
+import { exportSubject } from '../../src/lifecycle/subject-export';
+import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
+
+const HOUR = 3_600_000;
+
+/** Terms 6.1, driven by a fake clock: refreshed within 24 h, or dropped. */
+describe('24-hour freshness', () => {
+  let clock = Date.now();
+  let p: LifecyclePair;
+  beforeEach(async () => {
+    clock = Date.now();
+    p = await startLifecyclePair('sqlite', { now: () => clock });
+  });
+  afterEach(() => p.stop());
+
+  const held = async (who: Subject) => {
+    const data = await exportSubject(p.storage.sql!.ctx, p.sim.team.id, who);
+    return { profile: data.profile !== null, messages: (data.messages as unknown[]).length };
+  };
+  const chat = async (name: string) => {
+    const c = p.sim.startVisitorChat(name);
+    p.sim.visitorSays(c.conversationId, `hello from ${name}`);
+    const who: Subject = { kind: 'visitor', id: c.visitorId };
+    const deadline = Date.now() + 5_000;
+    while (JSON.stringify(await held(who)) !== JSON.stringify({ profile: true, messages: 1 })) {
+      if (Date.now() > deadline) throw new Error(`${name} was not stored`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { ...c, who };
+  };
+
+  it('re-confirms what ClickDesk still has, and erases at its next refresh a visitor deleted upstream', async () => {
+    const alive = await chat('Alive');
+    const gone = await chat('Gone');
+    p.sim.world.deleteVisitor(gone.visitorId);
+
+    clock += 13 * HOUR;
+    const pass = await p.app.refresher!.runOnce();
+    expect(pass.deletedUpstream).toBeGreaterThanOrEqual(1);
+    await p.app.worker!.drain();
+    expect(await held(gone.who)).toEqual({ profile: false, messages: 0 });
+    expect(await held(alive.who)).toEqual({ profile: true, messages: 1 });
+
+    // 25 h after it was stored, but 12 h after it was re-confirmed: still served.
+    clock += 12 * HOUR;
+    expect(await held(alive.who)).toEqual({ profile: true, messages: 1 });
+  });
+
+  it('never serves, and then drops, a record not re-confirmed within 24 h', async () => {
+    const alive = await chat('Unconfirmed');
+    await p.sim.close(); // ClickDesk unreachable: nothing can be re-confirmed
+
+    clock += 13 * HOUR;
+    const early = await p.app.refresher!.runOnce();
+    expect(early.refreshed).toBe(0);
+    expect(await held(alive.who)).toEqual({ profile: true, messages: 1 });
+
+    clock += 11 * HOUR + 1000; // just past 24 h since ClickDesk last confirmed it
+    expect(await held(alive.who)).toEqual({ profile: false, messages: 0 });
+    expect(await p.storage.messages.listConversation(p.sim.team.id, alive.conversationId)).toEqual([]);
+    const late = await p.app.refresher!.runOnce();
+    expect(late.dropped).toBeGreaterThanOrEqual(3); // message, profile, conversation
+    const [left] = await p.storage.sql!.db.all<{ n: number }>('SELECT COUNT(*) AS n FROM messages');
+    expect(Number(left?.n)).toBe(0);
+  });
+});
