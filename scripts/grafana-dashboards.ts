@@ -266,6 +266,70 @@ export const DASHBOARDS: Dashboard[] = [
       },
     ],
   },
+  {
+    uid: 'clickdesk-data-lifecycle',
+    title: 'ClickDesk · data lifecycle',
+    description:
+      'Freshness of stored Data (Terms 6.1), deletion jobs (6.3, 6.4) and the encryption layer (6.2).',
+    methodVariable: false,
+    panels: [
+      {
+        title: 'Oldest confirmation of stored Data',
+        description: 'Must stay under 24 h; the refresher keeps it near 13 h. Past 24 h records are dropped.',
+        type: 'stat',
+        unit: 's',
+        targets: [{ expr: 'max(clickdesk_data_oldest_confirmation_age_seconds)' }],
+      },
+      {
+        title: 'Deletion jobs pending',
+        description: 'Recorded deletion webhooks not yet erased, and how long the oldest has waited.',
+        type: 'timeseries',
+        unit: 'short',
+        targets: [
+          { expr: 'sum(clickdesk_lifecycle_jobs_pending)', legend: 'pending' },
+          { expr: 'max(clickdesk_lifecycle_oldest_pending_age_seconds)', legend: 'oldest, s' },
+        ],
+      },
+      {
+        title: 'Erasure job duration, p95',
+        description: 'From the job starting to its receipt, by event type.',
+        type: 'timeseries',
+        unit: 's',
+        targets: [
+          {
+            expr: 'histogram_quantile(0.95, sum by (le, event) (rate(clickdesk_lifecycle_job_duration_seconds_bucket[$__rate_interval])))',
+            legend: '{{event}}',
+          },
+        ],
+      },
+      {
+        title: 'Records dropped by the freshness rules',
+        description:
+          'deleted_upstream: ClickDesk no longer has them; not_confirmed: not re-confirmed within 24 h.',
+        type: 'timeseries',
+        unit: 'short',
+        targets: [
+          {
+            expr: 'sum by (reason) (increase(clickdesk_freshness_dropped_records_total[$__rate_interval]))',
+            legend: '{{reason}}',
+          },
+        ],
+      },
+      {
+        title: 'Encryption operations',
+        description:
+          'encrypt, decrypt, wrap, unwrap and shred by outcome; any failure means tampering or a missing key.',
+        type: 'timeseries',
+        unit: 'ops',
+        targets: [
+          {
+            expr: 'sum by (operation, outcome) (rate(clickdesk_crypto_operations_total[$__rate_interval]))',
+            legend: '{{operation}} {{outcome}}',
+          },
+        ],
+      },
+    ],
+  },
 ];
 
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };

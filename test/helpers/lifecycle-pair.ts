@@ -8,6 +8,8 @@ import { ReceiptSigner } from '../../src/lifecycle/receipt-signer';
 import { loadSodium } from '../../src/storage/crypto/sodium';
 import type { Storage } from '../../src/storage/open-storage';
 import { Simulator } from '../../src/sandbox/simulator';
+import type { SimulatorOptions } from '../../src/sandbox/simulator-options';
+import type { ChatHandler } from '../../src/core/chat-handler';
 import { connectApp, FAST_SIMULATOR } from './sandbox-pair';
 import { storageFixture, type StorageFixture } from './storage-fixtures';
 
@@ -27,7 +29,12 @@ export interface LifecyclePair {
 /** A simulator that sends real signed webhooks to an app with durable storage, listening on port 0. */
 export async function startLifecyclePair(
   kind: 'sqlite' | 'postgres',
-  options: { batchSize?: number; now?: () => number } = {},
+  options: {
+    batchSize?: number;
+    now?: () => number;
+    handler?: ChatHandler;
+    simulator?: Partial<SimulatorOptions>;
+  } = {},
 ): Promise<LifecyclePair> {
   const fx = await storageFixture(kind);
   const storage = await fx.open(options.now ? { now: options.now } : {});
@@ -40,6 +47,7 @@ export async function startLifecyclePair(
   const signer = ReceiptSigner.fromFile(await loadSodium(), path.join(fx.dataDir, 'receipt-signing.key'));
   const fatal: CodedError[] = [];
   const { app } = await connectApp(sim, {
+    handler: options.handler,
     app: {
       inbox: storage.inbox,
       conversations: storage.conversations,

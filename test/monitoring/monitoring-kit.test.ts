@@ -5,14 +5,14 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Server } from 'node:http';
 import request from 'supertest';
 import { DefaultBot } from '../../src/bot/default-bot';
 import { loadFaq } from '../../src/bot/faq';
 import { AppMetrics } from '../../src/metrics/app-metrics';
 import { DASHBOARDS, dashboardFile, renderDashboard } from '../../scripts/grafana-dashboards';
 import { findTool } from '../helpers/require-tool';
-import { startSandboxPair, type SandboxPair } from '../helpers/sandbox-pair';
+import { startSandboxPair } from '../helpers/sandbox-pair';
+import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
 import { sleep, waitFor } from '../helpers/wait-for';
 
 const root = path.join(__dirname, '../..');
@@ -141,20 +141,17 @@ promtool.describeIf('monitoring kit under promtool', () => {
 });
 
 prometheus.describeIf('dashboards and rules against a real Prometheus scraping the app', () => {
-  let pair: SandboxPair;
-  let server: Server;
+  let pair: LifecyclePair;
   let prom: ChildProcess;
   let promUrl: string;
   let promLog = '';
 
   beforeAll(async () => {
-    pair = await startSandboxPair({
+    pair = await startLifecyclePair('sqlite', {
       handler: new DefaultBot(loadFaq(path.join(root, 'src/bot/faq.json'))),
       simulator: { agentJoinDelayMs: 100 },
     });
-    server = pair.app.http.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const appPort = (server.address() as AddressInfo).port;
+    const appPort = new URL(pair.webhookUrl).port;
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'prometheus-'));
     const config = readFileSync(path.join(monitoring, 'prometheus.yml'), 'utf8')
@@ -186,6 +183,10 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
     pair.sim.publish({ type: 'visitor_updated', visitor_id: 'V1' });
     pair.sim.publish({ type: 'visitor_updated', visitor_id: 'V2' });
     pair.sim.hub.disconnect('warning');
+    await pair.sim.webhooks.send('data_deletion.requested', {
+      team_id: pair.sim.team.id,
+      subject: { kind: 'visitor', id: 'V-unknown' },
+    });
 
     const query = async (q: string) =>
       (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as PromAnswer;
@@ -205,8 +206,6 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
   afterAll(async () => {
     prom?.kill('SIGTERM');
     if (prom && prom.exitCode === null) await once(prom, 'exit');
-    await new Promise<void>((r) => server?.close(() => r()));
-    server?.closeAllConnections();
     await pair?.stop();
   });
 
@@ -231,7 +230,7 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
       data: { groups: Array<{ rules: Array<{ name: string; state?: string; health: string }> }> };
     };
     const rules = body.data.groups.flatMap((g) => g.rules);
-    expect(rules.length).toBe(14);
+    expect(rules.length).toBe(17);
     expect(rules.filter((r) => r.health !== 'ok' && r.health !== 'unknown')).toEqual([]);
     expect(rules.filter((r) => r.state === 'firing').map((r) => r.name)).toEqual([]);
   });
