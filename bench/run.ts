@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { governorBenchmark } from './governor.bench';
 import { ingestBenchmark } from './ingest.bench';
+import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
 import { formatReport } from './report';
 
@@ -13,11 +14,13 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, governor
+  --only NAME          run one benchmark: ingest, storage, erasure, governor
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
   --messages N         messages per storage round (default 20000)
+  --subject-messages N messages of the erased subject (default 100000)
+  --team-messages N    messages of the erased team (default 1000000)
   --databases LIST     storage benchmarks to run: sqlite,postgres (default both; postgres needs
                        DATABASE_URL or the default postgres://postgres@127.0.0.1:5432/test)
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
@@ -36,6 +39,8 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '2' },
       calls: { type: 'string', default: '50000' },
       messages: { type: 'string', default: '20000' },
+      'subject-messages': { type: 'string', default: '100000' },
+      'team-messages': { type: 'string', default: '1000000' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -55,7 +60,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'governor'];
+  const known = ['ingest', 'storage', 'erasure', 'governor'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -88,6 +93,19 @@ async function main(): Promise<void> {
           kinds: databases,
           messages: int('messages', values.messages, 1000),
           rounds: int('rounds', values.rounds, 1),
+          databaseUrl,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'erasure') {
+    reports.push(
+      await erasureBenchmark(
+        {
+          kinds: databases,
+          subjectMessages: int('subject-messages', values['subject-messages'], 100),
+          teamMessages: int('team-messages', values['team-messages'], 100),
           databaseUrl,
         },
         progress,

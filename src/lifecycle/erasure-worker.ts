@@ -99,22 +99,24 @@ export class ErasureWorker {
 
     // 1. Tombstone and shred: the Data is unreadable from here on, whatever its size.
     if (progress.shreddedAt === undefined) {
-      if (scope.kind !== 'all') {
-        await db.transaction((tx) =>
-          ctx.tombstones.add(tx, scope.teamId, scope.kind === 'subject' ? scope.subjectRef : WHOLE_TEAM),
-        );
-      }
-      const destroyed =
-        scope.kind === 'subject'
-          ? await keys.destroy(scope.teamId, 'subject', scope.subjectRef)
-          : scope.kind === 'team'
-            ? [
-                ...(await keys.destroy(scope.teamId, 'team')),
-                ...(await keys.destroy(scope.teamId, 'subject')),
-              ]
-            : await keys.destroyAll();
-      progress.keysDestroyed = [...new Set([...progress.keysDestroyed, ...destroyed])];
+      // Tombstone and key destruction commit together: one transaction, one fsync.
+      const destroyed = await db.transaction(async (tx) => {
+        if (scope.kind === 'subject') {
+          await ctx.tombstones.add(tx, scope.teamId, scope.subjectRef);
+          return keys.destroy(scope.teamId, 'subject', scope.subjectRef, tx);
+        }
+        if (scope.kind === 'team') {
+          await ctx.tombstones.add(tx, scope.teamId, WHOLE_TEAM);
+          return [
+            ...(await keys.destroy(scope.teamId, 'team', undefined, tx)),
+            ...(await keys.destroy(scope.teamId, 'subject', undefined, tx)),
+          ];
+        }
+        return [];
+      });
+      if (scope.kind === 'all') destroyed.push(...(await keys.destroyAll()));
       progress.shreddedAt = this.now();
+      progress.keysDestroyed = [...new Set([...progress.keysDestroyed, ...destroyed])];
       progress.step = 'shredded';
       await this.save(job);
       log.info({ keys: destroyed.length, ms: progress.shreddedAt - started }, 'data keys destroyed');
@@ -140,6 +142,8 @@ export class ErasureWorker {
           return n;
         });
         if (deleted > 0) await this.opts.afterBatch?.(job);
+        // Let chats through between batches: erasure must not stall the app (SQLite runs it on this thread).
+        await new Promise((resolve) => setImmediate(resolve));
         if (!step.key || deleted === 0) break;
       }
     }

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { CodedError } from '../../errors';
-import type { SqlDatabase } from '../sql/sql-database';
+import type { SqlDatabase, SqlRunner } from '../sql/sql-database';
 import type { MasterKey, MasterKeySet } from './master-keys';
 import type { Sodium } from './sodium';
 
@@ -108,24 +108,33 @@ export class KeyRing {
     return key;
   }
 
-  /** Crypto-shredding: destroys the live keys of a subject (or, with scope 'team', of the team). */
-  async destroy(teamId: string, scope: 'team' | 'subject', subjectRef?: string): Promise<string[]> {
+  /**
+   * Crypto-shredding: destroys the live keys of a subject (or, with scope 'team' and no subject,
+   * of the team). Runs in `tx` when given, so it commits together with what the caller records.
+   */
+  async destroy(
+    teamId: string,
+    scope: 'team' | 'subject',
+    subjectRef?: string,
+    tx?: SqlRunner,
+  ): Promise<string[]> {
     const where =
       subjectRef === undefined
         ? 'team_id = ? AND scope = ?'
         : 'team_id = ? AND scope = ? AND subject_ref = ?';
     const params = subjectRef === undefined ? [teamId, scope] : [teamId, scope, subjectRef];
-    const destroyed = await this.db.transaction(async (tx) => {
-      const rows = await tx.all<{ key_id: string }>(
+    const run = async (t: SqlRunner): Promise<string[]> => {
+      const rows = await t.all<{ key_id: string }>(
         `SELECT key_id FROM data_keys WHERE ${where} AND destroyed_at IS NULL`,
         params,
       );
-      await tx.run(
+      await t.run(
         `UPDATE data_keys SET wrapped = NULL, master_key_id = NULL, destroyed_at = ? WHERE ${where} AND destroyed_at IS NULL`,
         [Date.now(), ...params],
       );
       return rows.map((r) => r.key_id);
-    });
+    };
+    const destroyed = tx ? await run(tx) : await this.db.transaction(run);
     this.forget(destroyed);
     this.observer.operation?.('shred', 'ok');
     return destroyed;
