@@ -21,7 +21,7 @@ Options:
   --messages N         messages per storage round (default 20000)
   --subject-messages N messages of the erased subject (default 100000)
   --team-messages N    messages of the erased team (default 1000000)
-  --databases LIST     storage benchmarks to run: sqlite,postgres (default both; postgres needs
+  --databases LIST     databases to measure: sqlite,postgres, or none (default both; postgres needs
                        DATABASE_URL or the default postgres://postgres@127.0.0.1:5432/test)
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   };
   const known = ['ingest', 'storage', 'erasure', 'governor'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const kinds = values.databases.split(',').map((k) => k.trim());
+  const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
     if (k !== 'sqlite' && k !== 'postgres')
       throw new Error(`--databases takes sqlite and/or postgres, got "${k}"`);

@@ -8,7 +8,7 @@ import { describeError, isCodedError, type ErrorCode } from './errors';
 import { createLogger } from './logging/create-logger';
 import { AppMetrics } from './metrics/app-metrics';
 import { Simulator } from './sandbox/simulator';
-import { openStorage } from './storage/open-storage';
+import { openStorage, storageOptionsFrom } from './storage/open-storage';
 import { ReceiptSigner } from './lifecycle/receipt-signer';
 import { loadSodium } from './storage/crypto/sodium';
 
@@ -48,19 +48,7 @@ async function main(): Promise<void> {
   }
 
   const metrics = new AppMetrics();
-  const storage = await openStorage({
-    kind: config.storage.kind,
-    dataDir: config.storage.dataDir,
-    databaseUrl: config.storage.databaseUrl,
-    masterKeys: {
-      key: config.storage.masterKey,
-      file: config.storage.masterKeyFile,
-      previous: config.storage.masterKeyPrevious,
-      // Sandbox mode only: a key is generated into the data folder on first start.
-      generateInto: config.mode === 'sandbox' ? config.storage.dataDir : undefined,
-    },
-    observer: metrics.cryptoObserver(),
-  });
+  const storage = await openStorage({ ...storageOptionsFrom(config), observer: metrics.cryptoObserver() });
   logger.info(
     { storage: storage.kind, dataDir: storage.kind === 'sqlite' ? config.storage.dataDir : undefined },
     'storage open',

@@ -12,7 +12,7 @@ import { describeError } from '../errors';
 import { verifyAudit } from '../lifecycle/audit-log';
 import { ReceiptSigner, verifySigned, type SignedDocument } from '../lifecycle/receipt-signer';
 import { loadSodium } from '../storage/crypto/sodium';
-import { openStorage } from '../storage/open-storage';
+import { openStorage, storageOptionsFrom } from '../storage/open-storage';
 
 const HELP = `Usage: npm run certify -- <command> [options]
 
@@ -93,17 +93,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('STORAGE=memory keeps nothing to certify\n');
     return 2;
   }
-  const storage = await openStorage({
-    kind: config.storage.kind,
-    dataDir: config.storage.dataDir,
-    databaseUrl: config.storage.databaseUrl,
-    masterKeys: {
-      key: config.storage.masterKey,
-      file: config.storage.masterKeyFile,
-      previous: config.storage.masterKeyPrevious,
-      generateInto: config.mode === 'sandbox' ? config.storage.dataDir : undefined,
-    },
-  });
+  const storage = await openStorage(storageOptionsFrom(config));
   try {
     const db = storage.sql!.db;
     const rows = await db.all<{ document: string }>(

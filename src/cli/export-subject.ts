@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { describeError } from '../errors';
 import { exportSubject } from '../lifecycle/subject-export';
-import { openStorage } from '../storage/open-storage';
+import { openStorage, storageOptionsFrom } from '../storage/open-storage';
 
 const HELP = `Usage: npm run export-subject -- --team TEAM_ID (--visitor ID | --agent ID)
 
@@ -38,17 +38,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('STORAGE=memory keeps nothing to export\n');
     return 2;
   }
-  const storage = await openStorage({
-    kind: config.storage.kind,
-    dataDir: config.storage.dataDir,
-    databaseUrl: config.storage.databaseUrl,
-    masterKeys: {
-      key: config.storage.masterKey,
-      file: config.storage.masterKeyFile,
-      previous: config.storage.masterKeyPrevious,
-      generateInto: config.mode === 'sandbox' ? config.storage.dataDir : undefined,
-    },
-  });
+  const storage = await openStorage(storageOptionsFrom(config));
   try {
     const subject =
       values.visitor !== undefined

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { describeError } from '../errors';
 import { generateMasterKeyText } from '../storage/crypto/master-keys';
-import { openStorage } from '../storage/open-storage';
+import { openStorage, storageOptionsFrom } from '../storage/open-storage';
 
 const HELP = `Usage: npm run keys -- <command> [options]
 
@@ -59,17 +59,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('STORAGE=memory keeps no keys: nothing to do\n');
     return 2;
   }
-  const storage = await openStorage({
-    kind: config.storage.kind,
-    dataDir: config.storage.dataDir,
-    databaseUrl: config.storage.databaseUrl,
-    masterKeys: {
-      key: config.storage.masterKey,
-      file: config.storage.masterKeyFile,
-      previous: config.storage.masterKeyPrevious,
-      generateInto: config.mode === 'sandbox' ? config.storage.dataDir : undefined,
-    },
-  });
+  const storage = await openStorage(storageOptionsFrom(config));
   try {
     const keys = storage.sql!.keys;
     if (command === 'rotate') {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { AppConfig } from '../config/load-config';
 import type { ConversationStore, MessageStore, ProfileStore } from '../core/conversation-store';
 import type { EventInbox } from '../core/event-inbox';
 import { FieldCipher } from './crypto/field-cipher';
@@ -45,6 +46,22 @@ export interface Storage {
   readonly sql:
     { readonly db: SqlDatabase; readonly ctx: StorageContext; readonly keys: KeyRing } | undefined;
   close(): Promise<void>;
+}
+
+/** Storage options from the app's configuration; in sandbox mode a master key is generated on first use. */
+export function storageOptionsFrom(config: Pick<AppConfig, 'mode' | 'storage'>): StorageOptions {
+  const { storage } = config;
+  return {
+    kind: storage.kind,
+    dataDir: storage.dataDir,
+    databaseUrl: storage.databaseUrl,
+    masterKeys: {
+      key: storage.masterKey,
+      file: storage.masterKeyFile,
+      previous: storage.masterKeyPrevious,
+      generateInto: config.mode === 'sandbox' ? storage.dataDir : undefined,
+    },
+  };
 }
 
 export function sqliteFile(dataDir: string): string {

@@ -206,44 +206,113 @@ export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '6.1',
     obligation: 'Refresh cached Data at least every 24 h',
-    control: 'Freshness refresher; reads never serve Data older than 24 h',
-    tests: [],
-    pending: 'issue 4 (data lifecycle)',
+    control:
+      'Freshness refresher re-confirms with ClickDesk at background priority; reads never serve Data confirmed over 24 h ago; what is not re-confirmed is dropped',
+    tests: [
+      {
+        file: 'lifecycle/freshness.test.ts',
+        title:
+          're-confirms what ClickDesk still has, and erases at its next refresh a visitor deleted upstream',
+      },
+      {
+        file: 'lifecycle/freshness.test.ts',
+        title: 'never serves, and then drops, a record not re-confirmed within 24 h',
+      },
+    ],
   },
   {
     clause: '6.2',
     obligation: 'Store and serve Data with strong encryption',
-    control: 'libsodium envelope encryption of every Data field',
-    tests: [],
-    pending: 'issue 3 (encrypted storage)',
+    control:
+      'libsodium XChaCha20-Poly1305 envelope encryption of every Data field under per-person keys; blind indexes for ids; exports only over TLS or loopback',
+    tests: [
+      {
+        file: 'storage/encrypted-storage.test.ts',
+        title: 'keeps no name, email or message text in clear anywhere in the database',
+      },
+      {
+        file: 'storage/encrypted-storage.test.ts',
+        title: 'refuses a ciphertext moved to another row, with a clear error',
+      },
+      {
+        file: 'storage/encrypted-storage.test.ts',
+        title: 'refuses a tampered ciphertext instead of returning garbage',
+      },
+      {
+        file: 'storage/encrypted-storage.test.ts',
+        title:
+          'rotates the master key while traffic continues, old keys decrypting until the re-wrap completes',
+      },
+      { file: 'lifecycle/access-export.test.ts', title: 'serves decrypted Data only over TLS or loopback' },
+    ],
   },
   {
     clause: '6.3',
     obligation: 'Delete a user’s Data on request, deauthorization or account closure; a team’s on uninstall',
-    control: 'Signed deletion webhooks, crypto-shredding, erasure worker',
-    tests: [],
-    pending: 'issue 4 (data lifecycle)',
+    control:
+      'Signed deletion webhooks recorded durably; worker shreds keys, deletes rows, checkpoints SQLite, signs a receipt; tombstones',
+    tests: [
+      {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title: "data_deletion.requested erases exactly that visitor's Data",
+      },
+      {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title: 'app.uninstalled erases the whole team and nothing of another',
+      },
+      {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title: 'keeps an erased visitor from coming back through a late event',
+      },
+      {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title: "leaves neither the subject's plaintext nor its ciphertext in the database files",
+      },
+      {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title: 'answers a replayed webhook-id with 2xx and records no second job',
+      },
+      {
+        file: 'lifecycle/erasure-crash.test.ts',
+        title: 'finishes after restart, with exactly one receipt counting every row',
+      },
+    ],
   },
   {
     clause: '6.4',
     obligation: 'Delete all Data at termination',
-    control: 'api_access.terminated erases everything, keys included',
-    tests: [],
-    pending: 'issue 4 (data lifecycle)',
+    control:
+      'api_access.terminated destroys every key and row, keeping only receipts and the audit log, and stops the app',
+    tests: [
+      {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title: 'api_access.terminated erases everything, keys included, keeps the proof and stops the app',
+      },
+    ],
   },
   {
     clause: '6.5',
     obligation: 'Store no Data beyond what the terms allow',
-    control: 'In-memory stores are bounded; contact ledger holds keyed hashes in memory only',
-    tests: [{ file: 'storage-memory.test.ts', title: 'keep only the newest messages across conversations' }],
-    pending: 'issues 3 and 4 (durable storage, retention)',
+    control:
+      'Only what the bot needs is kept, encrypted; handled events keep no payload; records expire at 24 h unless re-confirmed; message retention limit',
+    tests: [
+      { file: 'storage-memory.test.ts', title: 'keep only the newest messages across conversations' },
+      {
+        file: 'lifecycle/freshness.test.ts',
+        title: 'never serves, and then drops, a record not re-confirmed within 24 h',
+      },
+    ],
   },
   {
     clause: '7',
     obligation: 'Maintain a user agreement and privacy policy',
-    control: '/privacy and /terms templates linked from every visitor-facing page',
-    tests: [],
-    pending: 'issue 4 (data lifecycle)',
+    control: '/privacy and /terms templates linked from the visitor-facing chat page',
+    tests: [
+      { file: 'lifecycle/access-export.test.ts', title: 'serves both pages, each linking to the other' },
+      { file: 'lifecycle/access-export.test.ts', title: 'is linked from the visitor-facing chat page' },
+    ],
+    operator:
+      'Fill in the /privacy and /terms templates (src/http/legal-pages.ts) with your organisation, contact and legal basis; keep them at least as protective as ClickDesk’s.',
   },
   {
     clause: '8.1',
@@ -269,8 +338,17 @@ export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '12.4',
     obligation: 'On termination, delete all Data and certify it on request',
-    control: 'Termination job and signed certificate of deletion',
-    tests: [],
-    pending: 'issue 4 (data lifecycle)',
+    control:
+      'Termination job, signed Ed25519 receipts, hash-chained audit log, npm run certify (certificate) and verify',
+    tests: [
+      {
+        file: 'cli/certify-cli.test.ts',
+        title: 'writes a certificate of deletion that verifies, and fails verification with one byte altered',
+      },
+      {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title: 'issues receipts that verify, and fail with one altered byte',
+      },
+    ],
   },
 ];
