@@ -112,6 +112,13 @@ const schema = z
         message: 'is required in live mode (tokens are set): the base URL of the ClickDesk Web API',
       });
     }
+    if (app && bot && v.WEBHOOK_SECRETS.length === 0 && v.STORAGE !== 'memory') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WEBHOOK_SECRETS'],
+        message: "is required in live mode: ClickDesk's deletion webhooks (Terms 6.3) are refused without it; copy the signing secret (whsec_…) from the app's settings",
+      });
+    }
     if (v.STORAGE === 'postgres' && !v.DATABASE_URL) {
       ctx.addIssue({
         code: 'custom',

@@ -14,13 +14,21 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.rtm)).toBe(true);
   });
 
-  it('selects live mode when both tokens and the API URL are set', () => {
+  it('selects live mode when both tokens, the API URL and the webhook secret are set', () => {
     const config = loadConfig({
       CLICKDESK_APP_TOKEN: 'xapp-1',
       CLICKDESK_BOT_TOKEN: 'xoxb-1',
       CLICKDESK_API_URL: 'https://api.example.test/api/',
+      WEBHOOK_SECRETS: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=',
     });
     expect(config.mode).toBe('live');
+    expect(config.lifecycle.webhookSecrets).toEqual(['whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=']);
+  });
+
+  it('refuses live mode without the deletion-webhook secret, saying where to find it', () => {
+    expect(() =>
+      loadConfig({ CLICKDESK_APP_TOKEN: 'xapp-1', CLICKDESK_BOT_TOKEN: 'xoxb-1', CLICKDESK_API_URL: 'https://api.example.test/api/' }),
+    ).toThrow(/WEBHOOK_SECRETS: is required in live mode/);
   });
 
   it.each([
