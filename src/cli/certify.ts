@@ -12,7 +12,7 @@ import { describeError } from '../errors';
 import { verifyAudit } from '../lifecycle/audit-log';
 import { ReceiptSigner, verifySigned, type SignedDocument } from '../lifecycle/receipt-signer';
 import { loadSodium } from '../storage/crypto/sodium';
-import { openStorage, storageOptionsFrom } from '../storage/open-storage';
+import { withSqlStorage } from './with-sql-storage';
 
 const HELP = `Usage: npm run certify -- <command> [options]
 
@@ -89,13 +89,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
-  if (config.storage.kind === 'memory') {
-    process.stderr.write('STORAGE=memory keeps nothing to certify\n');
-    return 2;
-  }
-  const storage = await openStorage(storageOptionsFrom(config));
-  try {
-    const db = storage.sql!.db;
+  return withSqlStorage(config, async ({ db }) => {
     const rows = await db.all<{ document: string }>(
       'SELECT document FROM receipts ORDER BY issued_at, job_id',
     );
@@ -124,9 +118,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`wrote a certificate covering ${receipts.length} receipts to ${values.out}\n`);
     } else process.stdout.write(text);
     return audit.valid ? 0 : 1;
-  } finally {
-    await storage.close();
-  }
+  });
 }
 
 main(process.argv.slice(2)).then(

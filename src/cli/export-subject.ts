@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { describeError } from '../errors';
 import { exportSubject } from '../lifecycle/subject-export';
-import { openStorage, storageOptionsFrom } from '../storage/open-storage';
+import { withSqlStorage } from './with-sql-storage';
 
 const HELP = `Usage: npm run export-subject -- --team TEAM_ID (--visitor ID | --agent ID)
 
@@ -33,24 +33,15 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`give --team and exactly one of --visitor or --agent\n\n${HELP}`);
     return 2;
   }
-  const config = loadConfig();
-  if (config.storage.kind === 'memory') {
-    process.stderr.write('STORAGE=memory keeps nothing to export\n');
-    return 2;
-  }
-  const storage = await openStorage(storageOptionsFrom(config));
-  try {
-    const subject =
-      values.visitor !== undefined
-        ? { kind: 'visitor' as const, id: values.visitor }
-        : { kind: 'agent' as const, id: values.agent ?? '' };
-    process.stdout.write(
-      `${JSON.stringify(await exportSubject(storage.sql!.ctx, values.team, subject), null, 2)}\n`,
-    );
+  const subject =
+    values.visitor !== undefined
+      ? { kind: 'visitor' as const, id: values.visitor }
+      : { kind: 'agent' as const, id: values.agent ?? '' };
+  const team = values.team;
+  return withSqlStorage(loadConfig(), async ({ ctx }) => {
+    process.stdout.write(`${JSON.stringify(await exportSubject(ctx, team, subject), null, 2)}\n`);
     return 0;
-  } finally {
-    await storage.close();
-  }
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { describeError } from '../errors';
 import { generateMasterKeyText } from '../storage/crypto/master-keys';
-import { openStorage, storageOptionsFrom } from '../storage/open-storage';
+import { withSqlStorage } from './with-sql-storage';
 
 const HELP = `Usage: npm run keys -- <command> [options]
 
@@ -54,14 +54,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const config = loadConfig();
-  if (config.storage.kind === 'memory') {
-    process.stderr.write('STORAGE=memory keeps no keys: nothing to do\n');
-    return 2;
-  }
-  const storage = await openStorage(storageOptionsFrom(config));
-  try {
-    const keys = storage.sql!.keys;
+  return withSqlStorage(loadConfig(), async ({ keys }) => {
     if (command === 'rotate') {
       const started = Date.now();
       const done = await keys.rewrap((count, remaining) => {
@@ -77,9 +70,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     return 0;
-  } finally {
-    await storage.close();
-  }
+  });
 }
 
 main(process.argv.slice(2)).then(
