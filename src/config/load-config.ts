@@ -116,7 +116,8 @@ const schema = z
       ctx.addIssue({
         code: 'custom',
         path: ['WEBHOOK_SECRETS'],
-        message: "is required in live mode: ClickDesk's deletion webhooks (Terms 6.3) are refused without it; copy the signing secret (whsec_…) from the app's settings",
+        message:
+          "is required in live mode: ClickDesk's deletion webhooks (Terms 6.3) are refused without it; copy the signing secret (whsec_…) from the app's settings",
       });
     }
     if (v.STORAGE === 'postgres' && !v.DATABASE_URL) {

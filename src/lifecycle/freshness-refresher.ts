@@ -127,6 +127,12 @@ export class FreshnessRefresher {
     const expired = await ctx.db.run('DELETE FROM messages WHERE created_at < ?', [
       now - this.opts.retentionMs,
     ]);
+    // Deduplication needs handled event ids for minutes (ClickDesk's redeliveries), webhook ids for
+    // ClickDesk's retries: a week and a month keep both, and the tables from growing for a year.
+    await ctx.db.run('DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?', [
+      now - 7 * 24 * HOUR,
+    ]);
+    await ctx.db.run('DELETE FROM webhook_deliveries WHERE received_at < ?', [now - 30 * 24 * HOUR]);
     if (dropped + expired + deletedUpstream > 0) await ctx.db.checkpoint();
     this.opts.logger.info({ refreshed, deletedUpstream, dropped, expired }, 'freshness pass done');
     return { refreshed, deletedUpstream, dropped, expired };

@@ -27,7 +27,11 @@ describe('loadConfig', () => {
 
   it('refuses live mode without the deletion-webhook secret, saying where to find it', () => {
     expect(() =>
-      loadConfig({ CLICKDESK_APP_TOKEN: 'xapp-1', CLICKDESK_BOT_TOKEN: 'xoxb-1', CLICKDESK_API_URL: 'https://api.example.test/api/' }),
+      loadConfig({
+        CLICKDESK_APP_TOKEN: 'xapp-1',
+        CLICKDESK_BOT_TOKEN: 'xoxb-1',
+        CLICKDESK_API_URL: 'https://api.example.test/api/',
+      }),
     ).toThrow(/WEBHOOK_SECRETS: is required in live mode/);
   });
 

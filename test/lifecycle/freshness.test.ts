@@ -64,4 +64,23 @@ describe('24-hour freshness', () => {
     const [left] = await p.storage.sql!.db.all<{ n: number }>('SELECT COUNT(*) AS n FROM messages');
     expect(Number(left?.n)).toBe(0);
   });
+
+  it('forgets handled event ids after a week, so the inbox does not grow for a year', async () => {
+    await chat('Someone');
+    const db = p.storage.sql!.db;
+    const count = async () =>
+      Number(
+        (await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM inbox WHERE handled_at IS NOT NULL'))[0]?.n,
+      );
+    // Both events (conversation_started, message) marked handled before the clock moves on.
+    const deadline = Date.now() + 5_000;
+    while ((await count()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(await count()).toBe(2);
+    clock += 6 * 24 * HOUR;
+    await p.app.refresher!.runOnce();
+    expect(await count()).toBeGreaterThan(0);
+    clock += 2 * 24 * HOUR;
+    await p.app.refresher!.runOnce();
+    expect(await count()).toBe(0);
+  });
 });
