@@ -129,7 +129,7 @@ export class ErasureWorker {
           const n = step.key
             ? await tx.run(
                 `DELETE FROM ${step.table} WHERE ${step.key} IN (SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?)`,
-                [...step.params, this.opts.batchSize ?? 5_000],
+                [...step.params, this.opts.batchSize ?? 2_000],
               )
             : await tx.run(`DELETE FROM ${step.table} WHERE ${step.where}`, step.params);
           progress.counts[step.name] = (progress.counts[step.name] ?? 0) + n;
