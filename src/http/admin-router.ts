@@ -1,32 +1,22 @@
-import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { exportSubject } from '../lifecycle/subject-export';
 import type { StorageContext } from '../storage/sql/storage-context';
+import { requireBearer } from './require-bearer';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
-/** Admin endpoints need `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
+/** Admin endpoints need `Authorization: Bearer <ADMIN_TOKEN>`; without ADMIN_TOKEN they are off. */
 export function requireAdmin(token: string | undefined) {
-  const expected = token ? Buffer.from(`Bearer ${token}`) : undefined;
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (!expected) {
-      res.status(404).json({
+  if (token) return requireBearer(token, 'ADMIN_TOKEN');
+  return (_req: Request, res: Response): void => {
+    res
+      .status(404)
+      .json({
         ok: false,
         error: 'not_found',
         message: 'admin endpoints are off: set ADMIN_TOKEN to enable them',
       });
-      return;
-    }
-    const given = Buffer.from(req.get('authorization') ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      res
-        .status(401)
-        .set('www-authenticate', 'Bearer')
-        .json({ ok: false, error: 'unauthorized', message: 'send Authorization: Bearer <ADMIN_TOKEN>' });
-      return;
-    }
-    next();
   };
 }
 
