@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createBotApp, type ClickDeskCredentials } from './app';
+import { checkStartMode } from './config/check-start-mode';
 import { loadConfig } from './config/load-config';
+import { listenHardened } from './http/listen-hardened';
 import { describeError, isCodedError, type ErrorCode } from './errors';
 import { createLogger } from './logging/create-logger';
 import { AppMetrics } from './metrics/app-metrics';
@@ -17,23 +17,22 @@ async function main(): Promise<void> {
   // A .env file in the working directory is read if present; the environment wins over it.
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
+  // `npm start` passes this flag; `start:built` and production never start the simulator unasked.
+  checkStartMode(config, { sandboxIfUnconfigured: process.argv.includes('--sandbox-if-unconfigured') });
   const logger = createLogger(config.logLevel);
 
   let sandbox: Simulator | undefined;
   let credentials: ClickDeskCredentials;
   let webhookSecrets = config.lifecycle.webhookSecrets;
   if (config.mode === 'sandbox') {
-    // The bundled simulator signs its lifecycle webhooks with a secret made for this run.
-    if (webhookSecrets.length === 0) webhookSecrets = [`whsec_${randomBytes(24).toString('base64')}`];
+    // The simulator signs with a secret it makes for this run, never the operator's WEBHOOK_SECRETS
+    // (it would sign anything with them); the app trusts that secret only in sandbox mode.
     sandbox = new Simulator({
-      webhook: {
-        url: undefined,
-        secrets: [...webhookSecrets],
-        retries: 5,
-        timeoutMs: 5_000,
-        retryBaseMs: 1_000,
-      },
+      webhook: { url: undefined, secrets: [], retries: 5, timeoutMs: 5_000, retryBaseMs: 1_000 },
     });
+    webhookSecrets = sandbox.webhookSecrets;
+    if (config.lifecycle.webhookSecrets.length > 0)
+      logger.warn('sandbox mode: WEBHOOK_SECRETS is not used; the simulator signs with a secret of its own');
     await sandbox.listen(config.sandbox.port, config.sandbox.host);
     credentials = sandbox.credentials();
     logger.info(
@@ -69,6 +68,7 @@ async function main(): Promise<void> {
       signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
       webhookSecrets,
       adminToken: config.lifecycle.adminToken,
+      appId: config.clickdesk.appId,
       freshness: {
         intervalMs: config.lifecycle.freshnessCheckIntervalMs,
         retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
@@ -79,13 +79,11 @@ async function main(): Promise<void> {
       void shutdown(1);
     },
   });
-  const server = app.http.listen(config.http.port, config.http.host);
-  await once(server, 'listening');
+  const server = await listenHardened(app.http, config.http.port, config.http.host, config.httpServer);
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
-      : app.metricsHttp.listen(config.metricsPort, config.http.host);
-  if (metricsServer) await once(metricsServer, 'listening');
+      : await listenHardened(app.metricsHttp, config.metricsPort, config.http.host, config.httpServer);
   const { port } = server.address() as AddressInfo;
   await app.start();
   logger.info({ http: `http://${config.http.host}:${port}`, mode: config.mode }, 'app started');

@@ -119,6 +119,11 @@ export class AppMetrics {
     'Stored records dropped because ClickDesk deleted them upstream or they could not be re-confirmed within 24 h.',
     ['reason'],
   );
+  readonly webhooksIgnored = this.counter(
+    'clickdesk_webhooks_ignored_total',
+    'Signed lifecycle webhooks answered but not obeyed: addressed to another app or a team this app does not hold, by reason.',
+    ['reason'],
+  );
   readonly policyBlocked = this.counter(
     'clickdesk_policy_blocked_messages_total',
     'Outbound messages the channel policy blocked, by rule (Terms 4.8).',
@@ -177,6 +182,7 @@ export class AppMetrics {
       for (const outcome of ['ok', 'failed']) this.cryptoOperations.inc({ operation, outcome }, 0);
     }
     for (const reason of ['deleted_upstream', 'not_confirmed']) this.freshnessDropped.inc({ reason }, 0);
+    for (const reason of ['other_app', 'unknown_team']) this.webhooksIgnored.inc({ reason }, 0);
     const lifecycle = async (): Promise<LifecycleSnapshot> =>
       (await this.lifecycleSource?.()) ?? {
         pending: 0,

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Response } from 'express';
+import express, { type ErrorRequestHandler, type Response } from 'express';
 import { controlRouter } from './control-routes';
+import { loopbackOnly } from './loopback-guard';
 import { bump, emptyCounters, type SimulatorCounters } from './counters';
 import { RtmHub } from './rtm-hub';
 import { SlidingWindowLimiter, TokenBucketLimiter } from './sliding-window';
@@ -13,6 +15,23 @@ import { WebhookSender } from './webhook-sender';
 import { SimWorld, type SimConversation, type SimMessage } from './world';
 
 type Team = SimulatorOptions['teams'][number];
+
+/** Errors as JSON, never a stack or a path on disk (a malformed JSON body gets `invalid_json`). */
+const jsonErrors: ErrorRequestHandler = (err, _req, res, _next) => {
+  const status = (err as { status?: unknown } | null)?.status;
+  const type = (err as { type?: unknown } | null)?.type;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const error =
+      type === 'entity.parse.failed'
+        ? 'invalid_json'
+        : type === 'entity.too.large'
+          ? 'too_large'
+          : 'bad_request';
+    res.status(status).json({ ok: false, error });
+    return;
+  }
+  res.status(500).json({ ok: false, error: 'internal_error' });
+};
 
 /**
  * A ClickDesk stand-in that speaks shared/clickdesk-api.md: Web API, RTM, lifecycle
@@ -34,14 +53,21 @@ export class Simulator {
 
   constructor(overrides: Partial<SimulatorOptions> = {}) {
     this.options = simulatorOptions(overrides);
+    // With no secret given, the simulator makes its own: it is never handed a real one to sign with.
+    if (this.options.webhook.secrets.length === 0)
+      this.options.webhook.secrets = [`whsec_${randomBytes(32).toString('base64')}`];
     this.hub = new RtmHub(this.options, () => this.counters);
     this.webhooks = new WebhookSender(this.options.webhook, () => this.counters);
     const app = express();
     app.disable('x-powered-by');
     app.use('/api', webApiRouter(this));
     app.use('/visitor', visitorRouter(this));
-    app.use('/sandbox', controlRouter(this));
+    app.use('/sandbox', loopbackOnly(), controlRouter(this));
     app.get('/', (_req, res) => res.redirect('/visitor/'));
+    app.use((_req, res) => {
+      res.status(404).json({ ok: false, error: 'not_found' });
+    });
+    app.use(jsonErrors);
     this.server = http.createServer(app);
     this.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname === '/rtm') this.hub.handleUpgrade(req, socket, head);
@@ -56,6 +82,11 @@ export class Simulator {
     const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.baseUrl = `http://${hostPart}:${address.port}`;
     return this.baseUrl;
+  }
+
+  /** The secrets this simulator signs lifecycle webhooks with: an app in sandbox mode trusts these. */
+  get webhookSecrets(): readonly string[] {
+    return [...this.options.webhook.secrets];
   }
 
   get url(): string {

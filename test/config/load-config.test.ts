@@ -19,10 +19,10 @@ describe('loadConfig', () => {
       CLICKDESK_APP_TOKEN: 'xapp-1',
       CLICKDESK_BOT_TOKEN: 'xoxb-1',
       CLICKDESK_API_URL: 'https://api.example.test/api/',
-      WEBHOOK_SECRETS: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=',
+      WEBHOOK_SECRETS: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMw==',
     });
     expect(config.mode).toBe('live');
-    expect(config.lifecycle.webhookSecrets).toEqual(['whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=']);
+    expect(config.lifecycle.webhookSecrets).toEqual(['whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMw==']);
   });
 
   it('refuses live mode without the deletion-webhook secret, saying where to find it', () => {
