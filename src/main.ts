@@ -86,7 +86,12 @@ async function main(): Promise<void> {
       : await listenHardened(app.metricsHttp, config.metricsPort, config.http.host, config.httpServer);
   const { port } = server.address() as AddressInfo;
   await app.start();
-  logger.info({ http: `http://${config.http.host}:${port}`, mode: config.mode }, 'app started');
+  const metricsUrl =
+    metricsServer && `http://${config.http.host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+  logger.info(
+    { http: `http://${config.http.host}:${port}`, metrics: metricsUrl, mode: config.mode },
+    'app started',
+  );
   if (sandbox) {
     const appUrl = `http://${config.http.host}:${port}`;
     sandbox.options.webhook.url = `${appUrl}/webhooks/clickdesk`;
