@@ -91,27 +91,27 @@ describe('WEBHOOK_SECRETS', () => {
     ]);
   });
 
-  it.each([
-    ['all-zero', secret(Buffer.alloc(32)), /repeats a single byte/],
-    ['short (16 bytes)', secret(Buffer.from('0123456789abcdef')), /holds 16 bytes; use at least 24/],
-    ['not base64', 'whsec_not*base64!here', /is not valid base64 after "whsec_"/],
-    ['truncated base64', `${GOOD.slice(0, -1)}`, /is not valid base64/],
-    [
-      'prefix-less',
-      Buffer.from('0123456789abcdefghijklmnopqrstuv').toString('base64'),
-      /must start with "whsec_"/,
-    ],
-  ])('refuses a %s secret, naming WEBHOOK_SECRETS and never echoing the secret', (_what, bad, why) => {
-    let message = '';
-    try {
-      loadConfig({ WEBHOOK_SECRETS: `${GOOD},${bad}` });
-    } catch (err) {
-      message = (err as Error).message;
-      expect((err as { code?: string }).code).toBe('CONFIG_INVALID');
+  it('refuses weak or malformed webhook secrets, naming WEBHOOK_SECRETS and never echoing them', () => {
+    const cases: Array<[string, RegExp]> = [
+      [secret(Buffer.alloc(32)), /repeats a single byte/],
+      [secret(Buffer.alloc(32, 7)), /repeats a single byte/],
+      [secret(Buffer.from('0123456789abcdef')), /holds 16 bytes; use at least 24/],
+      ['whsec_not*base64!here', /is not valid base64 after "whsec_"/],
+      [GOOD.slice(0, -1), /is not valid base64/],
+      [Buffer.from('0123456789abcdefghijklmnopqrstuv').toString('base64'), /must start with "whsec_"/],
+    ];
+    for (const [bad, why] of cases) {
+      let message = '';
+      try {
+        loadConfig({ WEBHOOK_SECRETS: `${GOOD},${bad}` });
+      } catch (err) {
+        message = (err as Error).message;
+        expect((err as { code?: string }).code).toBe('CONFIG_INVALID');
+      }
+      expect(message).toMatch(/^ {2}WEBHOOK_SECRETS: a secret /m);
+      expect(message).toMatch(why);
+      expect(message).not.toContain(bad.replace(/^whsec_/, '').slice(0, 12));
     }
-    expect(message).toMatch(/^ {2}WEBHOOK_SECRETS: a secret /m);
-    expect(message).toMatch(why);
-    expect(message).not.toContain(bad.slice(6, 20));
   });
 });
 

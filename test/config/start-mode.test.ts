@@ -78,21 +78,21 @@ describe('start-up without credentials, in a real process', () => {
   let main: MainProcess | undefined;
   afterEach(() => main?.cleanup());
 
-  it.each([
-    [
-      'NODE_ENV=production, started as `npm start` does',
-      { NODE_ENV: 'production' },
-      ['--sandbox-if-unconfigured'],
-    ],
-    ['started as `npm run start:built` does', {}, []],
-  ])('stops with exit 1 and names what is missing: %s', async (_what, env, args) => {
-    main = spawnMain({ LOG_LEVEL: 'info', ...env }, args);
-    expect(await main.exited).toBe(1);
-    const out = main.output();
-    expect(out).toMatch(/No ClickDesk credentials/);
-    expect(out).toMatch(/CLICKDESK_APP_TOKEN/);
-    expect(out).toMatch(/set SANDBOX=1/);
-    expect(out).not.toMatch(/sandbox mode:|Chat with your bot|storage open|app started/);
-    expect(out).not.toMatch(/\n\s+at |\.ts:\d+/); // a plain message, no stack
+  it('refuses to start the simulator unasked in production or from start:built, naming what is missing', async () => {
+    const runs: Array<[Record<string, string>, string[]]> = [
+      [{ NODE_ENV: 'production' }, ['--sandbox-if-unconfigured']], // `npm start` in production
+      [{}, []], // `npm run start:built`
+    ];
+    for (const [env, args] of runs) {
+      main = spawnMain({ LOG_LEVEL: 'info', ...env }, args);
+      expect(await main.exited).toBe(1);
+      const out = main.output();
+      main.cleanup();
+      expect(out).toMatch(/No ClickDesk credentials/);
+      expect(out).toMatch(/CLICKDESK_APP_TOKEN/);
+      expect(out).toMatch(/set SANDBOX=1/);
+      expect(out).not.toMatch(/sandbox mode:|Chat with your bot|storage open|app started/);
+      expect(out).not.toMatch(/\n\s+at |\.ts:\d+/); // a plain message, no stack
+    }
   });
 });
