@@ -68,7 +68,16 @@ export class Simulator {
       res.status(404).json({ ok: false, error: 'not_found' });
     });
     app.use(jsonErrors);
-    this.server = http.createServer(app);
+    // Explicit limits, as on the app's own servers: a slow client cannot hold a connection open.
+    this.server = http.createServer(
+      {
+        headersTimeout: 10_000,
+        requestTimeout: 30_000,
+        keepAliveTimeout: 5_000,
+        connectionsCheckingInterval: 1_000,
+      },
+      app,
+    );
     this.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname === '/rtm') this.hub.handleUpgrade(req, socket, head);
       else socket.destroy();
