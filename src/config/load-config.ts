@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { isIP } from 'node:net';
 import path from 'node:path';
 import { CodedError } from '../errors';
 import { CONTRACT_LIMITS, type RateLimits } from '../rate-limit/bucket-spec';
@@ -23,10 +22,23 @@ const list = (item: z.ZodType<string, string>) =>
         .filter(Boolean),
     )
     .pipe(z.array(item));
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+/** 4 or 6 for an IP address, 0 for anything else (a host name included). */
+const ipFamily = (address: string): 0 | 4 | 6 => {
+  if (IPV4.test(address)) return 4;
+  if (!/^[0-9a-f:.]+$/i.test(address) || !address.includes(':')) return 0;
+  try {
+    new URL(`http://[${address}]/`);
+    return 6;
+  } catch {
+    return 0;
+  }
+};
 /** An IP address or CIDR range, e.g. 127.0.0.1 or 10.0.0.0/8. */
 const ipOrCidr = z.string().refine((v) => {
   const [address = '', prefix, ...rest] = v.split('/');
-  const family = isIP(address);
+  const family = ipFamily(address);
   if (family === 0 || rest.length > 0) return false;
   return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }, 'must be IP addresses or CIDR ranges of your reverse proxies, comma-separated (e.g. 127.0.0.1,10.0.0.0/8)');

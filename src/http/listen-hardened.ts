@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import http from 'node:http';
+import type { Server } from 'node:http';
+import type express from 'express';
 
 export interface ServerLimits {
   /** A client must send all request headers within this (slow-header attacks). */
@@ -17,24 +18,23 @@ export interface ServerLimits {
  * (5 min request timeout, no connection cap). Returns once the server is listening.
  */
 export async function listenHardened(
-  handler: http.RequestListener,
+  app: express.Express,
   port: number,
   host: string,
   limits: ServerLimits,
-): Promise<http.Server> {
-  const server = http.createServer(
-    {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // How often Node looks for requests past their timeouts; its 30 s default would let a
-      // slow client hold a connection that long whatever the timeouts say.
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, limits.headersTimeoutMs / 4)),
-    },
-    handler,
-  );
+): Promise<Server> {
+  const server = app.listen(port, host);
+  // Set before 'listening', when Node reads them.
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
-  server.listen(port, host);
+  // How often Node looks for requests past their timeouts; its 30 s default would let a slow
+  // client hold a connection that long whatever the timeouts say.
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(
+    50,
+    Math.min(1_000, limits.headersTimeoutMs / 4),
+  );
   await once(server, 'listening');
   return server;
 }
