@@ -68,7 +68,8 @@ async function main(): Promise<void> {
       signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
       webhookSecrets,
       adminToken: config.lifecycle.adminToken,
-      appId: config.clickdesk.appId,
+      // The simulator's app id is its own; CLICKDESK_APP_ID names the live app.
+      appId: sandbox ? undefined : config.clickdesk.appId,
       freshness: {
         intervalMs: config.lifecycle.freshnessCheckIntervalMs,
         retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
