@@ -4,10 +4,12 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createBotApp, type ClickDeskCredentials } from './app';
 import { loadConfig } from './config/load-config';
-import { describeError, isCodedError, type ErrorCode } from './errors';
+import { CodedError, describeError, isCodedError, type ErrorCode } from './errors';
 import { createLogger } from './logging/create-logger';
 import { AppMetrics } from './metrics/app-metrics';
+import { resetTeam } from './sandbox/reset-team';
 import { Simulator } from './sandbox/simulator';
+import { wireSandboxInstalls } from './sandbox-installs';
 import { openStorage, storageOptionsFrom } from './storage/open-storage';
 import { ReceiptSigner } from './lifecycle/receipt-signer';
 import { loadSodium } from './storage/crypto/sodium';
@@ -18,6 +20,13 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // `npm start -- --reset`: erase the sandbox team through the normal erasure path and reinstall it.
+  const reset = process.argv.slice(2).includes('--reset');
+  if (reset && config.mode !== 'sandbox')
+    throw new CodedError(
+      'CONFIG_INVALID',
+      '--reset erases and reinstalls the sandbox team, so it works only in sandbox mode (no CLICKDESK_* credentials set).',
+    );
 
   let sandbox: Simulator | undefined;
   let credentials: ClickDeskCredentials;
@@ -34,7 +43,11 @@ async function main(): Promise<void> {
         retryBaseMs: 1_000,
       },
     });
-    await sandbox.listen(config.sandbox.port, config.sandbox.host);
+    await explainPortInUse(
+      'SANDBOX_PORT',
+      config.sandbox.port,
+      sandbox.listen(config.sandbox.port, config.sandbox.host),
+    );
     credentials = sandbox.credentials();
     logger.info(
       { simulator: sandbox.url },
@@ -80,12 +93,13 @@ async function main(): Promise<void> {
     },
   });
   const server = app.http.listen(config.http.port, config.http.host);
-  await once(server, 'listening');
+  await explainPortInUse('HTTP_PORT', config.http.port, once(server, 'listening'));
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
       : app.metricsHttp.listen(config.metricsPort, config.http.host);
-  if (metricsServer) await once(metricsServer, 'listening');
+  if (metricsServer)
+    await explainPortInUse('METRICS_PORT', config.metricsPort, once(metricsServer, 'listening'));
   const { port } = server.address() as AddressInfo;
   await app.start();
   logger.info({ http: `http://${config.http.host}:${port}`, mode: config.mode }, 'app started');
@@ -94,6 +108,14 @@ async function main(): Promise<void> {
     sandbox.options.webhook.url = `${appUrl}/webhooks/clickdesk`;
     sandbox.options.appUrl = appUrl;
     process.stdout.write(`\n  Chat with your bot as a visitor: ${sandbox.url}/visitor/\n\n`);
+    await wireSandboxInstalls({ sandbox, app, storage, logger });
+    if (reset) {
+      const report = await resetTeam(sandbox);
+      logger.info(
+        { teamId: report.team_id, app: report.app },
+        'sandbox reset (--reset): team erased and reinstalled',
+      );
+    }
   }
 
   function shutdown(code: number): Promise<void> {
@@ -132,7 +154,26 @@ const EXPLAINED: ErrorCode[] = [
   'MASTER_KEY_MISSING',
   'MASTER_KEY_INVALID',
   'MASTER_KEY_UNKNOWN',
+  'PORT_IN_USE',
 ];
+
+/** "Address in use" as a message naming the variable that chose the port, and the fix. */
+async function explainPortInUse<T>(
+  variable: string,
+  port: number | undefined,
+  listening: Promise<T>,
+): Promise<T> {
+  try {
+    return await listening;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new CodedError(
+      'PORT_IN_USE',
+      `${variable}=${port} is already in use by another process. Stop that process (an earlier npm start?), or set ${variable} to a free port in the environment or .env (0 picks any free port).`,
+      { cause: err },
+    );
+  }
+}
 
 main().catch((err: unknown) => {
   if (isCodedError(err) && EXPLAINED.includes(err.code)) {

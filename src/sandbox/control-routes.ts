@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
+import { resetTeam } from './reset-team';
 import type { Simulator } from './simulator';
 
 const target = z.enum(['all', 'oldest', 'newest']).default('all');
@@ -86,7 +87,15 @@ export function controlRouter(sim: Simulator): express.Router {
   route(
     '/webhooks',
     z.looseObject({ type: lifecycleTypes, url: z.url().optional() }),
-    ({ type, url, ...fields }) => sim.webhooks.send(type, fields, url),
+    async ({ type, url, ...fields }) => {
+      const report = await sim.webhooks.send(type, fields, url);
+      // The team uninstalled the app: the visitor page says so until POST /sandbox/reset.
+      if (report.delivered && type === 'app.uninstalled' && typeof fields.team_id === 'string')
+        sim.installs.markUninstalled(fields.team_id);
+      return report;
+    },
   );
+  // Erases the sandbox team through the app's normal erasure path and installs the app again.
+  route('/reset', z.object({ team_id: z.string().min(1).optional() }), (b) => resetTeam(sim, b.team_id));
   return router;
 }
