@@ -13,8 +13,9 @@ const lifecycleTypes = z.enum([
 ]);
 
 /**
- * Fault controls and counters over HTTP (shared/clickdesk-api.md §4), for people poking the
- * sandbox with curl and for tests in other processes. Tests in-process call the simulator directly.
+ * Fault controls, counters and the reset over HTTP (docs/clickdesk-contract.md §6), for people
+ * poking the sandbox with curl and for tests in other processes. Tests in-process call the
+ * simulator directly.
  */
 export function controlRouter(sim: Simulator): express.Router {
   const router = express.Router();
