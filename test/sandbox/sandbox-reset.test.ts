@@ -12,6 +12,7 @@ import type { SimulatorCounters } from '../../src/sandbox/counters';
 import { Simulator } from '../../src/sandbox/simulator';
 import { WHOLE_TEAM } from '../../src/storage/sql/tombstones';
 import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
+import { STORAGE_KINDS } from '../helpers/storage-fixtures';
 import { waitFor } from '../helpers/wait-for';
 
 const faq = loadFaq(path.join(__dirname, '../../src/bot/faq.json'));
@@ -25,13 +26,13 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
   }
 }
 
-describe('POST /sandbox/reset', () => {
+describe.each(STORAGE_KINDS)('POST /sandbox/reset on %s', (kind) => {
   let p: LifecyclePair;
   const logs: Array<{ msg: string; code?: string }> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   beforeEach(async () => {
     logs.length = 0;
-    p = await startLifecyclePair('sqlite', { handler: new DefaultBot(faq), logger });
+    p = await startLifecyclePair(kind, { handler: new DefaultBot(faq), logger });
     await wireSandboxInstalls({ sandbox: p.sim, app: p.app, storage: p.storage, logger });
   });
   afterEach(() => p.stop());
