@@ -210,6 +210,20 @@ tool.describeIf('visitor chat page in a browser', () => {
     expect(text).toContain('uninstalled from Sandbox Team');
     expect(text).toContain(`curl -s -XPOST ${pair.sim.url}/sandbox/reset`);
     expect(text).toContain('npm start -- --reset');
+    // Polled every 3 s, the alert is not rebuilt (and so not announced again) while nothing changes.
+    const mutations = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          let n = 0;
+          const watcher = new MutationObserver((records) => (n += records.length));
+          watcher.observe(document.getElementById('notice') as Node, { childList: true, subtree: true });
+          setTimeout(() => {
+            watcher.disconnect();
+            resolve(n);
+          }, 3_500);
+        }),
+    );
+    expect(mutations).toBe(0);
     expect(await lowContrast(page)).toEqual([]);
     await shoot(page, '5-uninstalled');
 

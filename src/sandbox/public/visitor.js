@@ -24,6 +24,10 @@
   }
 
   function showNotice(lines) {
+    // An alert is announced on every change: rebuild it only when what it says changes.
+    var key = JSON.stringify(lines);
+    if (!notice.hidden && notice.getAttribute('data-key') === key) return;
+    notice.setAttribute('data-key', key);
     notice.textContent = '';
     lines.forEach(function (line) {
       var p = document.createElement('p');
@@ -41,6 +45,7 @@
 
   function hideNotice() {
     notice.hidden = true;
+    notice.removeAttribute('data-key');
     notice.textContent = '';
   }
 
