@@ -211,6 +211,7 @@ describe('npm start', () => {
   it.each([
     ['SANDBOX_PORT', {}],
     ['HTTP_PORT', { SANDBOX_PORT: '0' }],
+    ['METRICS_PORT', { SANDBOX_PORT: '0', HTTP_PORT: '0' }],
   ])(
     'names %s when its port is taken, and says how to fix it',
     async (variable, extra) => {
