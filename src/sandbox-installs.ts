@@ -41,7 +41,12 @@ export async function wireSandboxInstalls(opts: SandboxInstallsOptions): Promise
 
   const sql = storage.sql;
   const worker = app.worker;
-  if (!sql || !worker) return; // STORAGE=memory keeps no tombstones: nothing to erase or lift.
+  if (!sql || !worker) {
+    // STORAGE=memory has no lifecycle jobs and no tombstones: the team was never shut out.
+    sandbox.installs.appSide = () =>
+      Promise.resolve({ erased: false, note: 'STORAGE=memory: no erasure jobs or tombstones to act on' });
+    return;
+  }
   if (await sql.ctx.tombstones.isErased(sandbox.team.id, undefined)) {
     sandbox.installs.markUninstalled(sandbox.team.id);
   }
