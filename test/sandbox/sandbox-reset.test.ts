@@ -12,6 +12,7 @@ import type { SimulatorCounters } from '../../src/sandbox/counters';
 import { Simulator } from '../../src/sandbox/simulator';
 import { WHOLE_TEAM } from '../../src/storage/sql/tombstones';
 import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
+import { startSandboxPair } from '../helpers/sandbox-pair';
 import { STORAGE_KINDS } from '../helpers/storage-fixtures';
 import { waitFor } from '../helpers/wait-for';
 
@@ -106,6 +107,31 @@ describe.each(STORAGE_KINDS)('POST /sandbox/reset on %s', (kind) => {
     const res = await post(`${p.sim.url}/sandbox/reset`, { team_id: 7 });
     expect(res.status).toBe(400);
     expect(String(res.body.message)).toContain('team_id');
+  });
+});
+
+describe('POST /sandbox/reset with STORAGE=memory', () => {
+  it('starts the simulator side afresh and says there was nothing to erase', async () => {
+    const pair = await startSandboxPair({ handler: new DefaultBot(faq) });
+    try {
+      await wireSandboxInstalls({
+        sandbox: pair.sim,
+        app: pair.app,
+        storage: { sql: undefined },
+        logger: pino({ level: 'silent' }),
+      });
+      const res = await fetch(`${pair.sim.url}/sandbox/reset`, { method: 'POST' });
+      expect(await res.json()).toEqual({
+        ok: true,
+        result: {
+          team_id: 'T0SANDBOX',
+          app: { erased: false, note: expect.stringContaining('STORAGE=memory') },
+          resets: 1,
+        },
+      });
+    } finally {
+      await pair.stop();
+    }
   });
 });
 
