@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { governorBenchmark } from './governor.bench';
+import { policyBenchmark } from './policy.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
@@ -14,7 +15,7 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor
+  --only NAME          run one benchmark: ingest, storage, erasure, governor, policy
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
@@ -26,6 +27,7 @@ Options:
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
+  --policy-messages N  outbound messages checked per policy round (default 50000)
   --json               print the reports as JSON instead of tables
   -h, --help           show this help
 `;
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
       'team-messages': { type: 'string', default: '1000000' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
+      'policy-messages': { type: 'string', default: '50000' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor'];
+  const known = ['ingest', 'storage', 'erasure', 'governor', 'policy'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -120,6 +123,17 @@ async function main(): Promise<void> {
           calls: int('calls', values.calls, 100),
           rounds: int('rounds', values.rounds, 1),
           redisUrl: redis === 'none' ? undefined : redis,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'policy') {
+    reports.push(
+      policyBenchmark(
+        {
+          messages: int('policy-messages', values['policy-messages'], 100),
+          rounds: int('rounds', values.rounds, 1),
         },
         progress,
       ),

@@ -116,7 +116,10 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   const metrics = opts.metrics ?? new AppMetrics();
   const inbox = opts.inbox ?? new MemoryEventInbox();
 
-  const policy = new ChannelPolicy({ allowedDomains: config.policy.allowedDomains });
+  const policy = new ChannelPolicy({
+    allowedDomains: config.policy.allowedDomains,
+    phoneCountry: config.policy.phoneCountry,
+  });
   if (!policy.check('', '', config.policy.fallbackText).allowed) {
     throw new CodedError(
       'CONFIG_INVALID',

@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { createBotApp, type ClickDeskCredentials } from './app';
 import { checkStartMode } from './config/check-start-mode';
 import { loadConfig } from './config/load-config';
+import { CodedError, describeError, isCodedError, type ErrorCode } from './errors';
 import { listenHardened } from './http/listen-hardened';
-import { describeError, isCodedError, type ErrorCode } from './errors';
 import { createLogger } from './logging/create-logger';
 import { AppMetrics } from './metrics/app-metrics';
+import { resetTeam } from './sandbox/reset-team';
 import { Simulator } from './sandbox/simulator';
+import { wireSandboxInstalls } from './sandbox-installs';
 import { openStorage, storageOptionsFrom } from './storage/open-storage';
 import { ReceiptSigner } from './lifecycle/receipt-signer';
 import { loadSodium } from './storage/crypto/sodium';
@@ -20,6 +22,13 @@ async function main(): Promise<void> {
   // `npm start` passes this flag; `start:built` and production never start the simulator unasked.
   checkStartMode(config, { sandboxIfUnconfigured: process.argv.includes('--sandbox-if-unconfigured') });
   const logger = createLogger(config.logLevel);
+  // `npm start -- --reset`: erase the sandbox team through the normal erasure path and reinstall it.
+  const reset = process.argv.slice(2).includes('--reset');
+  if (reset && config.mode !== 'sandbox')
+    throw new CodedError(
+      'CONFIG_INVALID',
+      '--reset erases and reinstalls the sandbox team, so it works only in sandbox mode (no CLICKDESK_* credentials set).',
+    );
 
   let sandbox: Simulator | undefined;
   let credentials: ClickDeskCredentials;
@@ -33,7 +42,11 @@ async function main(): Promise<void> {
     webhookSecrets = sandbox.webhookSecrets;
     if (config.lifecycle.webhookSecrets.length > 0)
       logger.warn('sandbox mode: WEBHOOK_SECRETS is not used; the simulator signs with a secret of its own');
-    await sandbox.listen(config.sandbox.port, config.sandbox.host);
+    await explainPortInUse(
+      'SANDBOX_PORT',
+      config.sandbox.port,
+      sandbox.listen(config.sandbox.port, config.sandbox.host),
+    );
     credentials = sandbox.credentials();
     logger.info(
       { simulator: sandbox.url },
@@ -80,11 +93,19 @@ async function main(): Promise<void> {
       void shutdown(1);
     },
   });
-  const server = await listenHardened(app.http, config.http.port, config.http.host, config.httpServer);
+  const server = await explainPortInUse(
+    'HTTP_PORT',
+    config.http.port,
+    listenHardened(app.http, config.http.port, config.http.host, config.httpServer),
+  );
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
-      : await listenHardened(app.metricsHttp, config.metricsPort, config.http.host, config.httpServer);
+      : await explainPortInUse(
+          'METRICS_PORT',
+          config.metricsPort,
+          listenHardened(app.metricsHttp, config.metricsPort, config.http.host, config.httpServer),
+        );
   const { port } = server.address() as AddressInfo;
   await app.start();
   const metricsUrl =
@@ -98,6 +119,14 @@ async function main(): Promise<void> {
     sandbox.options.webhook.url = `${appUrl}/webhooks/clickdesk`;
     sandbox.options.appUrl = appUrl;
     process.stdout.write(`\n  Chat with your bot as a visitor: ${sandbox.url}/visitor/\n\n`);
+    await wireSandboxInstalls({ sandbox, app, storage, logger });
+    if (reset) {
+      const report = await resetTeam(sandbox);
+      logger.info(
+        { teamId: report.team_id, app: report.app },
+        'sandbox reset (--reset): team erased and reinstalled',
+      );
+    }
   }
 
   function shutdown(code: number): Promise<void> {
@@ -136,7 +165,26 @@ const EXPLAINED: ErrorCode[] = [
   'MASTER_KEY_MISSING',
   'MASTER_KEY_INVALID',
   'MASTER_KEY_UNKNOWN',
+  'PORT_IN_USE',
 ];
+
+/** "Address in use" as a message naming the variable that chose the port, and the fix. */
+async function explainPortInUse<T>(
+  variable: string,
+  port: number | undefined,
+  listening: Promise<T>,
+): Promise<T> {
+  try {
+    return await listening;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new CodedError(
+      'PORT_IN_USE',
+      `${variable}=${port} is already in use by another process. Stop that process (an earlier npm start?), or set ${variable} to a free port in the environment or .env (0 picks any free port).`,
+      { cause: err },
+    );
+  }
+}
 
 main().catch((err: unknown) => {
   if (isCodedError(err) && EXPLAINED.includes(err.code)) {

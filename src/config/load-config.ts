@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import path from 'node:path';
 import { CodedError } from '../errors';
 import { CONTRACT_LIMITS, type RateLimits } from '../rate-limit/bucket-spec';
@@ -82,6 +83,11 @@ const schema = z
         ),
     ),
     POLICY_ON_BLOCK: z.enum(['fallback', 'drop']).default('fallback'),
+    POLICY_PHONE_COUNTRY: z
+      .string()
+      .transform((c) => c.toUpperCase())
+      .refine(isSupportedCountry, 'must be a two-letter country code libphonenumber knows, like NL or US')
+      .optional(),
     POLICY_FALLBACK_TEXT: z
       .string()
       .min(1)
@@ -236,6 +242,8 @@ export interface AppConfig {
     readonly allowedDomains: readonly string[];
     readonly onBlock: 'fallback' | 'drop';
     readonly fallbackText: string;
+    /** Whose national phone format visitors write in; international numbers are found without it. */
+    readonly phoneCountry: CountryCode | undefined;
   };
   /** Origins besides ClickDesk's API that outbound HTTP may reach. */
   readonly egressAllowedOrigins: readonly string[];
@@ -325,6 +333,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       allowedDomains: v.POLICY_ALLOWED_DOMAINS.map((d) => d.toLowerCase()),
       onBlock: v.POLICY_ON_BLOCK,
       fallbackText: v.POLICY_FALLBACK_TEXT,
+      phoneCountry: v.POLICY_PHONE_COUNTRY,
     },
     egressAllowedOrigins: v.EGRESS_ALLOWED_ORIGINS,
     metricsToken: v.METRICS_TOKEN,

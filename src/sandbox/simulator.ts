@@ -8,6 +8,7 @@ import { loopbackOnly } from './loopback-guard';
 import { bump, emptyCounters, type SimulatorCounters } from './counters';
 import { RtmHub } from './rtm-hub';
 import { SlidingWindowLimiter, TokenBucketLimiter } from './sliding-window';
+import { TeamInstalls } from './team-installs';
 import { simulatorOptions, type SimulatorOptions } from './simulator-options';
 import { visitorRouter } from './visitor-routes';
 import { webApiRouter } from './web-api-routes';
@@ -44,6 +45,8 @@ export class Simulator {
   readonly hub: RtmHub;
   readonly webhooks: WebhookSender;
   readonly revokedTokens = new Set<string>();
+  /** Which teams have the app installed; `app.uninstalled` and `POST /sandbox/reset` change it. */
+  readonly installs = new TeamInstalls();
   counters: SimulatorCounters = emptyCounters();
   private readonly limiter = new SlidingWindowLimiter();
   private readonly perConversation = new TokenBucketLimiter();
