@@ -154,9 +154,11 @@ describe('npm start', () => {
     const lines: Array<Record<string, unknown>> = [];
     let stderr = '';
     const clean = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !/^(CLICKDESK_|HTTP_|SANDBOX_)/.test(k)),
+      Object.entries(process.env).filter(([k]) => !/^(CLICKDESK_|HTTP_|SANDBOX_|SANDBOX$|NODE_ENV$)/.test(k)),
     );
-    child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'src/main.ts'), ...args], {
+    // The flag `npm start` passes (package.json), so the child starts the way a user's does.
+    const npmStart = [path.join(root, 'src/main.ts'), '--sandbox-if-unconfigured', ...args];
+    child = spawn(path.join(root, 'node_modules/.bin/tsx'), npmStart, {
       cwd: dir,
       env: { ...clean, DATA_DIR: dir, SANDBOX_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
