@@ -1,7 +1,15 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { CodedError, isCodedError } from '../errors';
-import { bucketsFor, type BucketSpec, type RateLimits } from './bucket-spec';
-import type { RateStore } from './rate-store';
+import {
+  bucketsFor,
+  plannedCeiling,
+  windowFor,
+  type BucketSpec,
+  type RateLimits,
+  type WindowBucket,
+} from './bucket-spec';
+import type { RateStore, Ticket } from './rate-store';
 
 export type Priority = 'reply' | 'background';
 export const PRIORITIES: readonly Priority[] = ['reply', 'background'];
@@ -38,9 +46,21 @@ interface Waiter {
   buckets: BucketSpec[];
   enqueuedAt: number;
   timer: NodeJS.Timeout;
-  resolve: () => void;
+  resolve: (ticket: Ticket | undefined) => void;
   reject: (err: Error) => void;
   done: boolean;
+}
+
+/** Per method, for metrics: the limit in force, the ceiling planned under it, usage and queue. */
+export interface BucketSnapshot {
+  method: string;
+  /** The contract's limit, or the one the server last reported in its headers. */
+  limit: number;
+  /** What the governor plans to use at most per window: the limit less the planning margin. */
+  plannedLimit: number;
+  windowSeconds: number;
+  used: number;
+  queued: number;
 }
 
 /**
@@ -53,8 +73,9 @@ export class RateGovernor {
   private readonly queues: Record<Priority, Waiter[]> = { reply: [], background: [] };
   private readonly queuedByMethod = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
-  private readonly serverLimits = new Map<string, number>();
-  private readonly windows = new Map<string, Extract<BucketSpec, { kind: 'window' }>>();
+  private readonly windows = new Map<string, WindowBucket>();
+  /** The ticket of the call being sent, so its answer's headers know when it left. */
+  private readonly inFlight = new AsyncLocalStorage<Ticket | undefined>();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private pumpAgain = false;
@@ -66,9 +87,9 @@ export class RateGovernor {
   async run<T>(call: GovernedCall, send: () => Promise<T>): Promise<T> {
     const maxRetries = this.opts.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
-      await this.acquire(call);
+      const ticket = await this.acquire(call);
       try {
-        return await send();
+        return await this.inFlight.run(ticket, send);
       } catch (err) {
         if (!isCodedError(err, 'CLICKDESK_RATE_LIMITED') || attempt >= maxRetries) throw err;
         const retryAfter = (err as CodedError & { retryAfterSeconds?: number }).retryAfterSeconds ?? 1;
@@ -80,47 +101,60 @@ export class RateGovernor {
         const until = Date.now() + retryAfter * 1000;
         for (const b of this.bucketsOf(call))
           this.pausedUntil.set(b.key, Math.max(until, this.pausedUntil.get(b.key) ?? 0));
+      } finally {
+        if (ticket) await this.settle(call, ticket);
       }
     }
   }
 
-  /** Takes the server's view of a bucket (X-RateLimit-* headers) into account. */
+  /**
+   * Takes the server's view of a bucket (X-RateLimit-* headers) into account: its count, and its
+   * limit in both directions (contract §1: limits change either way; the header is the server's
+   * word). The limit is kept in the store, so with Redis every instance plans with it at once.
+   */
   async observeHeaders(call: Pick<GovernedCall, 'method' | 'scope'>, headers: Headers): Promise<void> {
     const limit = Number(headers.get('x-ratelimit-limit'));
     const remaining = Number(headers.get('x-ratelimit-remaining'));
-    if (!Number.isInteger(limit) || !Number.isInteger(remaining) || limit <= 0) return;
-    const configured = this.opts.limits.perMethod[call.method];
-    if (configured !== undefined && limit < configured && this.serverLimits.get(call.method) !== limit) {
-      this.serverLimits.set(call.method, limit);
+    if (!Number.isInteger(limit) || !Number.isInteger(remaining) || limit <= 0 || remaining < 0) return;
+    const window = this.windowOf(call);
+    if (!window) return;
+    const seen = await this.opts.store.observe(
+      window,
+      { limit, used: Math.max(0, limit - remaining) },
+      this.inFlight.getStore()?.at,
+    );
+    if (seen.change) {
       this.opts.logger.warn(
-        { method: call.method, configured, server: limit },
-        'ClickDesk reports a lower limit; using it',
+        { method: call.method, previous: seen.previous, server: seen.limit },
+        `ClickDesk reports a ${seen.change === 'raised' ? 'higher' : 'lower'} limit; using it`,
       );
+      if (seen.change === 'raised') void this.pump();
     }
-    const window = this.bucketsOf(call).find((b) => b.kind === 'window');
-    if (window?.kind === 'window') await this.opts.store.reconcile(window, limit - remaining);
   }
 
-  /** Per method: limit, window, calls counted now and calls waiting, for metrics. */
-  async snapshot(): Promise<
-    Array<{ method: string; limit: number; windowSeconds: number; used: number; queued: number }>
-  > {
-    const byMethod = new Map<
-      string,
-      { method: string; limit: number; windowSeconds: number; used: number; queued: number }
-    >();
-    for (const w of this.windows.values()) {
-      const used = await this.opts.store.used(w);
-      const current = byMethod.get(w.method);
-      if (!current || used / w.limit > current.used / current.limit) {
-        byMethod.set(w.method, {
-          method: w.method,
-          limit: w.limit,
-          windowSeconds: w.windowMs / 1000,
-          used,
-          queued: 0,
-        });
+  /**
+   * Per method: limit, planned ceiling, window, calls counted now and calls waiting, for metrics.
+   * Every limited method is listed from the start, before its first call.
+   */
+  async snapshot(): Promise<BucketSnapshot[]> {
+    const byMethod = new Map<string, BucketSnapshot>();
+    const seenMethods = new Set([...this.windows.values()].map((w) => w.method));
+    const seenScopes = new Set([...this.windows.values()].map((w) => w.key.slice(0, -w.method.length - 1)));
+    for (const [method, configured] of Object.entries(this.opts.limits.perMethod)) {
+      if (seenMethods.has(method)) continue;
+      // Not called here yet: the lowest limit any instance learned for it under a scope this one uses.
+      let limit = configured;
+      for (const scope of seenScopes) {
+        const w = windowFor(this.opts.limits, { method, scope });
+        if (w) limit = Math.min(limit, (await this.opts.store.usage(w)).limit);
       }
+      byMethod.set(method, this.entry(method, limit, 0));
+    }
+    for (const w of this.windows.values()) {
+      const { used, limit } = await this.opts.store.usage(w);
+      const current = byMethod.get(w.method);
+      if (!current || used / limit > current.used / current.limit)
+        byMethod.set(w.method, this.entry(w.method, limit, used));
     }
     for (const [method, queued] of this.queuedByMethod) {
       const entry = byMethod.get(method);
@@ -142,21 +176,46 @@ export class RateGovernor {
         this.finish(w, new CodedError('RATE_QUEUE_CLOSED', 'the rate governor is shutting down'));
   }
 
-  private bucketsOf(call: Pick<GovernedCall, 'method' | 'scope' | 'conversationId'>): BucketSpec[] {
-    const limits = {
-      ...this.opts.limits,
-      perMethod: { ...this.opts.limits.perMethod, ...Object.fromEntries(this.serverLimits) },
+  private entry(method: string, limit: number, used: number): BucketSnapshot {
+    const { windowMs, marginMs } = this.opts.limits;
+    return {
+      method,
+      limit,
+      plannedLimit: plannedCeiling(limit, windowMs, marginMs),
+      windowSeconds: windowMs / 1000,
+      used,
+      queued: 0,
     };
-    const buckets = bucketsFor(limits, call);
+  }
+
+  private windowOf(call: Pick<GovernedCall, 'method' | 'scope'>): WindowBucket | undefined {
+    const window = windowFor(this.opts.limits, call);
+    if (window) this.windows.set(window.key, window);
+    return window;
+  }
+
+  private bucketsOf(call: Pick<GovernedCall, 'method' | 'scope' | 'conversationId'>): BucketSpec[] {
+    const buckets = bucketsFor(this.opts.limits, call);
     for (const b of buckets) if (b.kind === 'window') this.windows.set(b.key, b);
     return buckets;
   }
 
-  private acquire(call: GovernedCall): Promise<void> {
+  /** The call's answer is in: count it from now, and let waiters behind it look again. */
+  private async settle(call: GovernedCall, ticket: Ticket): Promise<void> {
+    try {
+      await this.opts.store.settle(this.bucketsOf(call), ticket);
+    } catch (err) {
+      // Unsettled, the call keeps counting until its in-flight bound: later, never sooner.
+      this.opts.logger.error({ err: (err as Error).message }, 'rate store unavailable; call left in flight');
+    }
+    if (this.queueLength > 0) void this.pump();
+  }
+
+  private acquire(call: GovernedCall): Promise<Ticket | undefined> {
     if (this.closed)
       return Promise.reject(new CodedError('RATE_QUEUE_CLOSED', 'the rate governor is shutting down'));
     const buckets = this.bucketsOf(call);
-    if (buckets.length === 0) return Promise.resolve();
+    if (buckets.length === 0) return Promise.resolve(undefined);
     const queued = this.queuedByMethod.get(call.method) ?? 0;
     if (queued >= this.opts.maxQueuePerMethod) {
       this.opts.observer?.refused?.(call.method, 'queue_full');
@@ -192,7 +251,7 @@ export class RateGovernor {
     });
   }
 
-  private finish(w: Waiter, err?: Error): void {
+  private finish(w: Waiter, err?: Error, ticket?: Ticket): void {
     if (w.done) return;
     w.done = true;
     clearTimeout(w.timer);
@@ -203,7 +262,7 @@ export class RateGovernor {
     if (err) w.reject(err);
     else {
       this.opts.observer?.waited?.(w.call.method, w.call.priority, (Date.now() - w.enqueuedAt) / 1000);
-      w.resolve();
+      w.resolve(ticket);
     }
   }
 
@@ -239,7 +298,7 @@ export class RateGovernor {
               nextWait = Math.min(nextWait, 500);
               break;
             }
-            if (result.ok) this.finish(w);
+            if (result.ok) this.finish(w, undefined, result.ticket);
             else {
               nextWait = Math.min(nextWait, result.waitMs);
               for (const key of result.full) full.add(key);
