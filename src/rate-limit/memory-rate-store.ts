@@ -3,9 +3,11 @@ import { performance } from 'node:perf_hooks';
 import type { BucketSpec, TokenBucket, WindowBucket } from './bucket-spec';
 import type { Acquire, LimitChange, RateStore, ServerView, Ticket } from './rate-store';
 
-interface Entry {
-  id: string;
-  at: number;
+interface Log {
+  /** Times of answered calls (and of calls the server reported), ascending. */
+  times: number[];
+  /** Calls let go and not answered yet: ticket id → in-flight bound, in the order they left. */
+  inFlight: Map<string, number>;
 }
 interface Cell {
   /** GCRA theoretical arrival time of the next call. */
@@ -22,8 +24,7 @@ const BUSY_POLL_MS = 25;
 
 /** The governor's counts in process memory: one instance's budget. */
 export class MemoryRateStore implements RateStore {
-  /** Call times per window, ascending. */
-  private readonly windows = new Map<string, Entry[]>();
+  private readonly windows = new Map<string, Log>();
   private readonly cells = new Map<string, Cell>();
   private readonly limits = new Map<string, { limit: number; at: number }>();
 
@@ -41,7 +42,7 @@ export class MemoryRateStore implements RateStore {
     if (wait > 0) return Promise.resolve({ ok: false, waitMs: Math.ceil(wait), full });
     const ticket: Ticket = { id: randomUUID(), at: now };
     for (const b of buckets) {
-      if (b.kind === 'window') insert(this.log(b, now), { id: ticket.id, at: now + b.inFlightMs });
+      if (b.kind === 'window') this.log(b, now).inFlight.set(ticket.id, now + b.inFlightMs);
       else {
         const c = this.cell(b, now);
         c.tat = Math.max(now, c.tat) + 1000 / b.ratePerSec;
@@ -57,11 +58,7 @@ export class MemoryRateStore implements RateStore {
     for (const b of buckets) {
       if (b.kind === 'window') {
         const log = this.windows.get(b.key);
-        const i = log?.findIndex((e) => e.id === ticket.id) ?? -1;
-        if (log && i >= 0) {
-          log.splice(i, 1);
-          insert(log, { id: ticket.id, at: now });
-        }
+        if (log?.inFlight.delete(ticket.id)) insert(log.times, now);
       } else {
         const c = this.cells.get(b.key);
         if (c?.busy === ticket.id) {
@@ -84,12 +81,12 @@ export class MemoryRateStore implements RateStore {
     const limit = change ? server.limit : previous;
     const log = this.log(bucket, now);
     const want = Math.min(server.used, limit);
-    for (let i = log.length; i < want; i++) insert(log, { id: `phantom:${randomUUID()}`, at: now });
+    for (let i = count(log); i < want; i++) insert(log.times, now);
     return Promise.resolve({ previous, limit, change });
   }
 
   usage(bucket: WindowBucket): Promise<{ used: number; limit: number }> {
-    return Promise.resolve({ used: this.log(bucket, this.now()).length, limit: this.limitOf(bucket) });
+    return Promise.resolve({ used: count(this.log(bucket, this.now())), limit: this.limitOf(bucket) });
   }
 
   close(): Promise<void> {
@@ -103,8 +100,12 @@ export class MemoryRateStore implements RateStore {
   private windowWait(b: WindowBucket, now: number): number {
     const log = this.log(b, now);
     const limit = this.limitOf(b);
-    if (log.length < limit) return 0;
-    return (log[log.length - limit]?.at ?? now) + b.windowMs + b.marginMs - now;
+    const n = count(log);
+    if (n < limit) return 0;
+    // The call whose leaving the window makes room: answered ones first, then those in flight.
+    const k = n - limit;
+    const at = k < log.times.length ? log.times[k] : [...log.inFlight.values()][k - log.times.length];
+    return (at ?? now) + b.windowMs + b.marginMs - now;
   }
 
   private cellWait(b: TokenBucket, now: number): number {
@@ -114,17 +115,22 @@ export class MemoryRateStore implements RateStore {
     return Math.max(0, c.tat - tolerance - now);
   }
 
-  /** The window's call times, pruned to those that still count. */
-  private log(b: WindowBucket, now: number): Entry[] {
+  /** The window's calls, pruned to those that still count. */
+  private log(b: WindowBucket, now: number): Log {
     let log = this.windows.get(b.key);
     if (!log) {
-      log = [];
+      log = { times: [], inFlight: new Map() };
       this.windows.set(b.key, log);
     }
-    const span = b.windowMs + b.marginMs;
+    const oldest = now - b.windowMs - b.marginMs;
     let drop = 0;
-    while (drop < log.length && (log[drop]?.at ?? 0) <= now - span) drop++;
-    if (drop > 0) log.splice(0, drop);
+    while (drop < log.times.length && (log.times[drop] ?? 0) <= oldest) drop++;
+    if (drop > 0) log.times.splice(0, drop);
+    for (const [id, bound] of log.inFlight) {
+      // Never answered (its sender crashed) and past its bound plus the window: it no longer counts.
+      if (bound > oldest) break;
+      log.inFlight.delete(id);
+    }
     return log;
   }
 
@@ -147,9 +153,12 @@ export class MemoryRateStore implements RateStore {
   }
 }
 
-/** Keeps `log` ascending by time; new times are nearly always the latest, so look from the end. */
-function insert(log: Entry[], entry: Entry): void {
-  let i = log.length;
-  while (i > 0 && (log[i - 1]?.at ?? 0) > entry.at) i--;
-  log.splice(i, 0, entry);
+const count = (log: Log): number => log.times.length + log.inFlight.size;
+
+/** Keeps `times` ascending; new times are nearly always the latest, so look from the end. */
+function insert(times: number[], at: number): void {
+  let i = times.length;
+  while (i > 0 && (times[i - 1] ?? 0) > at) i--;
+  if (i === times.length) times.push(at);
+  else times.splice(i, 0, at);
 }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { CodedError, isCodedError } from '../errors';
 import {
@@ -74,8 +73,8 @@ export class RateGovernor {
   private readonly queuedByMethod = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
   private readonly windows = new Map<string, WindowBucket>();
-  /** The ticket of the call being sent, so its answer's headers know when it left. */
-  private readonly inFlight = new AsyncLocalStorage<Ticket | undefined>();
+  /** Calls let go and not yet answered, by window key: ticket id → when it was let go (store clock). */
+  private readonly inFlight = new Map<string, Map<string, number>>();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private pumpAgain = false;
@@ -88,8 +87,9 @@ export class RateGovernor {
     const maxRetries = this.opts.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       const ticket = await this.acquire(call);
+      const window = ticket ? this.track(call, ticket) : undefined;
       try {
-        return await this.inFlight.run(ticket, send);
+        return await send();
       } catch (err) {
         if (!isCodedError(err, 'CLICKDESK_RATE_LIMITED') || attempt >= maxRetries) throw err;
         const retryAfter = (err as CodedError & { retryAfterSeconds?: number }).retryAfterSeconds ?? 1;
@@ -102,7 +102,8 @@ export class RateGovernor {
         for (const b of this.bucketsOf(call))
           this.pausedUntil.set(b.key, Math.max(until, this.pausedUntil.get(b.key) ?? 0));
       } finally {
-        if (ticket) await this.settle(call, ticket);
+        // Not awaited: the store receives it before any later call's acquire (one connection, in order).
+        if (ticket) void this.settle(call, ticket, window);
       }
     }
   }
@@ -118,10 +119,13 @@ export class RateGovernor {
     if (!Number.isInteger(limit) || !Number.isInteger(remaining) || limit <= 0 || remaining < 0) return;
     const window = this.windowOf(call);
     if (!window) return;
+    // The answer is to one of this bucket's calls in flight; the oldest of them is when it left at the
+    // earliest, so a raise is only taken from answers to calls sent after the current limit was learned.
+    const sentAt: number | undefined = this.inFlight.get(window.key)?.values().next().value;
     const seen = await this.opts.store.observe(
       window,
       { limit, used: Math.max(0, limit - remaining) },
-      this.inFlight.getStore()?.at,
+      sentAt,
     );
     if (seen.change) {
       this.opts.logger.warn(
@@ -200,8 +204,19 @@ export class RateGovernor {
     return buckets;
   }
 
+  /** Notes a call in flight in its window; returns the window's key. */
+  private track(call: GovernedCall, ticket: Ticket): string | undefined {
+    const key = windowFor(this.opts.limits, call)?.key;
+    if (key === undefined) return undefined;
+    let calls = this.inFlight.get(key);
+    if (!calls) this.inFlight.set(key, (calls = new Map<string, number>()));
+    calls.set(ticket.id, ticket.at);
+    return key;
+  }
+
   /** The call's answer is in: count it from now, and let waiters behind it look again. */
-  private async settle(call: GovernedCall, ticket: Ticket): Promise<void> {
+  private async settle(call: GovernedCall, ticket: Ticket, window: string | undefined): Promise<void> {
+    if (window !== undefined) this.inFlight.get(window)?.delete(ticket.id);
     try {
       await this.opts.store.settle(this.bucketsOf(call), ticket);
     } catch (err) {

@@ -1,6 +1,6 @@
 import type { ChatHandler } from '../../src/core/chat-handler';
 import { startSandboxPair, type SandboxPair } from '../helpers/sandbox-pair';
-import { waitFor } from '../helpers/wait-for';
+import { sleep, waitFor } from '../helpers/wait-for';
 
 const echo: ChatHandler = {
   async handle({ event }, ctx) {
@@ -27,19 +27,26 @@ describe('limits ClickDesk changes at run time (contract §1: in both directions
     pair = await startSandboxPair({ handler: echo, simulator: { agentJoinDelayMs: -1 } });
     const { sim, app } = pair;
     const posts = () => sim.counters.apiCalls['chat.postMessage'] ?? 0;
-    const limit = async () =>
-      (await app.governor.snapshot()).find((s) => s.method === 'chat.postMessage')?.limit;
+    // The simulator counts a call before its answer reaches the app: poll until the app has read it.
+    const limitBecomes = async (want: number) => {
+      let seen: number | undefined;
+      for (const deadline = Date.now() + 2_000; Date.now() < deadline; await sleep(10)) {
+        seen = (await app.governor.snapshot()).find((s) => s.method === 'chat.postMessage')?.limit;
+        if (seen === want) break;
+      }
+      return seen;
+    };
     const conversation = () => sim.world.startConversation(sim.team.id, 'V1').id;
 
     await setLimit(pair, 5);
     sim.visitorSays(conversation(), 'hello');
     await waitFor('the first reply', () => posts() === 1);
-    expect(await limit()).toBe(5);
+    expect(await limitBecomes(5)).toBe(5);
 
     await setLimit(pair, 600);
     sim.visitorSays(conversation(), 'hello again');
     await waitFor('the second reply', () => posts() === 2);
-    expect(await limit()).toBe(600);
+    expect(await limitBecomes(600)).toBe(600);
 
     // At 5 a minute these would take minutes; at 600 they all go at once.
     for (let i = 0; i < 20; i++) sim.visitorSays(conversation(), `question ${i}`);

@@ -5,6 +5,7 @@ import { MemoryRateStore } from '../../src/rate-limit/memory-rate-store';
 import { RateGovernor, type GovernedCall } from '../../src/rate-limit/rate-governor';
 import type { RateStore } from '../../src/rate-limit/rate-store';
 import { RedisRateStore } from '../../src/rate-limit/redis-rate-store';
+import { waitFor } from '../helpers/wait-for';
 
 const limits: RateLimits = {
   perMethod: { 'team.info': 10, 'chat.postMessage': 100 },
@@ -80,6 +81,7 @@ describe.each(stores)('rate store %s', (_name, make) => {
       await new Promise<void>((resolve) => (answer = resolve));
       events.push('first answered');
     });
+    await waitFor('the first call to leave', () => events.length === 1);
     const next = second.run(post, () => Promise.resolve(events.push('second sent')));
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(events).toEqual(['first sent']);
