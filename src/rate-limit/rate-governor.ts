@@ -64,9 +64,11 @@ export interface BucketSnapshot {
 
 /**
  * Terms 4.9: never attempt to exceed ClickDesk's limits. Every Web API call waits here until
- * all the buckets it counts against have room (sliding windows per method, a token bucket per
- * conversation for posts), bot replies ahead of background work. Queues are bounded and waits
- * have deadlines, so overload is refused with a clear error instead of growing memory.
+ * all the buckets it counts against have room (sliding windows per method; for posts, one call
+ * at a time per conversation within its rate), bot replies ahead of background work. Each call is
+ * settled when its answer is in, so the store counts it where the server can have (bucket-spec.ts).
+ * Queues are bounded and waits have deadlines, so overload is refused with a clear error instead
+ * of growing memory.
  */
 export class RateGovernor {
   private readonly queues: Record<Priority, Waiter[]> = { reply: [], background: [] };
