@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BucketSpec, TokenBucket, WindowBucket } from './bucket-spec';
 import type { Acquire, LimitChange, RateStore, ServerView, Ticket } from './rate-store';
@@ -27,6 +26,7 @@ export class MemoryRateStore implements RateStore {
   private readonly windows = new Map<string, Log>();
   private readonly cells = new Map<string, Cell>();
   private readonly limits = new Map<string, { limit: number; at: number }>();
+  private sequence = 0;
 
   constructor(private readonly now: () => number = monotonicNow) {}
 
@@ -40,7 +40,7 @@ export class MemoryRateStore implements RateStore {
       wait = Math.max(wait, w);
     }
     if (wait > 0) return Promise.resolve({ ok: false, waitMs: Math.ceil(wait), full });
-    const ticket: Ticket = { id: randomUUID(), at: now };
+    const ticket: Ticket = { id: String(++this.sequence), at: now };
     for (const b of buckets) {
       if (b.kind === 'window') this.log(b, now).inFlight.set(ticket.id, now + b.inFlightMs);
       else {

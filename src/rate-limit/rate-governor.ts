@@ -88,8 +88,9 @@ export class RateGovernor {
   async run<T>(call: GovernedCall, send: () => Promise<T>): Promise<T> {
     const maxRetries = this.opts.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
-      const ticket = await this.acquire(call);
-      const window = ticket ? this.track(call, ticket) : undefined;
+      const buckets = this.bucketsOf(call);
+      const ticket = await this.acquire(call, buckets);
+      const window = ticket ? this.track(buckets, ticket) : undefined;
       try {
         return await send();
       } catch (err) {
@@ -101,11 +102,11 @@ export class RateGovernor {
           'ClickDesk answered 429; pausing this bucket',
         );
         const until = Date.now() + retryAfter * 1000;
-        for (const b of this.bucketsOf(call))
+        for (const b of buckets)
           this.pausedUntil.set(b.key, Math.max(until, this.pausedUntil.get(b.key) ?? 0));
       } finally {
         // Not awaited: the store receives it before any later call's acquire (one connection, in order).
-        if (ticket) void this.settle(call, ticket, window);
+        if (ticket) void this.settle(buckets, ticket, window);
       }
     }
   }
@@ -207,8 +208,8 @@ export class RateGovernor {
   }
 
   /** Notes a call in flight in its window; returns the window's key. */
-  private track(call: GovernedCall, ticket: Ticket): string | undefined {
-    const key = windowFor(this.opts.limits, call)?.key;
+  private track(buckets: readonly BucketSpec[], ticket: Ticket): string | undefined {
+    const key = buckets.find((b) => b.kind === 'window')?.key;
     if (key === undefined) return undefined;
     let calls = this.inFlight.get(key);
     if (!calls) this.inFlight.set(key, (calls = new Map<string, number>()));
@@ -217,10 +218,14 @@ export class RateGovernor {
   }
 
   /** The call's answer is in: count it from now, and let waiters behind it look again. */
-  private async settle(call: GovernedCall, ticket: Ticket, window: string | undefined): Promise<void> {
+  private async settle(
+    buckets: readonly BucketSpec[],
+    ticket: Ticket,
+    window: string | undefined,
+  ): Promise<void> {
     if (window !== undefined) this.inFlight.get(window)?.delete(ticket.id);
     try {
-      await this.opts.store.settle(this.bucketsOf(call), ticket);
+      await this.opts.store.settle(buckets, ticket);
     } catch (err) {
       // Unsettled, the call keeps counting until its in-flight bound: later, never sooner.
       this.opts.logger.error({ err: (err as Error).message }, 'rate store unavailable; call left in flight');
@@ -228,10 +233,9 @@ export class RateGovernor {
     if (this.queueLength > 0) void this.pump();
   }
 
-  private acquire(call: GovernedCall): Promise<Ticket | undefined> {
+  private acquire(call: GovernedCall, buckets: BucketSpec[]): Promise<Ticket | undefined> {
     if (this.closed)
       return Promise.reject(new CodedError('RATE_QUEUE_CLOSED', 'the rate governor is shutting down'));
-    const buckets = this.bucketsOf(call);
     if (buckets.length === 0) return Promise.resolve(undefined);
     const queued = this.queuedByMethod.get(call.method) ?? 0;
     if (queued >= this.opts.maxQueuePerMethod) {
