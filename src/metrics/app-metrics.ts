@@ -3,7 +3,7 @@ import type { GatewayObserver } from '../clickdesk/gateway';
 import type { PolicyRule } from '../policy/channel-policy';
 import type { CryptoObserver } from '../storage/crypto/key-ring';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
-import type { GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
+import type { BucketSnapshot, GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
 
 const POLICY_RULES: PolicyRule[] = [
   'advertising',
@@ -19,7 +19,6 @@ export interface LifecycleSnapshot {
   oldestPendingAgeSeconds: number;
   oldestConfirmationAgeSeconds: number;
 }
-type BucketSnapshot = Awaited<ReturnType<RateGovernor['snapshot']>>[number];
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -141,8 +140,13 @@ export class AppMetrics {
   constructor() {
     this.bucketGauge(
       'clickdesk_ratelimit_limit',
-      'Calls the method may make per window (the tier limit).',
+      "Calls the method may make per window: the contract's tier limit, or the one ClickDesk last reported.",
       (b) => b.limit,
+    );
+    this.bucketGauge(
+      'clickdesk_ratelimit_planned_limit',
+      'Calls per window the rate governor plans for at most: the limit less its planning margin.',
+      (b) => b.plannedLimit,
     );
     this.bucketGauge(
       'clickdesk_ratelimit_window_seconds',
@@ -154,7 +158,7 @@ export class AppMetrics {
     );
     this.bucketGauge(
       'clickdesk_ratelimit_utilization',
-      'Share of the window limit in use (0 to 1).',
+      'Calls counted in the window over the limit; above 1 when ClickDesk lowers a limit under calls already made.',
       (b) => b.used / b.limit,
     );
     this.bucketGauge(

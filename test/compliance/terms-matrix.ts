@@ -151,11 +151,19 @@ export const TERMS_MATRIX: ClauseRow[] = [
     clause: '4.9',
     obligation: 'Never attempt to exceed rate limits',
     control:
-      'Rate governor inside the Web API client: sliding windows per method, per-conversation bucket, shared through Redis; 429 pauses its bucket',
+      'Rate governor inside the Web API client: sliding windows per method, per-conversation bucket, calls counted at their answer, server limits followed both ways, shared through Redis; 429 pauses its bucket',
     tests: [
       {
         file: 'rate-limit/governor-load.test.ts',
         title: 'sends no 429-bound call, keeps its queue bounded, and uses at least 90% of the limit',
+      },
+      {
+        file: 'rate-limit/recovery-burst.test.ts',
+        title: 'draws no 429 from the simulator through two instances sharing Redis',
+      },
+      {
+        file: 'rate-limit/server-limit-change.test.ts',
+        title: 'follows a lowered chat.postMessage limit and goes back up when it is restored',
       },
       {
         file: 'rate-limit/governor-load.test.ts',
