@@ -137,7 +137,12 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     opts.rateStore ??
     (config.rate.redisUrl ? new RedisRateStore(config.rate.redisUrl) : new MemoryRateStore());
   const governor = new RateGovernor({
-    limits: config.rate.limits,
+    // conversations.history (contract §1, tier 3) is called by the outbox sender to settle sends
+    // of unknown outcome; it is paced like every other method.
+    limits: {
+      ...config.rate.limits,
+      perMethod: { 'conversations.history': 50, ...config.rate.limits.perMethod },
+    },
     store: rateStore,
     maxQueuePerMethod: config.rate.maxQueuePerMethod,
     deadlineMs: { reply: config.rate.replyDeadlineMs, background: config.rate.backgroundDeadlineMs },

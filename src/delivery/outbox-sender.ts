@@ -26,6 +26,8 @@ export interface OutboxSenderOptions {
   now?: () => number;
 }
 
+type Stage = 'reconcile' | 'queued' | 'sending';
+
 /** How far before the recorded attempt the history is searched (clock skew between us and ClickDesk). */
 const HISTORY_SKEW_MS = 60_000;
 
@@ -117,6 +119,8 @@ export class OutboxSender {
     const { outbox, delivery, faultPoint } = this.opts;
     const now = this.opts.now ?? Date.now;
     const { teamId, conversationId, effectId, effect } = row;
+    // Where a failure struck: looking up an earlier send, waiting to send, or after the send left.
+    let stage: Stage = row.attemptedAt !== undefined ? 'reconcile' : 'queued';
     try {
       let outcome: DoneOutcome;
       if (effect.kind === 'post') {
@@ -127,24 +131,27 @@ export class OutboxSender {
           this.opts.onReconciled?.();
           outcome = 'already_sent';
         } else {
+          stage = 'queued';
           outcome = await delivery.post(teamId, conversationId, effect.text, effectId, async () => {
             if (!(await outbox.markAttempt(effectId))) throw new LeaseLostError(effectId);
+            stage = 'sending';
             faultPoint?.('before-send');
           });
           faultPoint?.('after-answer');
         }
       } else {
+        stage = 'sending';
         await delivery.transfer(teamId, conversationId);
         outcome = 'sent';
       }
       await outbox.markDone(effectId, outcome);
       if (outcome === 'sent') this.opts.onSent?.(effect.kind, (now() - row.createdAt) / 1000);
     } catch (err) {
-      await this.failed(row, err);
+      await this.failed(row, err, stage);
     }
   }
 
-  private async failed(row: OutboxRow, err: unknown): Promise<void> {
+  private async failed(row: OutboxRow, err: unknown, stage: Stage): Promise<void> {
     const { outbox, logger } = this.opts;
     const now = this.opts.now ?? Date.now;
     const failure = classifyFailure(err);
@@ -159,7 +166,10 @@ export class OutboxSender {
       } else {
         const retry = this.opts.retry ?? { baseMs: 500, maxMs: 60_000 };
         const delay = jitteredBackoff(row.tries + 1, retry);
-        await outbox.retryLater(row.effectId, now() + delay, failure.reason, failure.delivered);
+        // A failed history lookup leaves an earlier send as unknown as it was; a failure before
+        // this try's send left (queue full, deadline) proves nothing left; after it, the answer says.
+        const delivered = stage === 'reconcile' ? 'unknown' : stage === 'queued' ? 'no' : failure.delivered;
+        await outbox.retryLater(row.effectId, now() + delay, failure.reason, delivered);
         log.warn(
           { err: describeError(err), tries: row.tries + 1, delayMs: Math.round(delay) },
           'delivery failed; will retry',
