@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { conversationOf, type InboundEvent } from './chat-event';
+import type { ChatActions } from './chat-actions';
 import type { ChatHandler, HandlerContext } from './chat-handler';
 import type {
   ConversationRecord,
@@ -166,28 +167,38 @@ export class EventDispatcher {
         throw new Error(`a ${event.event.type} event has no conversation to act in`);
       return conversationId;
     };
-    const add = (effect: OutboxEffect['effect']): void => {
-      effects.push({
-        effectId: effectIdOf(event.eventId, effects.length),
-        eventId: event.eventId,
-        teamId: event.teamId,
-        conversationId: requireConversation(),
-        subject,
-        effect,
-      });
+    // ChatActions over the outbox: each call becomes an effect, committed when the handler returns.
+    const actions: ChatActions = {
+      postMessage: (teamId, conversationId, text) => {
+        effects.push(effectOf(teamId, conversationId, { kind: 'post', text }));
+        return Promise.resolve();
+      },
+      transferToAgents: (teamId, conversationId) => {
+        effects.push(effectOf(teamId, conversationId, { kind: 'transfer' }));
+        handover = { teamId, conversationId };
+        return Promise.resolve();
+      },
     };
+    const effectOf = (
+      teamId: string,
+      conversationId: string,
+      effect: OutboxEffect['effect'],
+    ): OutboxEffect => ({
+      effectId: effectIdOf(event.eventId, effects.length),
+      eventId: event.eventId,
+      teamId,
+      conversationId,
+      subject,
+      effect,
+    });
     return {
       context: (logger) => ({
         conversation,
         get logger() {
           return logger();
         },
-        reply: (text) => Promise.resolve(add({ kind: 'post', text })),
-        transferToHuman: () => {
-          add({ kind: 'transfer' });
-          handover = { teamId: event.teamId, conversationId: requireConversation() };
-          return Promise.resolve();
-        },
+        reply: async (text) => actions.postMessage(event.teamId, requireConversation(), text),
+        transferToHuman: async () => actions.transferToAgents(event.teamId, requireConversation()),
       }),
       result: () => ({ effects, handover }),
     };

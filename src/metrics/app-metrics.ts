@@ -98,7 +98,7 @@ export class AppMetrics {
   });
   readonly botReplyLatency = new Histogram({
     name: 'clickdesk_bot_reply_latency_seconds',
-    help: 'From receiving a visitor event to the bot reply being accepted by ClickDesk.',
+    help: 'From committing a bot reply (with its event) to ClickDesk accepting it.',
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
