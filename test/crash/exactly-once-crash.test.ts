@@ -184,6 +184,43 @@ describe.each(STORAGE_KINDS)('SIGKILL at every step of an event’s path (%s)', 
     expect(sim.counters.apiCalls['conversations.history'] ?? 0).toBeGreaterThan(0);
   }, 120_000);
 
+  it('replays what a crash left, dead-lettering alone an event that can no longer be decrypted', async () => {
+    const first = await start('crash-a', 'during-handler:8');
+    const conversations: string[] = [];
+    traffic(sim, conversations, 0);
+    await killedBy(first, 'during-handler:8');
+    const storage = await fx.open();
+    let broken: string;
+    try {
+      const db = storage.sql!.db;
+      const left = await db.all<{ event_id: string; payload: Buffer }>(
+        'SELECT event_id, payload FROM inbox WHERE handled_at IS NULL ORDER BY received_at',
+      );
+      expect(left.length).toBeGreaterThan(2);
+      broken = left[1]!.event_id;
+      const tampered = Buffer.from(left[1]!.payload);
+      tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 0xff, tampered.length - 1);
+      await db.run('UPDATE inbox SET payload = ? WHERE event_id = ?', [tampered, broken]);
+    } finally {
+      await storage.close();
+    }
+    const again = await start('crash-a');
+    const greeted = () =>
+      conversations.filter((c) => sim.world.history(c).some((m) => m.text === `greet:${c}`)).length;
+    await waitFor('every other conversation greeted', () => greeted() === CONVERSATIONS - 1, 30_000, 50);
+    again.process.kill('SIGTERM');
+    await again.exited;
+    const after = await fx.open();
+    try {
+      expect(await after.inbox.deadLetters.list(10)).toEqual([
+        expect.objectContaining({ kind: 'event', id: broken, reason: 'undecryptable:DECRYPT_FAILED' }),
+      ]);
+    } finally {
+      await after.close();
+    }
+    expect(tally(sim, conversations).twice).toEqual([]);
+  }, 60_000);
+
   (kind === 'postgres' ? it : it.skip)(
     'answers every visitor message exactly once with two instances, one killed for good',
     async () => {
