@@ -346,8 +346,15 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       if (!drained)
         logger.warn({ pending: dispatcher.pending }, 'shutdown deadline passed with handlers still running');
       // Committed effects not yet delivered stay in the outbox for the next start (or another instance).
-      await sender.stop(Math.max(0, deadline - Date.now()));
+      const delivered = await sender.stop(Math.max(0, deadline - Date.now()));
       clearInterval(heartbeat);
+      // Hand what is left to the other instances at once instead of after the lease; not while a
+      // handler or a send is still running (it would race the new holder; its lease runs out instead).
+      if (drained && delivered) {
+        await Promise.all([inbox.releaseLeases(), inbox.outbox.releaseLeases()]).catch((err: unknown) =>
+          logger.warn({ err: describeError(err) }, 'could not release leases; they run out instead'),
+        );
+      }
       governor.close();
       await gateway.close();
       await worker?.stop();

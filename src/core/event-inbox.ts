@@ -42,4 +42,6 @@ export interface EventInbox {
   unhandled(limit: number): Promise<InboundEvent[]>;
   /** Heartbeat: extends the lease of every event this instance holds. */
   renewLeases(): Promise<void>;
+  /** Graceful stop: gives up every event lease this instance holds, so others take them at once. */
+  releaseLeases(): Promise<void>;
 }

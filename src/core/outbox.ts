@@ -53,4 +53,6 @@ export interface Outbox {
   deadLetter(effectId: string, reason: string): Promise<void>;
   /** Heartbeat: extends the lease of every row this instance holds. */
   renewLeases(): Promise<void>;
+  /** Graceful stop, once no delivery is in flight: gives up every row lease this instance holds. */
+  releaseLeases(): Promise<void>;
 }

@@ -73,6 +73,23 @@ describe.each(STORAGE_KINDS)('the SQL inbox and outbox on %s', (kind) => {
     expect(rows[0]!.effect).toEqual({ kind: 'post', text: `answer to ${e.eventId}` });
   });
 
+  it('hands a gracefully stopped instance’s events and effects to the others at once', async () => {
+    const a = inbox('a');
+    const e1 = event();
+    const e2 = event();
+    await a.record(e1);
+    await a.record(e2);
+    await a.complete(e1.eventId, { effects: [reply(e1)] });
+    expect(await a.outbox.claim(10)).toHaveLength(1);
+    const b = inbox('b');
+    expect(await b.unhandled(10)).toEqual([]);
+    expect(await b.outbox.claim(10)).toEqual([]);
+    await a.releaseLeases();
+    await a.outbox.releaseLeases();
+    expect(await b.unhandled(10)).toEqual([e2]);
+    expect((await b.outbox.claim(10)).map((r) => r.effectId)).toEqual([`${e1.eventId}-0`]);
+  });
+
   it('lets a restarted instance take its own events and effects back at once', async () => {
     const first = inbox('same');
     const e1 = event();

@@ -63,6 +63,10 @@ export class MemoryEventInbox implements EventInbox {
     return Promise.resolve();
   }
 
+  releaseLeases(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Events recorded and not yet handled (for tests and diagnostics). */
   get pending(): number {
     return this.pendingEvents.size;

@@ -87,6 +87,11 @@ export class MemoryOutbox implements Outbox {
     return Promise.resolve();
   }
 
+  releaseLeases(): Promise<void> {
+    for (const entry of this.entries.values()) entry.leased = false;
+    return Promise.resolve();
+  }
+
   /** Rows not yet delivered, dead letters excluded (tests and diagnostics). */
   get pending(): number {
     return [...this.entries.values()].filter((e) => !e.dead).length;

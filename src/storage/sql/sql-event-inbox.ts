@@ -168,6 +168,15 @@ export class SqlEventInbox implements EventInbox {
     return events;
   }
 
+  async releaseLeases(): Promise<void> {
+    await this.ctx.db.write((tx) =>
+      tx.run(
+        'UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
+        [this.instanceId],
+      ),
+    );
+  }
+
   async renewLeases(): Promise<void> {
     await this.ctx.db.write((tx) =>
       tx.run(

@@ -165,6 +165,15 @@ export class SqlOutbox implements Outbox {
     );
   }
 
+  async releaseLeases(): Promise<void> {
+    await this.ctx.db.write((tx) =>
+      tx.run(
+        "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'pending'",
+        [this.lease.instanceId],
+      ),
+    );
+  }
+
   async renewLeases(): Promise<void> {
     await this.ctx.db.write((tx) =>
       tx.run("UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND state = 'pending'", [
