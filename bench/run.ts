@@ -3,6 +3,7 @@
  * same run (these machines are noisy; absolute figures vary, ratios much less).
  */
 import { parseArgs } from 'node:util';
+import { crashRecoveryBenchmark } from './crash-recovery.bench';
 import { governorBenchmark } from './governor.bench';
 import { policyBenchmark } from './policy.bench';
 import { ingestBenchmark } from './ingest.bench';
@@ -15,7 +16,7 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor, policy
+  --only NAME          run one benchmark: ingest, storage, erasure, governor, policy, crash
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
@@ -28,6 +29,7 @@ Options:
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
   --policy-messages N  outbound messages checked per policy round (default 50000)
+  --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
   --json               print the reports as JSON instead of tables
   -h, --help           show this help
 `;
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
       'policy-messages': { type: 'string', default: '50000' },
+      'crash-rate': { type: 'string', default: '20' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor', 'policy'];
+  const known = ['ingest', 'storage', 'erasure', 'governor', 'policy', 'crash'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -134,6 +137,22 @@ async function main(): Promise<void> {
         {
           messages: int('policy-messages', values['policy-messages'], 100),
           rounds: int('rounds', values.rounds, 1),
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'crash') {
+    const redis = values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    reports.push(
+      await crashRecoveryBenchmark(
+        {
+          kinds: databases,
+          conversations: 10,
+          rate: int('crash-rate', values['crash-rate'], 1),
+          seconds: 5,
+          databaseUrl,
+          redisUrl: redis === 'none' ? undefined : redis,
         },
         progress,
       ),

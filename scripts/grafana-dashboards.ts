@@ -20,8 +20,6 @@ export const DASHBOARDS: Dashboard[] = [apiLimits, connectionHealth, bot, dataLi
  * empty this list once AppMetrics registers them.
  */
 export const AWAITED_METRICS: readonly string[] = [
-  'clickdesk_dead_letters',
-  'clickdesk_dead_letters_created_total',
   'clickdesk_master_key_age_seconds',
   'clickdesk_master_key_max_age_seconds',
 ];

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import express from 'express';
 import { DefaultBot } from './bot/default-bot';
 import { loadFaq } from './bot/faq';
-import { ClickDeskChatActions } from './clickdesk/clickdesk-chat-actions';
+import { ClickDeskDelivery } from './clickdesk/clickdesk-delivery';
 import { ClickDeskGateway, type GatewayObserver } from './clickdesk/gateway';
 import { ClickDeskWebApi } from './clickdesk/web-api-client';
 import type { AppConfig } from './config/load-config';
@@ -10,6 +10,8 @@ import type { ChatHandler } from './core/chat-handler';
 import type { ConversationStore, MessageStore, ProfileStore } from './core/conversation-store';
 import { EventDispatcher } from './core/event-dispatcher';
 import type { EventInbox } from './core/event-inbox';
+import type { FaultPoint } from './core/fault-point';
+import { OutboxSender } from './delivery/outbox-sender';
 import { CodedError, describeError, isCodedError } from './errors';
 import { createHttpApp } from './http/create-http-app';
 import { metricsRouter } from './http/metrics-router';
@@ -78,6 +80,18 @@ export interface BotAppOptions {
   onFatal?: (err: CodedError) => void;
   /** Data lifecycle (deletion webhooks, erasure, receipts, access export); needs SQL storage. */
   lifecycle?: LifecycleWiring;
+  /**
+   * Leases: `heartbeatMs` renews this instance's leases on events and effects, `recoverMs` looks
+   * for events and effects whose instance died (their lease ran out). Defaults 5 s and 5 s, for
+   * a 15 s lease (the storage's).
+   */
+  leases?: { heartbeatMs: number; recoverMs: number };
+  /** Handler runs per event before it becomes a dead letter, and the backoff between them. */
+  handlerRetry?: { maxAttempts: number; baseMs: number; maxMs: number };
+  /** Backoff between delivery tries of an effect (never given up on transient failures). */
+  deliveryRetry?: { baseMs: number; maxMs: number };
+  /** Crash tests only: stops the process at a named step (test/fixtures/crash-app-child.ts). */
+  faultPoint?: FaultPoint;
 }
 
 export interface LifecycleWiring {
@@ -99,6 +113,7 @@ export interface BotApp {
   readonly metricsHttp: express.Express;
   readonly gateway: ClickDeskGateway;
   readonly dispatcher: EventDispatcher;
+  readonly sender: OutboxSender;
   readonly api: ClickDeskWebApi;
   readonly governor: RateGovernor;
   readonly policy: ChannelPolicy;
@@ -154,23 +169,44 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     fetchImpl: createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]),
     onResponse: ({ method, outcome }) => metrics.apiRequests.inc({ method, outcome }),
   });
+  const sender = new OutboxSender({
+    outbox: inbox.outbox,
+    delivery: new ClickDeskDelivery(api),
+    logger: logger.child({ part: 'sender' }),
+    // Half the governor's queue: a recovery burst waits here, never refused there.
+    maxInFlight: Math.max(1, Math.min(256, Math.floor(config.rate.maxQueuePerMethod / 2))),
+    retry: opts.deliveryRetry,
+    onSent: (kind, seconds) => {
+      if (kind === 'post') metrics.botReplyLatency.observe(seconds);
+    },
+    onRetry: () => metrics.outboxRetries.inc(),
+    onDeadLetter: () => metrics.deadLettersCreated.inc({ kind: 'effect' }),
+    faultPoint: opts.faultPoint,
+  });
   const dispatcher = new EventDispatcher({
     inbox,
     conversations: opts.conversations ?? new MemoryConversationStore(),
     messages: opts.messages ?? new MemoryMessageStore(),
     profiles: opts.profiles ?? new MemoryProfileStore(),
     handler: opts.handler ?? new DefaultBot(loadFaq(config.bot.faqFile)),
-    actions: new ClickDeskChatActions(api),
     logger: logger.child({ part: 'dispatcher' }),
+    maxAttempts: opts.handlerRetry?.maxAttempts,
+    retry: opts.handlerRetry,
     onApplied: (event) => policy.observe(event),
-    onHandled: (_event, outcome, seconds) => metrics.handlerDuration.observe({ outcome }, seconds),
-    onReplied: (seconds) => metrics.botReplyLatency.observe(seconds),
+    onEffects: () => sender.kick(),
+    onHandled: (_event, outcome, seconds) => {
+      metrics.handlerDuration.observe({ outcome }, seconds);
+      if (outcome === 'dead_letter') metrics.deadLettersCreated.inc({ kind: 'event' });
+    },
+    faultPoint: opts.faultPoint,
   });
+  metrics.bindDeadLetters(() => inbox.deadLetters.count());
   const gateway = new ClickDeskGateway({
     ...config.rtm,
     openConnection: () => api.openConnection(),
     intake: async (event) => {
       const outcome = await inbox.record(event);
+      opts.faultPoint?.('after-record');
       if (outcome === 'recorded') dispatcher.submit(event);
       return outcome;
     },
@@ -265,6 +301,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       detail: {
         rtm_connections: gateway.openConnections,
         handlers_pending: dispatcher.pending,
+        deliveries_pending: sender.pending,
         rate_queue: governor.queueLength,
       },
     }),
@@ -280,6 +317,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     trustProxy: config.httpServer.trustProxy,
   });
   let recovery: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
   const recover = (): void => {
     dispatcher
       .recover()
@@ -287,12 +325,18 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         logger.error({ err: describeError(err) }, 'replaying unhandled events failed'),
       );
   };
+  const renewLeases = (): void => {
+    Promise.all([inbox.renewLeases(), inbox.outbox.renewLeases()]).catch((err: unknown) =>
+      logger.error({ err: describeError(err) }, 'renewing leases failed; retrying at next heartbeat'),
+    );
+  };
 
   return {
     http,
     metricsHttp,
     gateway,
     dispatcher,
+    sender,
     api,
     governor,
     policy,
@@ -309,6 +353,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
           else logger.warn({ err: describeError(err) }, 'auth.test failed; webhooks will ask again');
         },
       );
+      sender.start();
       worker?.start();
       if (refresher && opts.lifecycle) {
         const r = refresher;
@@ -319,8 +364,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         }, opts.lifecycle.freshness.intervalMs);
         freshnessTimer.unref();
       }
-      // Events another instance recorded and then died holding are replayed once their lease ends.
-      recovery = setInterval(recover, 30_000);
+      // Leases last while this instance lives (heartbeat); events and effects of an instance that
+      // died are taken over once its leases run out (the sender polls for effects itself).
+      heartbeat = setInterval(renewLeases, opts.leases?.heartbeatMs ?? 5_000);
+      heartbeat.unref();
+      recovery = setInterval(recover, opts.leases?.recoverMs ?? 5_000);
       recovery.unref();
       gateway.start();
     },
@@ -332,6 +380,16 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       const drained = await dispatcher.drain(Math.max(0, deadline - Date.now()));
       if (!drained)
         logger.warn({ pending: dispatcher.pending }, 'shutdown deadline passed with handlers still running');
+      // Committed effects not yet delivered stay in the outbox for the next start (or another instance).
+      const delivered = await sender.stop(Math.max(0, deadline - Date.now()));
+      clearInterval(heartbeat);
+      // Hand what is left to the other instances at once instead of after the lease; not while a
+      // handler or a send is still running (it would race the new holder; its lease runs out instead).
+      if (drained && delivered) {
+        await Promise.all([inbox.releaseLeases(), inbox.outbox.releaseLeases()]).catch((err: unknown) =>
+          logger.warn({ err: describeError(err) }, 'could not release leases; they run out instead'),
+        );
+      }
       governor.close();
       await gateway.close();
       await worker?.stop();

@@ -113,6 +113,10 @@ const schema = z
     MASTER_KEY: z.string().optional(),
     MASTER_KEY_FILE: z.string().min(1).optional(),
     MASTER_KEY_PREVIOUS: list(z.string().min(1)),
+    INSTANCE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 . _ : -')
+      .optional(),
     WEBHOOK_SECRETS: list(
       z.string().superRefine((secret, ctx) => {
         const problem = webhookSecretProblem(secret);
@@ -257,6 +261,8 @@ export interface AppConfig {
     readonly masterKey: string | undefined;
     readonly masterKeyFile: string | undefined;
     readonly masterKeyPrevious: readonly string[];
+    /** Stable, unique per running instance: a restart takes its own leases back at once. */
+    readonly instanceId: string | undefined;
   };
   readonly lifecycle: {
     readonly webhookSecrets: readonly string[];
@@ -345,6 +351,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       masterKey: v.MASTER_KEY,
       masterKeyFile: v.MASTER_KEY_FILE,
       masterKeyPrevious: v.MASTER_KEY_PREVIOUS,
+      instanceId: v.INSTANCE_ID,
     },
     lifecycle: {
       webhookSecrets: v.WEBHOOK_SECRETS,

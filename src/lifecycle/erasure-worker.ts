@@ -221,6 +221,14 @@ export class ErasureWorker {
           params: p,
           key: 'event_id',
         },
+        // Replies not yet delivered and dead letters about this person.
+        {
+          table: 'outbox',
+          name: 'outbox_effects',
+          where: 'team_id = ? AND subject_ref = ?',
+          params: p,
+          key: 'effect_id',
+        },
         { table: 'profiles', name: 'profiles', where: 'team_id = ? AND subject_ref = ?', params: p },
         {
           table: 'conversations',
@@ -235,6 +243,7 @@ export class ErasureWorker {
       return [
         { table: 'messages', name: 'messages', where: 'team_id = ?', params: p, key: 'event_id' },
         { table: 'inbox', name: 'inbox_events', where: 'team_id = ?', params: p, key: 'event_id' },
+        { table: 'outbox', name: 'outbox_effects', where: 'team_id = ?', params: p, key: 'effect_id' },
         { table: 'profiles', name: 'profiles', where: 'team_id = ?', params: p },
         { table: 'conversations', name: 'conversations', where: 'team_id = ?', params: p },
       ];
@@ -242,6 +251,7 @@ export class ErasureWorker {
     return [
       { table: 'messages', name: 'messages', where: '1 = 1', params: [], key: 'event_id' },
       { table: 'inbox', name: 'inbox_events', where: '1 = 1', params: [], key: 'event_id' },
+      { table: 'outbox', name: 'outbox_effects', where: '1 = 1', params: [], key: 'effect_id' },
       { table: 'profiles', name: 'profiles', where: '1 = 1', params: [] },
       { table: 'conversations', name: 'conversations', where: '1 = 1', params: [] },
       { table: 'tombstones', name: 'tombstones', where: '1 = 1', params: [] },

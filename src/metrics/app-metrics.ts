@@ -97,7 +97,7 @@ export class AppMetrics {
   });
   readonly botReplyLatency = new Histogram({
     name: 'clickdesk_bot_reply_latency_seconds',
-    help: 'From receiving a visitor event to the bot reply being accepted by ClickDesk.',
+    help: 'From committing a bot reply (with its event) to ClickDesk accepting it.',
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
@@ -129,7 +129,25 @@ export class AppMetrics {
     ['rule'],
   );
 
+  readonly deadLettersCreated = this.counter(
+    'clickdesk_dead_letters_created_total',
+    'Events (handler kept failing) and effects (ClickDesk refused them for good) set aside for an operator.',
+    ['kind'],
+  );
+  readonly outboxRetries = this.counter(
+    'clickdesk_outbox_retries_total',
+    'Deliveries of a committed effect that failed transiently and were scheduled again.',
+    [],
+  );
+
   private governor: RateGovernor | undefined;
+  private deadLetterSource: (() => Promise<Record<'event' | 'effect', number>>) | undefined;
+
+  /** Publishes how many dead letters wait for an operator (`npm run dead-letters`). */
+  bindDeadLetters(source: () => Promise<Record<'event' | 'effect', number>>): void {
+    this.deadLetterSource = source;
+  }
+
   private lifecycleSource: (() => Promise<LifecycleSnapshot>) | undefined;
 
   /** Publishes the data lifecycle: pending jobs, their age, and the oldest unconfirmed record. */
@@ -219,6 +237,20 @@ export class AppMetrics {
     );
     this.rtmDuplicates.inc(0);
     this.rtmProtocolErrors.inc(0);
+    for (const kind of ['event', 'effect']) this.deadLettersCreated.inc({ kind }, 0);
+    this.outboxRetries.inc(0);
+    const deadLetters = async (): Promise<Record<'event' | 'effect', number>> =>
+      (await this.deadLetterSource?.()) ?? { event: 0, effect: 0 };
+    new Gauge({
+      name: 'clickdesk_dead_letters',
+      help: 'Dead letters waiting for an operator, by kind (event or effect); see npm run dead-letters.',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      async collect() {
+        const counts = await deadLetters();
+        for (const kind of ['event', 'effect'] as const) this.set({ kind }, counts[kind]);
+      },
+    });
   }
 
   /** Publishes the governor's buckets: limit, window, remaining, utilisation, queue. */

@@ -12,6 +12,7 @@ import {
   MemoryProfileStore,
 } from './memory/memory-conversation-store';
 import { MemoryEventInbox } from './memory/memory-event-inbox';
+import { defaultInstanceId } from './sql/lease-options';
 import { migrate } from './sql/migrations';
 import { PostgresDatabase } from './sql/postgres-database';
 import { SqlConversationStore } from './sql/sql-conversation-store';
@@ -34,6 +35,10 @@ export interface StorageOptions {
   masterKeys: MasterKeySources;
   now?: () => number;
   observer?: CryptoObserver;
+  /** Who holds this process's leases on events and effects; see lease-options.ts for the default. */
+  instanceId?: string;
+  /** How long a lease lasts without a heartbeat (default 15 s). */
+  leaseMs?: number;
 }
 
 /** Every store the app keeps, over one database; `sql` is undefined for the in-memory kind. */
@@ -55,6 +60,7 @@ export function storageOptionsFrom(config: Pick<AppConfig, 'mode' | 'storage'>):
     kind: storage.kind,
     dataDir: storage.dataDir,
     databaseUrl: storage.databaseUrl,
+    instanceId: storage.instanceId,
     masterKeys: {
       key: storage.masterKey,
       file: storage.masterKeyFile,
@@ -96,7 +102,10 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
     await ctx.tombstones.load();
     return {
       kind: opts.kind,
-      inbox: new SqlEventInbox(ctx),
+      inbox: new SqlEventInbox(ctx, {
+        instanceId: opts.instanceId ?? defaultInstanceId(opts.kind, opts.dataDir),
+        leaseMs: opts.leaseMs,
+      }),
       conversations: new SqlConversationStore(ctx),
       messages: new SqlMessageStore(ctx),
       profiles: new SqlProfileStore(ctx),
