@@ -42,6 +42,7 @@ export const DEFAULT_LIMITS: Record<string, number> = {
   'conversations.transfer': 50,
   'conversations.history': 50,
   'chat.postMessage': 600,
+  'auth.revoke': 50,
 };
 
 export function simulatorOptions(overrides: Partial<SimulatorOptions> = {}): SimulatorOptions {
