@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { governorBenchmark } from './governor.bench';
+import { peerBenchmark } from './peer.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
@@ -14,7 +15,7 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor
+  --only NAME          run one benchmark: ingest, storage, erasure, governor, peer
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
@@ -26,6 +27,12 @@ Options:
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
+  --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
+  --storm-events N     events per fault storm (default 5000)
+  --storm-rate N       events published per second during a storm (default 250)
+  --fault-every MS     a random fault every MS milliseconds during a storm (default 200)
+  --storm-links LIST   link counts to storm with (default 1,2)
+  --seed N             seed of the storm's fault sequence (default 1)
   --json               print the reports as JSON instead of tables
   -h, --help           show this help
 `;
@@ -43,6 +50,12 @@ async function main(): Promise<void> {
       'team-messages': { type: 'string', default: '1000000' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
+      'peer-events': { type: 'string', default: '20000' },
+      'storm-events': { type: 'string', default: '5000' },
+      'storm-rate': { type: 'string', default: '250' },
+      'fault-every': { type: 'string', default: '200' },
+      'storm-links': { type: 'string', default: '1,2' },
+      seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -60,7 +73,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor'];
+  const known = ['ingest', 'storage', 'erasure', 'governor', 'peer'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -120,6 +133,22 @@ async function main(): Promise<void> {
           calls: int('calls', values.calls, 100),
           rounds: int('rounds', values.rounds, 1),
           redisUrl: redis === 'none' ? undefined : redis,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'peer') {
+    reports.push(
+      await peerBenchmark(
+        {
+          events: int('peer-events', values['peer-events'], 1000),
+          rounds: int('rounds', values.rounds, 1),
+          stormEvents: int('storm-events', values['storm-events'], 100),
+          stormRatePerSec: int('storm-rate', values['storm-rate'], 1),
+          faultEveryMs: int('fault-every', values['fault-every'], 10),
+          seed: int('seed', values.seed, 0),
+          stormLinks: values['storm-links'].split(',').map((n) => int('storm-links', n.trim(), 1)),
         },
         progress,
       ),

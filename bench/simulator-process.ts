@@ -1,9 +1,11 @@
 /**
  * The simulator in its own process, driven over IPC, so that benchmarks measure the app's
- * process alone. Messages in: {cmd:'flood', count, conversations}; out: {ready, url, credentials}
- * then {done, seconds, counters} once every event of a flood is acknowledged.
+ * process alone. Messages in: {cmd:'flood', count, conversations} or {cmd:'storm', …} (see
+ * storm.ts); out: {ready, url, credentials} then {done, seconds, counters, …} once every event
+ * is acknowledged (or expired).
  */
 import { Simulator } from '../src/sandbox/simulator';
+import { runStorm, type StormCommand } from './storm';
 
 const maxInFlight = Number(process.argv[2] ?? 1000);
 
@@ -16,7 +18,9 @@ async function main(): Promise<void> {
   send({ ready: true, credentials: sim.credentials() });
 
   process.on('message', (msg: { cmd: string; count?: number; conversations?: number }) => {
-    if (msg.cmd === 'flood') {
+    if (msg.cmd === 'storm') {
+      void runStorm(sim, msg as StormCommand).then(send);
+    } else if (msg.cmd === 'flood') {
       sim.resetCounters();
       const count = msg.count ?? 0;
       const conversations = msg.conversations ?? 1000;

@@ -37,9 +37,13 @@ export class ConnectionSlot {
     this.cause ??= cause;
     if (this.replacing || this.gw.stopping) return;
     this.replacing = true;
-    void this.run().finally(() => {
-      this.replacing = false;
-    });
+    void this.run()
+      .catch((err: unknown) =>
+        this.gw.opts.logger.error({ slot: this.index, err: describeError(err) }, 'RTM reconnect loop failed'),
+      )
+      .finally(() => {
+        this.replacing = false;
+      });
   }
 
   async closeAll(): Promise<void> {
@@ -67,6 +71,8 @@ export class ConnectionSlot {
           { slot: this.index, attempt: this.failures, err: describeError(err) },
           'RTM connect failed; backing off',
         );
+      } finally {
+        this.gw.planner.opened();
       }
     }
   }
@@ -75,11 +81,17 @@ export class ConnectionSlot {
   private async waitForBudget(): Promise<'reply' | 'background' | undefined> {
     for (;;) {
       if (this.gw.stopping) return undefined;
-      // Urgent when no link of this gateway can be delivered on; otherwise it restores redundancy.
-      const urgent = this.gw.deliverableConnections === 0;
-      const wait = await this.gw.planner.take(urgent);
+      // Urgent when no link of this gateway can be delivered on and none is being opened;
+      // otherwise it restores redundancy.
+      let urgent = false;
+      const wait = await this.gw.planner.take(
+        () => (urgent = this.gw.deliverableConnections === 0 && this.gw.planner.opening === 0),
+      );
       if (this.gw.stopping) {
-        if (wait === 0) this.gw.planner.release();
+        if (wait === 0) {
+          this.gw.planner.release();
+          this.gw.planner.opened();
+        }
         return undefined;
       }
       if (wait === 0) return urgent ? 'reply' : 'background';

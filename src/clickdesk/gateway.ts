@@ -68,6 +68,7 @@ export class ClickDeskGateway {
       budget: opts.openBudget,
       fallback: CONTRACT_OPEN_BUDGET,
       reserve: opts.connections,
+      burst: 2 * opts.connections + 1,
     });
     this.protocolLog = new LogThrottle(10_000);
   }
