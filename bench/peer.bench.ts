@@ -185,14 +185,12 @@ async function startSlack(sim: SimulatorChild, links: number): Promise<Peer> {
       }),
   );
   for (const client of clients) {
-    client.on(
-      'slack_event',
-      async ({ ack, body }: { ack: () => Promise<void>; body: { event_id?: string } }) => {
-        await ack();
+    client.on('slack_event', ({ ack, body }: { ack: () => Promise<void>; body: { event_id?: string } }) => {
+      void ack().then(() => {
         const id = body.event_id ?? '';
         handled.set(id, (handled.get(id) ?? 0) + 1);
-      },
-    );
+      });
+    });
     await client.start();
   }
   return {
@@ -205,8 +203,10 @@ async function startSlack(sim: SimulatorChild, links: number): Promise<Peer> {
 }
 
 class GatewayPeer implements Peer {
-  readonly handled = new Map<string, number>();
-  constructor(readonly app: BotApp) {}
+  constructor(
+    readonly app: BotApp,
+    readonly handled: Map<string, number>,
+  ) {}
   connected(): boolean {
     return this.app.gateway.openConnections > 0;
   }
@@ -223,11 +223,10 @@ class GatewayPeer implements Peer {
 
 async function startGateway(sim: SimulatorChild, links: number): Promise<Peer> {
   const config = loadConfig({});
-  let peer: GatewayPeer | undefined;
+  const handled = new Map<string, number>();
   const handler: ChatHandler = {
     handle: (event) => {
-      const map = peer?.handled;
-      map?.set(event.eventId, (map.get(event.eventId) ?? 0) + 1);
+      handled.set(event.eventId, (handled.get(event.eventId) ?? 0) + 1);
       return Promise.resolve();
     },
   };
@@ -237,7 +236,7 @@ async function startGateway(sim: SimulatorChild, links: number): Promise<Peer> {
     logger: silentLogger(),
     handler,
   });
-  peer = new GatewayPeer(app);
+  const peer = new GatewayPeer(app, handled);
   await app.start();
   await waitUntil(() => app.gateway.openConnections >= links, 10_000);
   return peer;
