@@ -31,7 +31,7 @@ Options:
   --storm-events N     events per fault storm (default 5000)
   --storm-rate N       events published per second during a storm (default 250)
   --fault-every MS     a random fault every MS milliseconds during a storm (default 200)
-  --storm-links LIST   link counts to storm with (default 1,2)
+  --storm-links LIST   link counts to storm with (default 1,2; "none" to skip the storms)
   --seed N             seed of the storm's fault sequence (default 1)
   --json               print the reports as JSON instead of tables
   -h, --help           show this help
@@ -148,7 +148,10 @@ async function main(): Promise<void> {
           stormRatePerSec: int('storm-rate', values['storm-rate'], 1),
           faultEveryMs: int('fault-every', values['fault-every'], 10),
           seed: int('seed', values.seed, 0),
-          stormLinks: values['storm-links'].split(',').map((n) => int('storm-links', n.trim(), 1)),
+          stormLinks:
+            values['storm-links'] === 'none'
+              ? []
+              : values['storm-links'].split(',').map((n) => int('storm-links', n.trim(), 1)),
         },
         progress,
       ),

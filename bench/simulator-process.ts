@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       const text =
         'Hello, I would like to know when my order will ship and whether I can still change the address.';
       const started = process.hrtime.bigint();
+      const cpu = process.cpuUsage();
       for (let i = 0; i < count; i++) {
         sim.publish({
           type: 'message',
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
           done: true,
           seconds: Number(process.hrtime.bigint() - started) / 1e9,
           counters: sim.counters,
+          cpuMicros: ((u) => u.user + u.system)(process.cpuUsage(cpu)),
         });
       }, 2);
     } else if (msg.cmd === 'exit') {

@@ -181,7 +181,7 @@ export class ClickDeskGateway {
       logger.debug({ eventType: frame.eventType }, 'acknowledged an event type this app does not handle');
       return;
     }
-    const received = observer?.acked ? process.hrtime.bigint() : 0n;
+    const received = observer?.acked ? performance.now() : 0;
     conn.beginIntake();
     this.inflight += 1;
     this.opts.intake(frame.event).then(
@@ -189,7 +189,7 @@ export class ClickDeskGateway {
         observer?.envelope?.(outcome);
         // The ack follows the durable record: never before `intake` resolves.
         if (conn.ack(frame.envelopeId) && observer?.acked)
-          observer.acked(Number(process.hrtime.bigint() - received) / 1e9);
+          observer.acked((performance.now() - received) / 1000);
         if (outcome === 'duplicate')
           logger.debug(
             { eventId: frame.event?.eventId, retry: frame.retryAttempt },

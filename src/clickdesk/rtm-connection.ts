@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { parseFrame, type DisconnectReason, type Frame } from './wire';
@@ -55,6 +56,10 @@ export class RtmConnection {
   private receiving = true;
   private closed = false;
   private settleReady: (err?: Error) => void = () => undefined;
+  /** The TCP socket under the WebSocket (from the upgrade response), corked while acks are flushed. */
+  private socket: Duplex | undefined;
+  private pendingAcks: string[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly opts: RtmConnectionOptions) {
     this.ws = new WebSocket(opts.url, { handshakeTimeout: opts.helloTimeoutMs, maxPayload: 1024 * 1024 });
@@ -77,6 +82,9 @@ export class RtmConnection {
       opts.helloTimeoutMs,
     );
     this.ticker = setInterval(() => this.tick(), Math.max(20, Math.floor(shortest / 4)));
+    this.ws.on('upgrade', (res) => {
+      this.socket = res.socket;
+    });
     this.ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     this.ws.on('ping', () => {
       this.lastHeard = Date.now();
@@ -133,9 +141,18 @@ export class RtmConnection {
     if (this.inflight === 0) this.inflightDrained?.();
   }
 
+  /**
+   * Queues the ack of an envelope that has been recorded; the acks that became ready in one
+   * turn of the event loop leave together in one TCP write (each still its own frame, each
+   * sent only after its own record). False if the link is no longer open.
+   */
   ack(envelopeId: string): boolean {
     if (!this.isOpen) return false;
-    this.ws.send(`{"envelope_id":${JSON.stringify(envelopeId)}}`);
+    this.pendingAcks.push(envelopeId);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAcks);
+    }
     return true;
   }
 
@@ -157,6 +174,7 @@ export class RtmConnection {
       });
     }
     this.closeReason ??= 'closed_by_client';
+    this.flushAcks();
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
       this.ws.close(1000, 'bye');
     if (!this.closed) {
@@ -178,6 +196,19 @@ export class RtmConnection {
     this.closeReason ??= reason;
     this.ws.terminate();
   }
+
+  private readonly flushAcks = (): void => {
+    this.flushScheduled = false;
+    const ids = this.pendingAcks;
+    if (ids.length === 0) return;
+    this.pendingAcks = [];
+    if (!this.isOpen) return;
+    this.socket?.cork();
+    // A Buffer is framed in one piece (a string would be copied, then written as two); still a text frame.
+    for (const id of ids)
+      this.ws.send(Buffer.from(`{"envelope_id":${JSON.stringify(id)}}`), { binary: false });
+    this.socket?.uncork();
+  };
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
     this.lastHeard = Date.now();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChatEvent, InboundEvent } from '../core/chat-event';
+import { readEnvelopeFast } from './fast-envelope';
 
 /**
  * The RTM wire format (shared/clickdesk-api.md §2) and its translation into the app's
@@ -93,6 +94,17 @@ export function parseFrame(data: string): Frame {
   if (type === 'disconnect') {
     const notice = disconnectFrame.safeParse(json);
     return notice.success ? { kind: 'disconnect', reason: notice.data.reason } : invalid(notice.error);
+  }
+  const fast = readEnvelopeFast(json as Record<string, unknown>);
+  if (fast) {
+    const { envelopeId, retryAttempt, eventType, eventId, teamId, eventTime, event } = fast;
+    return {
+      kind: 'envelope',
+      envelopeId,
+      retryAttempt,
+      eventType,
+      event: { eventId, teamId, eventTime, event },
+    };
   }
   const envelope = envelopeFrame.safeParse(json);
   if (!envelope.success) return invalid(envelope.error);
