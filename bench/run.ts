@@ -28,6 +28,7 @@ Options:
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
   --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
+  --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
   --storm-events N     events per fault storm (default 5000)
   --storm-rate N       events published per second during a storm (default 250)
   --fault-every MS     a random fault every MS milliseconds during a storm (default 200)
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
       'peer-events': { type: 'string', default: '20000' },
+      'peer-rounds': { type: 'string', default: '5' },
       'storm-events': { type: 'string', default: '5000' },
       'storm-rate': { type: 'string', default: '250' },
       'fault-every': { type: 'string', default: '200' },
@@ -143,7 +145,7 @@ async function main(): Promise<void> {
       await peerBenchmark(
         {
           events: int('peer-events', values['peer-events'], 1000),
-          rounds: int('rounds', values.rounds, 1),
+          rounds: int('peer-rounds', values['peer-rounds'], 1),
           stormEvents: int('storm-events', values['storm-events'], 100),
           stormRatePerSec: int('storm-rate', values['storm-rate'], 1),
           faultEveryMs: int('fault-every', values['fault-every'], 10),

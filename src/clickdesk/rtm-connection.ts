@@ -62,7 +62,12 @@ export class RtmConnection {
   private flushScheduled = false;
 
   constructor(private readonly opts: RtmConnectionOptions) {
-    this.ws = new WebSocket(opts.url, { handshakeTimeout: opts.helloTimeoutMs, maxPayload: 1024 * 1024 });
+    // UTF-8 is not checked frame by frame: a frame that is not valid JSON is a protocol error anyway.
+    this.ws = new WebSocket(opts.url, {
+      handshakeTimeout: opts.helloTimeoutMs,
+      maxPayload: 1024 * 1024,
+      skipUTF8Validation: true,
+    });
     this.ready = new Promise<void>((resolve, reject) => {
       let settled = false;
       this.settleReady = (err) => {
