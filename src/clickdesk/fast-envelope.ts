@@ -24,7 +24,7 @@ const SENDER_KINDS: ReadonlySet<string> = new Set(['visitor', 'agent', 'bot', 's
 export function readEnvelopeFast(json: Json): FastEnvelope | undefined {
   const envelopeId = json.envelope_id;
   if (!isId(envelopeId) || json.type !== 'events_api') return undefined;
-  const retry = json.retry_attempt ?? 0;
+  const retry = json.retry_attempt === undefined ? 0 : json.retry_attempt;
   if (typeof retry !== 'number' || !Number.isInteger(retry) || retry < 0) return undefined;
   if (json.retry_reason !== undefined && typeof json.retry_reason !== 'string') return undefined;
   const payload = json.payload;

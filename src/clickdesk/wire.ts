@@ -83,6 +83,11 @@ export function parseFrame(data: string): Frame {
   } catch {
     return { kind: 'invalid', problem: 'not JSON' };
   }
+  return frameFromJson(json);
+}
+
+/** Reads a parsed frame; `schemasOnly` skips the fast path (tests compare the two). Never throws. */
+export function frameFromJson(json: unknown, schemasOnly = false): Frame {
   if (typeof json !== 'object' || json === null) return { kind: 'invalid', problem: 'not an object' };
   const type = (json as { type?: unknown }).type;
   if (type === 'hello') {
@@ -95,7 +100,7 @@ export function parseFrame(data: string): Frame {
     const notice = disconnectFrame.safeParse(json);
     return notice.success ? { kind: 'disconnect', reason: notice.data.reason } : invalid(notice.error);
   }
-  const fast = readEnvelopeFast(json as Record<string, unknown>);
+  const fast = schemasOnly ? undefined : readEnvelopeFast(json as Record<string, unknown>);
   if (fast) {
     const { envelopeId, retryAttempt, eventType, eventId, teamId, eventTime, event } = fast;
     return {
