@@ -10,11 +10,13 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 export function requireAdmin(token: string | undefined) {
   if (token) return requireBearer(token, 'ADMIN_TOKEN');
   return (_req: Request, res: Response): void => {
-    res.status(404).json({
-      ok: false,
-      error: 'not_found',
-      message: 'admin endpoints are off: set ADMIN_TOKEN to enable them',
-    });
+    res
+      .status(404)
+      .json({
+        ok: false,
+        error: 'not_found',
+        message: 'admin endpoints are off: set ADMIN_TOKEN to enable them',
+      });
   };
 }
 
