@@ -70,11 +70,20 @@ async function run(
   const rows: BenchReport['rows'] = [];
   const notes: string[] = [];
 
+  /** CPU µs per event, of this process (the client) and of the simulator's, by client. */
+  const cpu = {
+    slack: { client: [] as number[], sim: [] as number[] },
+    gateway: { client: [] as number[], sim: [] as number[] },
+  };
   const throughput = async (kind: 'slack' | 'gateway', count: number): Promise<number> => {
     const sim = await SimulatorChild.start(1000);
     try {
       const peer = kind === 'slack' ? await startSlack(sim, 1) : await startGateway(sim, 1);
-      const { seconds, counters } = await sim.flood(count, 1000);
+      const before = process.cpuUsage();
+      const { seconds, counters, cpuMicros } = await sim.flood(count, 1000);
+      const used = process.cpuUsage(before);
+      cpu[kind].client.push((used.user + used.system) / count);
+      cpu[kind].sim.push(cpuMicros / count);
       await waitUntil(() => handledCount(peer) >= count, 60_000);
       await peer.stop();
       if (counters.eventsExpired > 0 || handledCount(peer) < count)
@@ -90,6 +99,10 @@ async function run(
   progress('peer: warming up both clients');
   await throughput('slack', 5_000);
   await throughput('gateway', 5_000);
+  for (const side of Object.values(cpu)) {
+    side.client.length = 0;
+    side.sim.length = 0;
+  }
   const slackRates: number[] = [];
   const gatewayRates: number[] = [];
   for (let r = 1; r <= opts.rounds; r++) {
@@ -111,6 +124,10 @@ async function run(
       ratio: true,
     },
     { label: 'median of the per-round ratios', value: median(pairRatios), ratio: true },
+    { label: "CPU per event, Slack's client process, µs", value: median(cpu.slack.client) },
+    { label: 'CPU per event, gateway process, µs', value: median(cpu.gateway.client) },
+    { label: "CPU per event, simulator serving Slack's client, µs", value: median(cpu.slack.sim) },
+    { label: 'CPU per event, simulator serving the gateway, µs', value: median(cpu.gateway.sim) },
   );
   notes.push(
     `throughput: ${opts.events} events, 1 link, median of ${opts.rounds} alternating rounds; per round gateway/Slack: ${pairRatios.map((r) => r.toFixed(2)).join(', ')}`,

@@ -30,10 +30,13 @@ export class SimulatorChild {
   }
 
   /** Publishes `count` message events and resolves once all are acknowledged. */
-  flood(count: number, conversations: number): Promise<{ seconds: number; counters: SimulatorCounters }> {
+  flood(
+    count: number,
+    conversations: number,
+  ): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
     return new Promise((resolve) => {
       const onMessage = (m: unknown): void => {
-        const msg = m as { done?: boolean; seconds: number; counters: SimulatorCounters };
+        const msg = m as { done?: boolean; seconds: number; counters: SimulatorCounters; cpuMicros: number };
         if (!msg.done) return;
         this.child.off('message', onMessage);
         resolve(msg);

@@ -1,14 +1,12 @@
-import type { ChatEvent, SenderKind } from '../core/chat-event';
+import type { ChatEvent, InboundEvent, SenderKind } from '../core/chat-event';
 
 /** An envelope read without zod: the same fields as `envelopeFrame` + `eventBody` in wire.ts. */
 export interface FastEnvelope {
+  kind: 'envelope';
   envelopeId: string;
   retryAttempt: number;
   eventType: string;
-  eventId: string;
-  teamId: string;
-  eventTime: number;
-  event: ChatEvent;
+  event: InboundEvent;
 }
 
 type Json = Record<string, unknown>;
@@ -36,7 +34,13 @@ export function readEnvelopeFast(json: Json): FastEnvelope | undefined {
   if (!isObject(body) || typeof body.type !== 'string') return undefined;
   const event = readEvent(body);
   if (!event) return undefined;
-  return { envelopeId, retryAttempt: retry, eventType: body.type, eventId, teamId, eventTime, event };
+  return {
+    kind: 'envelope',
+    envelopeId,
+    retryAttempt: retry,
+    eventType: body.type,
+    event: { eventId, teamId, eventTime, event },
+  };
 }
 
 function readEvent(e: Json): ChatEvent | undefined {

@@ -101,16 +101,7 @@ export function frameFromJson(json: unknown, schemasOnly = false): Frame {
     return notice.success ? { kind: 'disconnect', reason: notice.data.reason } : invalid(notice.error);
   }
   const fast = schemasOnly ? undefined : readEnvelopeFast(json as Record<string, unknown>);
-  if (fast) {
-    const { envelopeId, retryAttempt, eventType, eventId, teamId, eventTime, event } = fast;
-    return {
-      kind: 'envelope',
-      envelopeId,
-      retryAttempt,
-      eventType,
-      event: { eventId, teamId, eventTime, event },
-    };
-  }
+  if (fast) return fast;
   const envelope = envelopeFrame.safeParse(json);
   if (!envelope.success) return invalid(envelope.error);
   const { payload } = envelope.data;
