@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { crashRecoveryBenchmark } from './crash-recovery.bench';
 import { governorBenchmark } from './governor.bench';
 import { policyBenchmark } from './policy.bench';
+import { peerBenchmark } from './peer.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
@@ -16,7 +17,7 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor, policy, crash
+  --only NAME          run one benchmark: ingest, storage, erasure, governor, policy, crash, peer
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
@@ -30,6 +31,13 @@ Options:
                        "none" to skip them)
   --policy-messages N  outbound messages checked per policy round (default 50000)
   --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
+  --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
+  --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
+  --storm-events N     events per fault storm (default 5000)
+  --storm-rate N       events published per second during a storm (default 250)
+  --fault-every MS     a random fault every MS milliseconds during a storm (default 200)
+  --storm-links LIST   link counts to storm with (default 1,2; "none" to skip the storms)
+  --seed N             seed of the storm's fault sequence (default 1)
   --json               print the reports as JSON instead of tables
   -h, --help           show this help
 `;
@@ -49,6 +57,13 @@ async function main(): Promise<void> {
       redis: { type: 'string' },
       'policy-messages': { type: 'string', default: '50000' },
       'crash-rate': { type: 'string', default: '20' },
+      'peer-events': { type: 'string', default: '20000' },
+      'peer-rounds': { type: 'string', default: '5' },
+      'storm-events': { type: 'string', default: '5000' },
+      'storm-rate': { type: 'string', default: '250' },
+      'fault-every': { type: 'string', default: '200' },
+      'storm-links': { type: 'string', default: '1,2' },
+      seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -66,7 +81,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor', 'policy', 'crash'];
+  const known = ['ingest', 'storage', 'erasure', 'governor', 'policy', 'crash', 'peer'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -153,6 +168,25 @@ async function main(): Promise<void> {
           seconds: 5,
           databaseUrl,
           redisUrl: redis === 'none' ? undefined : redis,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'peer') {
+    reports.push(
+      await peerBenchmark(
+        {
+          events: int('peer-events', values['peer-events'], 1000),
+          rounds: int('peer-rounds', values['peer-rounds'], 1),
+          stormEvents: int('storm-events', values['storm-events'], 100),
+          stormRatePerSec: int('storm-rate', values['storm-rate'], 1),
+          faultEveryMs: int('fault-every', values['fault-every'], 10),
+          seed: int('seed', values.seed, 0),
+          stormLinks:
+            values['storm-links'] === 'none'
+              ? []
+              : values['storm-links'].split(',').map((n) => int('storm-links', n.trim(), 1)),
         },
         progress,
       ),

@@ -1,9 +1,11 @@
 /**
  * The simulator in its own process, driven over IPC, so that benchmarks measure the app's
- * process alone. Messages in: {cmd:'flood', count, conversations}; out: {ready, url, credentials}
- * then {done, seconds, counters} once every event of a flood is acknowledged.
+ * process alone. Messages in: {cmd:'flood', count, conversations} or {cmd:'storm', …} (see
+ * storm.ts); out: {ready, url, credentials} then {done, seconds, counters, …} once every event
+ * is acknowledged (or expired).
  */
 import { Simulator } from '../src/sandbox/simulator';
+import { runStorm, type StormCommand } from './storm';
 
 const maxInFlight = Number(process.argv[2] ?? 1000);
 
@@ -16,13 +18,16 @@ async function main(): Promise<void> {
   send({ ready: true, credentials: sim.credentials() });
 
   process.on('message', (msg: { cmd: string; count?: number; conversations?: number }) => {
-    if (msg.cmd === 'flood') {
+    if (msg.cmd === 'storm') {
+      void runStorm(sim, msg as StormCommand).then(send);
+    } else if (msg.cmd === 'flood') {
       sim.resetCounters();
       const count = msg.count ?? 0;
       const conversations = msg.conversations ?? 1000;
       const text =
         'Hello, I would like to know when my order will ship and whether I can still change the address.';
       const started = process.hrtime.bigint();
+      const cpu = process.cpuUsage();
       for (let i = 0; i < count; i++) {
         sim.publish({
           type: 'message',
@@ -39,6 +44,7 @@ async function main(): Promise<void> {
           done: true,
           seconds: Number(process.hrtime.bigint() - started) / 1e9,
           counters: sim.counters,
+          cpuMicros: ((u) => u.user + u.system)(process.cpuUsage(cpu)),
         });
       }, 2);
     } else if (msg.cmd === 'exit') {

@@ -203,7 +203,12 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   metrics.bindDeadLetters(() => inbox.deadLetters.count());
   const gateway = new ClickDeskGateway({
     ...config.rtm,
-    openConnection: () => api.openConnection(),
+    openConnection: (priority) => api.openConnection(priority),
+    apiUrl: clickdesk.apiUrl,
+    openBudget: async () => {
+      const bucket = (await governor.snapshot()).find((b) => b.method === 'apps.connections.open');
+      return bucket && { limit: bucket.limit, used: bucket.used, windowMs: bucket.windowSeconds * 1000 };
+    },
     intake: async (event) => {
       const outcome = await inbox.record(event);
       opts.faultPoint?.('after-record');

@@ -61,9 +61,14 @@ export type Auth = { kind: 'app' } | { kind: 'bot'; teamId: string };
 export class ClickDeskWebApi {
   constructor(private readonly opts: WebApiClientOptions) {}
 
-  /** Asks for a single-use RTM URL. */
-  async openConnection(): Promise<string> {
-    const result = await this.call<{ url: string }>('apps.connections.open', {}, { kind: 'app' });
+  /** Asks for a single-use RTM URL; `priority` lets an urgent replacement go ahead of background opens. */
+  async openConnection(priority?: Priority): Promise<string> {
+    const result = await this.call<{ url: string }>(
+      'apps.connections.open',
+      {},
+      { kind: 'app' },
+      priority ? { priority } : {},
+    );
     if (typeof result.url !== 'string')
       throw new ClickDeskApiError('CLICKDESK_API_ERROR', 'apps.connections.open', 'no_url');
     return result.url;

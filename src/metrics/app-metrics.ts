@@ -59,7 +59,7 @@ export class AppMetrics {
   });
   readonly rtmReconnects = this.counter(
     'clickdesk_rtm_reconnects_total',
-    'RTM links replaced or lost, by reason.',
+    'RTM links replaced (the new link said hello), by what ended or notified the old one.',
     ['reason'],
   );
   readonly rtmEvents = this.counter(
@@ -271,11 +271,18 @@ export class AppMetrics {
   }
 
   gatewayObserver(): GatewayObserver {
+    // One child per outcome, so the per-envelope path does not hash its labels each time.
+    const events = {
+      recorded: this.rtmEvents.labels('recorded'),
+      duplicate: this.rtmEvents.labels('duplicate'),
+      unmodelled: this.rtmEvents.labels('unmodelled'),
+      not_recorded: this.rtmEvents.labels('not_recorded'),
+    };
     return {
       connectionChanged: (open) => this.rtmConnections.set(open),
       reconnect: (reason) => this.rtmReconnects.inc({ reason }),
       envelope: (outcome) => {
-        this.rtmEvents.inc({ outcome });
+        events[outcome].inc();
         this.rtmLastEvent.set(Date.now() / 1000);
         if (outcome === 'duplicate') this.rtmDuplicates.inc();
       },
