@@ -5,9 +5,12 @@ import type { KeyRing } from '../storage/crypto/key-ring';
 import type { SqlDatabase } from '../storage/sql/sql-database';
 import type { StorageContext } from '../storage/sql/storage-context';
 import { WHOLE_TEAM } from '../storage/sql/tombstones';
+import { unretiredGenerations } from '../storage/crypto/master-key-generations';
 import { appendAudit } from './audit-log';
+import { describeLayers, RECEIPT_VERSION } from './erasure-layers';
 import type { Job, LifecycleJobs } from './lifecycle-jobs';
 import type { ReceiptSigner } from './receipt-signer';
+import { PURGED_TABLES, sealedKeyIdSql } from './sealed-tables';
 
 export interface ErasureWorkerOptions {
   db: SqlDatabase;
@@ -39,16 +42,24 @@ interface DeleteStep {
   key?: string;
 }
 
+const KEYS_PER_STATEMENT = 200;
+
 /**
- * Runs data-lifecycle jobs (Terms 6.3, 6.4, 12.4): shred the keys first, so the Data is
- * unreadable at once, then delete the rows in batches (progress is committed with each batch,
- * so a job cut off by a crash resumes where it stopped), checkpoint SQLite so no erased bytes
- * stay in its files, and issue one signed receipt. Every step can run again without harm.
+ * Runs data-lifecycle jobs (Terms 6.3, 6.4, 12.4), proving erasure in layers:
+ * (a) unreadable — the keys are shredded first (every instance drops them at commit), then the
+ *     rows are deleted in batches (progress is committed with each batch, so a job cut off by a
+ *     crash resumes where it stopped);
+ * (b) purged from the engine — the database's own remnants are removed (SQLite: WAL truncated;
+ *     PostgreSQL: tables rewritten), retried until done; the job does not finish before;
+ * (c) irrecoverable from copies — reached later, when every master-key generation live at the
+ *     shred is retired (lifecycle/key-retirement); the receipt names them.
+ * One signed receipt states (a) and (b) with their times. Every step can run again without harm.
  */
 export class ErasureWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private readonly aborter = new AbortController();
   private readonly now: () => number;
 
   constructor(private readonly opts: ErasureWorkerOptions) {
@@ -65,9 +76,10 @@ export class ErasureWorker {
   kick(): void {
     if (this.running || this.stopped) return;
     this.running = this.drain()
-      .catch((err: unknown) =>
-        this.opts.logger.error({ err: describeError(err) }, 'lifecycle job failed; it will be retried'),
-      )
+      .catch((err: unknown) => {
+        if (this.stopped) this.opts.logger.info('lifecycle job left open while stopping; it resumes at the next start');
+        else this.opts.logger.error({ err: describeError(err) }, 'lifecycle job failed; it will be retried');
+      })
       .finally(() => {
         this.running = undefined;
       });
@@ -86,6 +98,7 @@ export class ErasureWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    this.aborter.abort(); // a purge still retrying is left for the next start (the job stays open)
     await this.running;
   }
 
@@ -100,7 +113,9 @@ export class ErasureWorker {
     // 1. Tombstone and shred: the Data is unreadable from here on, whatever its size.
     if (progress.shreddedAt === undefined) {
       // Tombstone and key destruction commit together: one transaction, one fsync.
+      let atRisk: string[] = [];
       const destroyed = await db.transaction(async (tx) => {
+        atRisk = await unretiredGenerations(tx);
         if (scope.kind === 'subject') {
           await ctx.tombstones.add(tx, scope.teamId, scope.subjectRef);
           return keys.destroy(scope.teamId, 'subject', scope.subjectRef, tx);
@@ -116,6 +131,10 @@ export class ErasureWorker {
       });
       if (scope.kind === 'all') destroyed.push(...(await keys.destroyAll()));
       progress.shreddedAt = this.now();
+      progress.generationsAtRisk = atRisk;
+      // An agent's messages in visitors' conversations are sealed under the visitors' keys: they
+      // become unreadable when deleted below, not here.
+      if (!(scope.kind === 'subject' && scope.subjectKind === 'agent')) progress.unreadableAt = progress.shreddedAt;
       progress.keysDestroyed = [...new Set([...progress.keysDestroyed, ...destroyed])];
       progress.step = 'shredded';
       await this.save(job);
@@ -148,22 +167,39 @@ export class ErasureWorker {
       }
     }
 
-    // 3. No erased bytes left in SQLite's files (secure_delete zeroed the pages; this empties the WAL).
-    await db.checkpoint();
+    progress.unreadableAt ??= this.now();
+
+    // 3. Layer (b): nothing of it left in the engine's files; retried (off the event loop) until done.
+    if (progress.purgedAt === undefined) {
+      progress.step = 'purging';
+      await this.save(job);
+      const report = await db.purge(PURGED_TABLES, {
+        signal: this.aborter.signal,
+        onRetry: async (attempt, reason) => {
+          if (attempt === 1 || attempt % 20 === 0)
+            log.warn({ attempt, reason }, 'erased rows not yet purged from the database engine; retrying');
+          await this.save(job);
+        },
+      });
+      progress.purgedAt = this.now();
+      progress.purge = report;
+      await this.save(job);
+      log.info({ attempts: report.attempts, ms: progress.purgedAt - started }, 'purged from the database engine');
+    }
 
     // 4. One signed receipt, the audit entry and the job's end, in one transaction.
     const finished = this.now();
     const receipt = this.opts.signer.sign({
       kind: 'clickdesk-bot-erasure-receipt',
-      version: 1,
+      version: RECEIPT_VERSION,
       job_id: job.jobId,
       event: job.type,
       team_id: scope.kind === 'all' ? null : scope.teamId,
       subject: scope.kind === 'subject' ? { kind: scope.subjectKind, pseudonym: scope.subjectRef } : null,
       counts: progress.counts,
       keys_destroyed: progress.keysDestroyed,
-      method:
-        'crypto-shredding (data keys destroyed), then deletion of the rows; SQLite secure_delete and WAL checkpoint',
+      method: `crypto-shredding (data keys destroyed), deletion of the rows, then purge from the ${db.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} engine`,
+      layers: describeLayers(progress),
       requested_at: job.requestedAt ?? null,
       received_at: job.createdAt,
       started_at: job.startedAt ?? started,
@@ -206,7 +242,19 @@ export class ErasureWorker {
     const s = job.scope;
     if (s.kind === 'subject') {
       const p = [s.teamId, s.subjectRef];
-      return [
+      const steps: DeleteStep[] = [];
+      if (s.subjectKind === 'visitor') {
+        // The visitor's conversations whole: agent, bot and system messages too (Terms 6.3).
+        steps.push({
+          table: 'messages',
+          name: 'messages',
+          where:
+            'team_id = ? AND conversation_ref IN (SELECT conversation_ref FROM conversations WHERE team_id = ? AND visitor_ref = ?)',
+          params: [s.teamId, ...p],
+          key: 'event_id',
+        });
+      }
+      steps.push(
         {
           table: 'messages',
           name: 'messages',
@@ -221,6 +269,7 @@ export class ErasureWorker {
           params: p,
           key: 'event_id',
         },
+        ...this.sealedUnder(job, 'inbox', 'inbox_events', 'payload', 'event_id'),
         { table: 'profiles', name: 'profiles', where: 'team_id = ? AND subject_ref = ?', params: p },
         {
           table: 'conversations',
@@ -228,7 +277,8 @@ export class ErasureWorker {
           where: 'team_id = ? AND visitor_ref = ?',
           params: p,
         },
-      ];
+      );
+      return steps;
     }
     if (s.kind === 'team') {
       const p = [s.teamId];
@@ -248,6 +298,25 @@ export class ErasureWorker {
       { table: 'webhook_deliveries', name: 'webhook_ids', where: '1 = 1', params: [] },
       { table: 'data_keys', name: 'data_keys', where: '1 = 1', params: [] },
     ];
+  }
+
+  /** Rows of the team sealed under the destroyed keys, whoever they are filed under (e.g. events of the visitor's conversation). */
+  private sealedUnder(job: Job, table: string, name: string, column: string, key: string): DeleteStep[] {
+    if (job.scope.kind !== 'subject') return [];
+    const teamId = job.scope.teamId;
+    const steps: DeleteStep[] = [];
+    const ids = job.progress.keysDestroyed;
+    for (let i = 0; i < ids.length; i += KEYS_PER_STATEMENT) {
+      const chunk = ids.slice(i, i + KEYS_PER_STATEMENT);
+      steps.push({
+        table,
+        name,
+        where: `team_id = ? AND ${column} IS NOT NULL AND ${sealedKeyIdSql(this.opts.db.dialect, column)} IN (${chunk.map(() => '?').join(', ')})`,
+        params: [teamId, ...chunk],
+        key,
+      });
+    }
+    return steps;
   }
 
   private async save(job: Job): Promise<void> {

@@ -6,6 +6,13 @@ export interface JobProgress {
   counts: Record<string, number>;
   keysDestroyed: string[];
   shreddedAt?: number;
+  /** Layer (a): every row about the subject unreadable in the live database. */
+  unreadableAt?: number;
+  /** Master-key generations not retired when the keys were destroyed: layer (c) waits on them. */
+  generationsAtRisk?: string[];
+  /** Layer (b): purged from the database engine. */
+  purgedAt?: number;
+  purge?: { engine: string; done: string; remains: string; attempts: number };
   step?: string;
 }
 

@@ -88,9 +88,11 @@ describe.each(STORAGE_KINDS)('deletion webhooks on %s', (kind) => {
     });
     expect(await held(p, 'T1', ADA)).toEqual({ messages: 0, profile: false });
     expect(await held(p, 'T1', BOB)).toEqual({ messages: 5, profile: true });
-    expect(await held(p, 'T1', AGENT)).toEqual({ messages: 1, profile: true });
+    // The agent's message was in Ada's conversation: it went with it; the agent's profile stays.
+    expect(await held(p, 'T1', AGENT)).toEqual({ messages: 0, profile: true });
     expect(await held(p, 'T2', OTHER_TEAM_VISITOR)).toEqual({ messages: 5, profile: true });
     expect(await p.storage.conversations.get('T1', 'C-ada')).toBeUndefined();
+    expect(await p.storage.messages.listConversation('T1', 'C-ada')).toEqual([]);
     expect((await p.storage.messages.listConversation('T1', 'C-bob')).map((m) => m.text)).toContain(
       'MARK-V-bob-0',
     );
@@ -99,7 +101,7 @@ describe.each(STORAGE_KINDS)('deletion webhooks on %s', (kind) => {
     expect(doc).toMatchObject({
       event: 'data_deletion.requested',
       team_id: 'T1',
-      counts: { messages: 5, profiles: 1, conversations: 1 },
+      counts: { messages: 6, profiles: 1, conversations: 1 },
     });
     expect(doc.subject.pseudonym).not.toContain('ada');
     expect(receipt!.document).not.toContain('V-ada');

@@ -1,7 +1,15 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { WriteBatcher, type SqlDatabase, type SqlRunner, type WriteLane } from './sql-database';
+import { checkpointOffThread } from './sqlite-checkpointer';
+import {
+  WriteBatcher,
+  type PurgeOptions,
+  type PurgeReport,
+  type SqlDatabase,
+  type SqlRunner,
+  type WriteLane,
+} from './sql-database';
 
 /**
  * SQLite through better-sqlite3: one file, WAL, `secure_delete` so deleted rows are overwritten
@@ -62,6 +70,24 @@ export class SqliteDatabase implements SqlDatabase {
   async checkpoint(): Promise<void> {
     await this.txChain;
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /**
+   * Layer (b) on SQLite: `secure_delete` has already zeroed deleted and replaced cells in every
+   * page written since; this empties the WAL, whose older frames still hold the previous page
+   * versions, with a checkpoint retried in a worker thread until TRUNCATE succeeds.
+   */
+  async purge(_tables: readonly string[], options: PurgeOptions = {}): Promise<PurgeReport> {
+    await this.txChain;
+    const attempts =
+      this.file === ':memory:' ? 1 : await checkpointOffThread(this.file, options);
+    return {
+      engine: 'sqlite',
+      done: 'deleted and replaced cells zeroed in place (secure_delete); WAL checkpointed into the database file and truncated to 0 bytes (wal_checkpoint(TRUNCATE) succeeded)',
+      remains:
+        'nothing in the database, -wal or -shm files; blocks the file system freed earlier may keep old bytes until reused (use an encrypted file system)',
+      attempts,
+    };
   }
 
   async close(): Promise<void> {

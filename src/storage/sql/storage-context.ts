@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Subject } from '../../core/conversation-store';
 import { CodedError, isCodedError } from '../../errors';
 import type { FieldCipher, FieldContext } from '../crypto/field-cipher';
@@ -13,6 +14,7 @@ export class StorageContext {
     readonly cipher: FieldCipher,
     readonly now: () => number = Date.now,
     private readonly observer: CryptoObserver = {},
+    private readonly logger?: Pick<Logger, 'error'>,
   ) {
     this.tombstones = new Tombstones(db, now);
   }
@@ -42,22 +44,52 @@ export class StorageContext {
     return this.keys.cachedKeyFor(teamId, scope, ref) ?? this.keys.keyFor(teamId, scope, ref);
   }
 
+  /**
+   * Whose key seals Data of a conversation: its visitor's, when the conversation is stored (so a
+   * visitor's erasure takes the whole conversation: agent, bot and system messages included);
+   * otherwise the author's (`fallbackRef`), or the team's when that is empty.
+   */
+  async conversationOwnerRef(teamId: string, conversationId: string): Promise<string | undefined> {
+    const [row] = await this.db.all<{ visitor_ref: string }>(
+      'SELECT visitor_ref FROM conversations WHERE team_id = ? AND conversation_ref = ?',
+      [teamId, this.conversationRef(teamId, conversationId)],
+    );
+    return row?.visitor_ref;
+  }
+
   seal(ctx: FieldContext, value: unknown, key: DataKey): Buffer {
+    if (isWiped(key.key)) {
+      // A key dropped from memory (zeroed) while a caller still held it: never encrypt under zeroes.
+      throw new CodedError('KEY_MISSING', `data key ${key.id} was dropped from memory before use; retry`);
+    }
     const sealed = this.cipher.encrypt(ctx, Buffer.from(JSON.stringify(value), 'utf8'), key.id, key.key);
     this.observer.operation?.('encrypt', 'ok');
     return sealed;
   }
 
   /**
-   * Decrypts a stored value. Returns undefined when its key was destroyed (the Data was erased);
-   * a tampered or moved value throws DECRYPT_FAILED.
+   * Decrypts a stored value. Returns undefined only when its key was destroyed (the Data was
+   * erased). A key that does not exist throws KEY_MISSING (logged and counted: a corrupted key
+   * id or a lost key row is an error, never an erasure); a tampered or moved value throws
+   * DECRYPT_FAILED.
    */
   async open<T>(ctx: FieldContext, stored: Uint8Array): Promise<T | undefined> {
     let key: DataKey;
     try {
       key = await this.keys.keyById(this.cipher.keyIdOf(stored));
     } catch (err) {
-      if (isCodedError(err, 'DATA_KEY_DESTROYED')) return undefined;
+      if (isCodedError(err, 'DATA_KEY_DESTROYED')) {
+        this.observer.operation?.('decrypt', 'key_destroyed');
+        return undefined;
+      }
+      if (isCodedError(err, 'KEY_MISSING')) {
+        this.observer.operation?.('decrypt', 'key_missing');
+        this.logger?.error(
+          { code: 'KEY_MISSING', table: ctx.table, field: ctx.field, recordId: ctx.recordId },
+          'stored record names a data key that does not exist; it cannot be read',
+        );
+        throw err;
+      }
       this.observer.operation?.('decrypt', 'failed');
       throw err;
     }
@@ -75,4 +107,9 @@ export class StorageContext {
       );
     }
   }
+}
+
+function isWiped(key: Uint8Array): boolean {
+  for (const byte of key) if (byte !== 0) return false;
+  return true;
 }
