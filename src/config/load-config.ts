@@ -86,6 +86,7 @@ const schema = z
     MASTER_KEY: z.string().optional(),
     MASTER_KEY_FILE: z.string().min(1).optional(),
     MASTER_KEY_PREVIOUS: list(z.string().min(1)),
+    MASTER_KEY_MAX_AGE_DAYS: int(1, 3650).default(90),
     WEBHOOK_SECRETS: list(
       z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_<base64> secrets, comma-separated'),
     ),
@@ -177,6 +178,8 @@ export interface AppConfig {
     readonly masterKey: string | undefined;
     readonly masterKeyFile: string | undefined;
     readonly masterKeyPrevious: readonly string[];
+    /** Rotate (and retire the old key) at least this often: erasures reach layer (c) only then. */
+    readonly masterKeyMaxAgeDays: number;
   };
   readonly lifecycle: {
     readonly webhookSecrets: readonly string[];
@@ -251,6 +254,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       masterKey: v.MASTER_KEY,
       masterKeyFile: v.MASTER_KEY_FILE,
       masterKeyPrevious: v.MASTER_KEY_PREVIOUS,
+      masterKeyMaxAgeDays: v.MASTER_KEY_MAX_AGE_DAYS,
     },
     lifecycle: {
       webhookSecrets: v.WEBHOOK_SECRETS,

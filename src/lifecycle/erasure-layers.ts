@@ -40,7 +40,7 @@ export interface ErasureLayers {
   waitingOn: string[];
 }
 
-interface ReceiptDocument {
+export interface ReceiptDocument {
   job_id: string;
   event: string;
   version?: number;
@@ -53,7 +53,10 @@ interface ReceiptDocument {
  * Each erasure's layers from its signed receipt and the master-key generations as they are now.
  * Receipts before version 2 never stated layers (b) and (c): they show null there.
  */
-export function layersOf(receipt: ReceiptDocument, generations: readonly MasterKeyGeneration[]): ErasureLayers {
+export function layersOf(
+  receipt: ReceiptDocument,
+  generations: readonly MasterKeyGeneration[],
+): ErasureLayers {
   const retired = new Map(generations.map((g) => [g.id, g.retiredAt]));
   const layers = receipt.layers;
   if (!layers) {
@@ -77,4 +80,9 @@ export function layersOf(receipt: ReceiptDocument, generations: readonly MasterK
     irrecoverableAt: waitingOn.length === 0 ? iso(Math.max(0, ...times) || receipt.finished_at) : null,
     waitingOn,
   };
+}
+
+/** The receipt document inside a stored signed receipt (receipts.document). */
+export function receiptDocumentOf(stored: string): ReceiptDocument {
+  return JSON.parse((JSON.parse(stored) as { document: string }).document) as ReceiptDocument;
 }

@@ -77,7 +77,8 @@ export class ErasureWorker {
     if (this.running || this.stopped) return;
     this.running = this.drain()
       .catch((err: unknown) => {
-        if (this.stopped) this.opts.logger.info('lifecycle job left open while stopping; it resumes at the next start');
+        if (this.stopped)
+          this.opts.logger.info('lifecycle job left open while stopping; it resumes at the next start');
         else this.opts.logger.error({ err: describeError(err) }, 'lifecycle job failed; it will be retried');
       })
       .finally(() => {
@@ -134,7 +135,8 @@ export class ErasureWorker {
       progress.generationsAtRisk = atRisk;
       // An agent's messages in visitors' conversations are sealed under the visitors' keys: they
       // become unreadable when deleted below, not here.
-      if (!(scope.kind === 'subject' && scope.subjectKind === 'agent')) progress.unreadableAt = progress.shreddedAt;
+      if (!(scope.kind === 'subject' && scope.subjectKind === 'agent'))
+        progress.unreadableAt = progress.shreddedAt;
       progress.keysDestroyed = [...new Set([...progress.keysDestroyed, ...destroyed])];
       progress.step = 'shredded';
       await this.save(job);
@@ -184,7 +186,10 @@ export class ErasureWorker {
       progress.purgedAt = this.now();
       progress.purge = report;
       await this.save(job);
-      log.info({ attempts: report.attempts, ms: progress.purgedAt - started }, 'purged from the database engine');
+      log.info(
+        { attempts: report.attempts, ms: progress.purgedAt - started },
+        'purged from the database engine',
+      );
     }
 
     // 4. One signed receipt, the audit entry and the job's end, in one transaction.

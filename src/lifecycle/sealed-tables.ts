@@ -3,7 +3,13 @@
  * purges these from the engine (layer (b): VACUUM FULL on PostgreSQL). A store that adds an
  * encrypted table adds it here, and its rows to the erasure steps.
  */
-export const PURGED_TABLES: readonly string[] = ['data_keys', 'messages', 'inbox', 'profiles', 'conversations'];
+export const PURGED_TABLES: readonly string[] = [
+  'data_keys',
+  'messages',
+  'inbox',
+  'profiles',
+  'conversations',
+];
 
 /** SQL for the data key id (hex) a sealed column's value names (format byte, then 16 bytes of key id). */
 export function sealedKeyIdSql(dialect: 'sqlite' | 'postgres', column: string): string {

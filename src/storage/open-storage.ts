@@ -92,8 +92,8 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
       : new SqliteDatabase(sqliteFile(opts.dataDir));
   const cipher = new FieldCipher(sodium);
   const keys = new KeyRing(db, masters, sodium, {
-      observer: opts.observer,
-      onDestroyed: () => cipher.wipe(),
+    observer: opts.observer,
+    onDestroyed: () => cipher.wipe(),
   });
   try {
     await migrate(db);

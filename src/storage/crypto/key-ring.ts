@@ -119,6 +119,11 @@ export class KeyRing {
     this.forgetIndex();
   }
 
+  /** The id of the master key that wraps new data keys. */
+  get currentMasterKeyId(): string {
+    return this.masters.current.id;
+  }
+
   /** How many unwrapped keys are held in memory now (tests). */
   get cachedKeys(): number {
     return this.cache.size;
@@ -137,7 +142,8 @@ export class KeyRing {
     if (!this.indexKey) throw new Error('KeyRing.open() was not awaited, or the keys were destroyed');
     const ref = createHmac('sha256', this.indexKey).update(input).digest('base64url').slice(0, 22);
     this.blindCache.set(input, ref);
-    if (this.blindCache.size > BLIND_CACHE_MAX) this.blindCache.delete(this.blindCache.keys().next().value as string);
+    if (this.blindCache.size > BLIND_CACHE_MAX)
+      this.blindCache.delete(this.blindCache.keys().next().value as string);
     return ref;
   }
 
@@ -174,7 +180,8 @@ export class KeyRing {
         `data key ${keyId} does not exist: the stored value names a key this database never held (corrupted key id, or a data_keys row lost or restored from another copy)`,
       );
     }
-    if (!row.wrapped) throw new CodedError('DATA_KEY_DESTROYED', `data key ${keyId} was destroyed (erased Data)`);
+    if (!row.wrapped)
+      throw new CodedError('DATA_KEY_DESTROYED', `data key ${keyId} was destroyed (erased Data)`);
     return this.remember(row, this.unwrap(row));
   }
 

@@ -22,14 +22,18 @@ export async function registerGenerations(db: SqlRunner, masters: MasterKeySet, 
       [m.id, now],
     );
   }
-  const [current] = await db.all<{ retired_at: number | null }>(
-    'SELECT retired_at FROM master_keys WHERE master_key_id = ?',
-    [masters.current.id],
-  );
-  if (current?.retired_at != null) {
+  for (const [i, m] of [masters.current, ...masters.previous].entries()) {
+    const [row] = await db.all<{ retired_at: number | null }>(
+      'SELECT retired_at FROM master_keys WHERE master_key_id = ?',
+      [m.id],
+    );
+    if (row?.retired_at == null) continue;
+    const when = new Date(Number(row.retired_at)).toISOString();
     throw new CodedError(
       'MASTER_KEY_INVALID',
-      `the configured master key ${masters.current.id} was retired on ${new Date(current.retired_at).toISOString()}: a retired key must not be used again. Generate a new one (npm run keys -- generate) and rotate onto it.`,
+      i === 0
+        ? `the configured master key ${m.id} was retired on ${when}: a retired key must not be used again. Generate a new one (npm run keys -- generate) and rotate onto it.`
+        : `master key ${m.id} in MASTER_KEY_PREVIOUS was retired on ${when}: remove it from MASTER_KEY_PREVIOUS and destroy every copy of it (backups made before then stay readable with it).`,
     );
   }
 }

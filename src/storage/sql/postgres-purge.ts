@@ -50,7 +50,7 @@ export async function purgePostgres(
     engine: 'postgres',
     done: `dead row versions removed by rewriting the tables (VACUUM FULL ${tables.join(', ')}); the old table files truncated; ${checkpoint}`,
     remains:
-      "the write-ahead log: segments in pg_wal written before the erasure still hold the erased rows and the wrapped keys until PostgreSQL recycles them (after later checkpoints, typically within max_wal_size of writes); any WAL archive, base backup or replica keeps them for its own retention — those copies are covered by layer (c)",
+      'the write-ahead log: segments in pg_wal written before the erasure still hold the erased rows and the wrapped keys until PostgreSQL recycles them (after later checkpoints, typically within max_wal_size of writes); any WAL archive, base backup or replica keeps them for its own retention — those copies are covered by layer (c)',
     attempts,
   };
 }

@@ -79,8 +79,7 @@ export class SqliteDatabase implements SqlDatabase {
    */
   async purge(_tables: readonly string[], options: PurgeOptions = {}): Promise<PurgeReport> {
     await this.txChain;
-    const attempts =
-      this.file === ':memory:' ? 1 : await checkpointOffThread(this.file, options);
+    const attempts = this.file === ':memory:' ? 1 : await checkpointOffThread(this.file, options);
     return {
       engine: 'sqlite',
       done: 'deleted and replaced cells zeroed in place (secure_delete); WAL checkpointed into the database file and truncated to 0 bytes (wal_checkpoint(TRUNCATE) succeeded)',
