@@ -1,6 +1,12 @@
 import Database from 'better-sqlite3';
 import type { StoredMessage, Subject } from '../../src/core/conversation-store';
+import type { describeLayers } from '../../src/lifecycle/erasure-layers';
 import type { SignedDocument } from '../../src/lifecycle/receipt-signer';
+
+interface ReceiptDoc {
+  method: string;
+  layers: ReturnType<typeof describeLayers>;
+}
 import { sqliteFile } from '../../src/storage/open-storage';
 import { occurrences, rawDatabaseFiles } from '../helpers/forensics';
 import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
@@ -77,7 +83,7 @@ async function evidence(p: LifecyclePair, keys: Query, rows: Query[]): Promise<E
 
 const receiptDocs = async (p: LifecyclePair) =>
   (await p.storage.sql!.db.all<{ document: string }>('SELECT document FROM receipts')).map(
-    (r) => JSON.parse((JSON.parse(r.document) as SignedDocument).document) as Record<string, any>,
+    (r) => JSON.parse((JSON.parse(r.document) as SignedDocument).document) as ReceiptDoc,
   );
 
 async function deliverAndWait(
@@ -87,7 +93,7 @@ async function deliverAndWait(
 ) {
   const before = (await receiptDocs(p)).length;
   expect(await p.sim.webhooks.send(type, fields as Record<string, unknown>)).toMatchObject({ status: 202 });
-  let docs: Array<Record<string, any>> = [];
+  let docs: Array<ReceiptDoc> = [];
   const deadline = Date.now() + 30_000;
   while ((docs = await receiptDocs(p)).length === before) {
     if (Date.now() > deadline) throw new Error('no receipt within 30 s');
