@@ -129,9 +129,11 @@ export class KeyRing {
     return this.cache.size;
   }
 
-  /** How many blind-index inputs (raw ids) are held in memory now (tests). */
-  get cachedBlinds(): number {
-    return this.blindCache.size;
+  /** How many blind-index inputs (raw ids) of a team are held in memory now (tests). */
+  cachedBlindsOf(teamId: string): number {
+    let n = 0;
+    for (const input of this.blindCache.keys()) if (input.split('|')[1] === teamId) n += 1;
+    return n;
   }
 
   /** A keyed hash standing in for an identifier, e.g. blind('visitor', teamId, visitorId). */
