@@ -30,18 +30,29 @@ for (;;) {
     break;
   }
   parentPort.postMessage({ done: false, attempt, reason: result.error || 'a reader or writer still uses the WAL' });
+  if (attempt >= workerData.maxAttempts) break;
   Atomics.wait(pause, 0, 0, wait);
   wait = Math.min(wait * 2, 1000);
 }
 db.close();
 `;
 
-/** Resolves with the number of attempts once `wal_checkpoint(TRUNCATE)` succeeded on `file`. */
-export function checkpointOffThread(file: string, options: PurgeOptions = {}): Promise<number> {
+/**
+ * Resolves with the number of attempts once `wal_checkpoint(TRUNCATE)` succeeded on `file`;
+ * rejects after `maxAttempts` failed ones (default: never gives up).
+ */
+export function checkpointOffThread(
+  file: string,
+  options: PurgeOptions & { maxAttempts?: number } = {},
+): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { file, driver: require.resolve('better-sqlite3') },
+      workerData: {
+        file,
+        driver: require.resolve('better-sqlite3'),
+        maxAttempts: options.maxAttempts ?? Number.MAX_SAFE_INTEGER,
+      },
     });
     let settled = false;
     const finish = (fn: () => void) => {

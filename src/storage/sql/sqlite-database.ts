@@ -67,9 +67,11 @@ export class SqliteDatabase implements SqlDatabase {
     return this.batchers[lane].write(op);
   }
 
+  /** Best effort, off the event loop: a few TRUNCATE attempts in a worker thread (erasure uses `purge`). */
   async checkpoint(): Promise<void> {
     await this.txChain;
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    if (this.file === ':memory:') return;
+    await checkpointOffThread(this.file, { maxAttempts: 10 }).catch(() => undefined);
   }
 
   /**
