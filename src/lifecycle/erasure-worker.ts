@@ -149,7 +149,11 @@ export class ErasureWorker {
         const deleted = await db.transaction(async (tx) => {
           const n = step.key
             ? await tx.run(
-                `DELETE FROM ${step.table} WHERE ${step.key} IN (SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?)`,
+                // PostgreSQL: `= ANY(ARRAY(subquery))` runs the batch's SELECT once (an InitPlan); with
+                // `IN (subquery)` the planner may re-run it per row and take minutes on a large table.
+                db.dialect === 'postgres'
+                  ? `DELETE FROM ${step.table} WHERE ${step.key} = ANY(ARRAY(SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?))`
+                  : `DELETE FROM ${step.table} WHERE ${step.key} IN (SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?)`,
                 [...step.params, this.opts.batchSize ?? 2_000],
               )
             : await tx.run(`DELETE FROM ${step.table} WHERE ${step.where}`, step.params);
