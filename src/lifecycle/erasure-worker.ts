@@ -174,6 +174,7 @@ export class ErasureWorker {
     }
 
     progress.unreadableAt ??= this.now();
+    progress.deletedAt ??= this.now();
 
     // 3. Layer (b): nothing of it left in the engine's files; retried (off the event loop) until done.
     if (progress.purgedAt === undefined) {
