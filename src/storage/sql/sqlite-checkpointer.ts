@@ -1,79 +1,69 @@
 import { Worker } from 'node:worker_threads';
-import type { PurgeOptions } from './sql-database';
 
 /**
- * The checkpoint loop, run in a worker thread on a connection of its own, so the event loop
- * never waits on it. Each attempt copies what it can without blocking writers (PASSIVE), then
- * asks for TRUNCATE with no busy wait: that succeeds only when every frame is in the database
- * file and no reader still uses the WAL, and then empties the file. A reader holding an old
- * snapshot makes it fail; the loop retries with backoff (up to 1 s apart) until it succeeds.
+ * A worker thread with its own connection to the database, so the event loop never waits on a
+ * checkpoint. `passive()` copies what it can without blocking anyone; `truncate()` succeeds only
+ * when every frame is in the database file and no reader still uses the WAL, and then empties
+ * the file. It waits at most `busyMs` for a lock, and reports failure rather than blocking longer.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = 0');
-const pause = new Int32Array(new SharedArrayBuffer(4));
-let attempt = 0;
-let wait = 10;
-for (;;) {
-  attempt += 1;
-  let result;
+db.pragma('busy_timeout = ' + workerData.busyMs);
+parentPort.on('message', (mode) => {
+  if (mode === 'close') {
+    db.close();
+    parentPort.close();
+    return;
+  }
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-    result = db.pragma('wal_checkpoint(TRUNCATE)')[0];
+    const r = db.pragma('wal_checkpoint(' + mode + ')')[0];
+    parentPort.postMessage({ busy: r.busy, reason: r.busy ? 'a reader or writer still uses the WAL' : '' });
   } catch (err) {
-    result = { busy: 1, log: -1, checkpointed: -1, error: String(err && err.message) };
+    parentPort.postMessage({ busy: 1, reason: String((err && err.message) || err) });
   }
-  if (result.busy === 0) {
-    parentPort.postMessage({ done: true, attempt });
-    break;
-  }
-  parentPort.postMessage({ done: false, attempt, reason: result.error || 'a reader or writer still uses the WAL' });
-  if (attempt >= workerData.maxAttempts) break;
-  Atomics.wait(pause, 0, 0, wait);
-  wait = Math.min(wait * 2, 1000);
-}
-db.close();
+});
 `;
 
-/**
- * Resolves with the number of attempts once `wal_checkpoint(TRUNCATE)` succeeded on `file`;
- * rejects after `maxAttempts` failed ones (default: never gives up).
- */
-export function checkpointOffThread(
-  file: string,
-  options: PurgeOptions & { maxAttempts?: number } = {},
-): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        file,
-        driver: require.resolve('better-sqlite3'),
-        maxAttempts: options.maxAttempts ?? Number.MAX_SAFE_INTEGER,
-      },
-    });
-    let settled = false;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener('abort', abort);
-      fn();
-    };
-    const abort = () => {
-      void worker.terminate();
-      finish(() => reject(new Error('checkpoint abandoned (stopping)')));
-    };
-    if (options.signal?.aborted) return abort();
-    options.signal?.addEventListener('abort', abort);
-    worker.on('message', (m: { done: boolean; attempt: number; reason?: string }) => {
-      if (m.done) finish(() => resolve(m.attempt));
-      else void Promise.resolve(options.onRetry?.(m.attempt, m.reason ?? '')).catch(() => undefined);
-    });
-    worker.on('error', (err) => finish(() => reject(err)));
-    worker.on('exit', (code) =>
-      finish(() => reject(new Error(`checkpoint thread exited (${code}) before the WAL was emptied`))),
-    );
+export interface Checkpointer {
+  passive(): Promise<{ done: boolean; reason: string }>;
+  truncate(): Promise<{ done: boolean; reason: string }>;
+  close(): Promise<void>;
+}
+
+export function openCheckpointer(file: string, busyMs = 50): Checkpointer {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { file, busyMs, driver: require.resolve('better-sqlite3') },
   });
+  let failure: Error | undefined;
+  worker.on('error', (err) => {
+    failure = err;
+  });
+  const ask = (mode: 'PASSIVE' | 'TRUNCATE') =>
+    new Promise<{ done: boolean; reason: string }>((resolve, reject) => {
+      if (failure) return reject(failure);
+      const onExit = () => reject(failure ?? new Error('checkpoint thread exited'));
+      worker.once('exit', onExit);
+      worker.once('message', (m: { busy: number; reason: string }) => {
+        worker.off('exit', onExit);
+        resolve({ done: m.busy === 0, reason: m.reason });
+      });
+      worker.postMessage(mode);
+    });
+  return {
+    passive: () => ask('PASSIVE'),
+    truncate: () => ask('TRUNCATE'),
+    close: async () => {
+      worker.postMessage('close');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 1_000);
+        worker.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
 }
