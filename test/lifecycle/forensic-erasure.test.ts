@@ -10,7 +10,8 @@ interface ReceiptDoc {
 import { sqliteFile } from '../../src/storage/open-storage';
 import { occurrences, rawDatabaseFiles } from '../helpers/forensics';
 import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
-import { STORAGE_KINDS } from '../helpers/storage-fixtures';
+import pg from 'pg';
+import { STORAGE_KINDS, TEST_DATABASE_URL } from '../helpers/storage-fixtures';
 import { sleep } from '../helpers/wait-for';
 
 const ADA: Subject = { kind: 'visitor', id: 'V-ada' };
@@ -211,6 +212,55 @@ describe.each(STORAGE_KINDS)('forensic scan of the raw database files on %s', (k
     expect(occurrences(files, kept.wrappedKeys)).toHaveLength(kept.wrappedKeys.length);
     expect(occurrences(files, kept.ciphertexts)).toHaveLength(kept.ciphertexts.length);
   });
+
+  if (kind === 'postgres') {
+    it('signs no receipt while an open transaction still sees the erased rows, and purges them once it ends', async () => {
+      // Any transaction in the database holding an older snapshot keeps dead rows "recently dead":
+      // VACUUM FULL copies them into the new file. The purge must notice and wait.
+      const holder = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        await holder.query(`SELECT COUNT(*) FROM ${p.fx.pgSchema}.audit_log`); // a snapshot, and no lock on the purged tables
+        const ada = p.storage.sql!.ctx.subjectRef('T1', ADA);
+        const gone = await evidence(
+          p,
+          ["SELECT wrapped AS v FROM data_keys WHERE team_id = 'T1' AND subject_ref = ?", [ada]],
+          [["SELECT body AS v FROM messages WHERE team_id = 'T1' AND subject_ref = ?", [ada]]],
+        );
+        expect(
+          await p.sim.webhooks.send('data_deletion.requested', { team_id: 'T1', subject: ADA }),
+        ).toMatchObject({
+          status: 202,
+        });
+        const step = async () =>
+          (
+            await p.storage.sql!.db.all<{ progress: string }>(
+              "SELECT progress FROM lifecycle_jobs WHERE type = 'data_deletion.requested'",
+            )
+          ).map((r) => (JSON.parse(r.progress) as { step: string }).step)[0];
+        const deadline = Date.now() + 10_000;
+        while ((await step()) !== 'purging') {
+          if (Date.now() > deadline) throw new Error('job never reached the purge');
+          await sleep(20);
+        }
+        await sleep(1_500); // VACUUM FULL runs meanwhile and reports rows it could not remove
+        expect(await step()).toBe('purging');
+        expect(await receiptDocs(p)).toEqual([]);
+
+        await holder.query('COMMIT');
+        const done = Date.now() + 30_000;
+        while ((await receiptDocs(p)).length === 0) {
+          if (Date.now() > done) throw new Error('no receipt after the transaction ended');
+          await sleep(20);
+        }
+        const files = await rawDatabaseFiles(p.fx);
+        expect(occurrences(files, [...gone.wrappedKeys, ...gone.ciphertexts])).toEqual([]);
+      } finally {
+        await holder.end();
+      }
+    });
+  }
 
   if (kind === 'sqlite') {
     it('signs no receipt while a reader keeps the WAL from being emptied, and purges it once the reader lets go', async () => {

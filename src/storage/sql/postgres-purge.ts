@@ -9,7 +9,9 @@ const SAFE_NAME = /^[a-z_][a-z0-9_]*$/;
  * deleted rows still readable in the file). VACUUM FULL rewrites each table into a new file
  * holding only live rows, and the old file is truncated at commit. It takes an ACCESS EXCLUSIVE
  * lock for the rewrite: with `lock_timeout` it gives up rather than queue every other query
- * behind a long transaction, and is retried with backoff until it succeeds. VACUUM cannot run
+ * behind a long transaction, and is retried with backoff until it succeeds. A dead row still
+ * visible to a transaction open anywhere in the database is copied into the new file too: its
+ * VERBOSE report ("N dead row versions cannot be removed yet") makes that a retry, not success. VACUUM cannot run
  * in a transaction, so each runs on its own. CHECKPOINT then writes every page to disk; it
  * needs the pg_checkpoint role (PostgreSQL 15) and is skipped, and said so, without it.
  */
@@ -26,18 +28,29 @@ export async function purgePostgres(
       attempts += 1;
       if (options.signal?.aborted) throw new Error('purge abandoned (stopping)');
       const client = await pool.connect();
+      let kept = 0;
+      const onNotice = (notice: { message?: string; detail?: string }) => {
+        const m = /(\d+) dead row versions cannot be removed yet/.exec(`${notice.message} ${notice.detail}`);
+        if (m) kept += Number(m[1]);
+      };
+      client.on('notice', onNotice);
+      let reason: string;
       try {
         await client.query("SET lock_timeout = '3s'");
-        await client.query(`VACUUM (FULL) ${table}`);
-        break;
+        await client.query(`VACUUM (FULL, VERBOSE) ${table}`);
+        if (kept === 0) break;
+        // Still visible to a transaction open somewhere in the database: copied into the new file.
+        reason = `VACUUM FULL ${table}: ${kept} dead row versions kept for a transaction still open`;
       } catch (err) {
-        await options.onRetry?.(attempts, `VACUUM FULL ${table}: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, wait));
-        wait = Math.min(wait * 2, 5_000);
+        reason = `VACUUM FULL ${table}: ${(err as Error).message}`;
       } finally {
+        client.off('notice', onNotice);
         await client.query('RESET lock_timeout').catch(() => undefined);
         client.release();
       }
+      await options.onRetry?.(attempts, reason);
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(wait * 2, 5_000);
     }
   }
   let checkpoint = 'CHECKPOINT written';

@@ -6,6 +6,8 @@ import type { CryptoObserver, DataKey, KeyRing } from '../crypto/key-ring';
 import type { SqlDatabase } from './sql-database';
 import { Tombstones } from './tombstones';
 
+const NO_OWNER_MS = 2_000;
+
 /** What every encrypted store shares: the database, the key ring, the cipher, and a clock. */
 export class StorageContext {
   constructor(
@@ -50,12 +52,36 @@ export class StorageContext {
    * otherwise the author's (`fallbackRef`), or the team's when that is empty.
    */
   async conversationOwnerRef(teamId: string, conversationId: string): Promise<string | undefined> {
+    const conversationRef = this.conversationRef(teamId, conversationId);
+    const key = `${teamId}|${conversationRef}`;
+    const known = this.owners.get(key);
+    if (typeof known === 'string') return known;
+    if (known !== undefined && known > this.now()) return undefined;
     const [row] = await this.db.all<{ visitor_ref: string }>(
       'SELECT visitor_ref FROM conversations WHERE team_id = ? AND conversation_ref = ?',
-      [teamId, this.conversationRef(teamId, conversationId)],
+      [teamId, conversationRef],
     );
+    this.remember(key, row ? row.visitor_ref : this.now() + NO_OWNER_MS);
     return row?.visitor_ref;
   }
+
+  /**
+   * A conversation's visitor never changes: remembered (blind refs only, bounded) so a message
+   * costs no extra query; "not stored yet" is remembered for 2 s only (another instance may
+   * store it). An erased owner is caught by the tombstone check all the same.
+   */
+  rememberOwner(teamId: string, conversationRef: string, visitorRef: string): void {
+    this.remember(`${teamId}|${conversationRef}`, visitorRef);
+  }
+
+  private remember(key: string, value: string | number): void {
+    this.owners.delete(key);
+    this.owners.set(key, value);
+    if (this.owners.size > 50_000) this.owners.delete(this.owners.keys().next().value as string);
+  }
+
+  /** `<team>|<conversation ref>` → the visitor's ref, or until when it is known to be absent. */
+  private readonly owners = new Map<string, string | number>();
 
   seal(ctx: FieldContext, value: unknown, key: DataKey): Buffer {
     if (isWiped(key.key)) {
