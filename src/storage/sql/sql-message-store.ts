@@ -21,7 +21,12 @@ export class SqlMessageStore implements MessageStore {
   async append(message: StoredMessage): Promise<void> {
     const { teamId } = message;
     const subjectRef = message.subject ? this.ctx.subjectRef(teamId, message.subject) : '';
-    const ownerRef = (await this.ctx.conversationOwnerRef(teamId, message.conversationId)) ?? subjectRef;
+    // A message about a visitor is in that visitor's conversation; only an agent's message, or
+    // one about nobody yet, needs the conversation looked up.
+    const ownerRef =
+      message.subject?.kind === 'visitor'
+        ? subjectRef
+        : ((await this.ctx.conversationOwnerRef(teamId, message.conversationId)) ?? subjectRef);
     if (await this.ctx.tombstones.isErased(teamId, subjectRef)) return;
     if (ownerRef !== subjectRef && (await this.ctx.tombstones.isErased(teamId, ownerRef))) return;
     const key = await this.ctx.keyOf(teamId, ownerRef || undefined);
