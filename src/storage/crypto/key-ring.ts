@@ -2,8 +2,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { CodedError } from '../../errors';
 import type { SqlDatabase, SqlRunner } from '../sql/sql-database';
 import { KeyCache } from './key-cache';
+import { KeyWrapper, type WrappedKeyRow } from './key-wrapper';
 import { registerGenerations } from './master-key-generations';
-import type { MasterKey, MasterKeySet } from './master-keys';
+import type { MasterKeySet } from './master-keys';
 import type { Sodium } from './sodium';
 
 /** A usable data key: its public id and the unwrapped key bytes. Use it at once, never across an await. */
@@ -20,13 +21,8 @@ export interface CryptoObserver {
 
 type Scope = 'team' | 'subject' | 'index';
 
-interface KeyRow {
-  key_id: string;
-  team_id: string;
+interface KeyRow extends WrappedKeyRow {
   scope: Scope;
-  subject_ref: string;
-  master_key_id: string | null;
-  wrapped: Buffer | null;
 }
 
 /** What a shred told the other instances (PostgreSQL NOTIFY payload). */
@@ -39,7 +35,6 @@ interface ShredNotice {
   keys?: string[];
 }
 
-const NONCE = 24;
 /** PostgreSQL channel on which instances tell each other which keys were shredded. */
 export const SHRED_CHANNEL = 'cdbs_key_shred';
 /** NOTIFY payloads must stay under 8,000 bytes. */
@@ -72,6 +67,7 @@ export interface KeyRingOptions {
  */
 export class KeyRing {
   private readonly cache: KeyCache;
+  private readonly wrapper: KeyWrapper;
   private readonly creating = new Map<string, Promise<DataKey>>();
   private readonly blindCache = new Map<string, string>();
   private indexKey: Buffer | undefined;
@@ -90,6 +86,7 @@ export class KeyRing {
     this.observer = options.observer ?? {};
     this.onDestroyed = options.onDestroyed ?? (() => undefined);
     this.now = options.now ?? Date.now;
+    this.wrapper = new KeyWrapper(masters, sodium, this.observer);
     this.cache = new KeyCache(sodium, options.cacheTtlMs, options.cacheMax, Date.now, this.onDestroyed);
     // SQLite has one process writing; PostgreSQL caches only once the listener is up.
     this.listening = db.dialect !== 'postgres';
@@ -184,7 +181,7 @@ export class KeyRing {
     }
     if (!row.wrapped)
       throw new CodedError('DATA_KEY_DESTROYED', `data key ${keyId} was destroyed (erased Data)`);
-    return this.remember(row, this.unwrap(row));
+    return this.remember(row, this.wrapper.unwrap(row));
   }
 
   /**
@@ -272,8 +269,8 @@ export class KeyRing {
       if (rows.length === 0) return done;
       await this.db.transaction(async (tx) => {
         for (const row of rows) {
-          const key = this.unwrap(row);
-          const wrapped = this.wrap(row, key);
+          const key = this.wrapper.unwrap(row);
+          const wrapped = this.wrapper.wrap(row, key);
           await tx.run(
             'UPDATE data_keys SET wrapped = ?, master_key_id = ? WHERE key_id = ? AND master_key_id = ? AND destroyed_at IS NULL',
             [wrapped, this.masters.current.id, row.key_id, row.master_key_id],
@@ -306,7 +303,7 @@ export class KeyRing {
         master_key_id: null,
         wrapped: null,
       };
-      const wrapped = this.wrap(fresh, key);
+      const wrapped = this.wrapper.wrap(fresh, key);
       // Group-committed with other writes; the partial unique index settles a race between instances.
       await this.db.write(
         (tx) =>
@@ -319,61 +316,13 @@ export class KeyRing {
       [row] = await select();
       if (!row) throw new Error('data key vanished right after it was created');
     }
-    return this.remember(row, this.unwrap(row));
+    return this.remember(row, this.wrapper.unwrap(row));
   }
 
   private remember(row: KeyRow, key: Uint8Array): DataKey {
     const entry = { id: row.key_id, key, teamId: row.team_id, owner: `${row.scope}|${row.subject_ref}` };
     if (this.listening) this.cache.set(entry);
     return entry;
-  }
-
-  private wrap(row: Pick<KeyRow, 'key_id' | 'team_id' | 'scope' | 'subject_ref'>, key: Uint8Array): Buffer {
-    const master = this.masters.current;
-    const nonce = randomBytes(NONCE);
-    const sealed = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-      key,
-      wrapAd(row, master.id),
-      null,
-      nonce,
-      master.key,
-    );
-    this.observer.operation?.('wrap', 'ok');
-    return Buffer.concat([nonce, sealed]);
-  }
-
-  private unwrap(row: KeyRow): Uint8Array {
-    const master = this.master(row.master_key_id);
-    const wrapped = row.wrapped ?? Buffer.alloc(0);
-    try {
-      const key = this.sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        null,
-        wrapped.subarray(NONCE),
-        wrapAd(row, master.id),
-        wrapped.subarray(0, NONCE),
-        master.key,
-      );
-      this.observer.operation?.('unwrap', 'ok');
-      return key;
-    } catch (err) {
-      this.observer.operation?.('unwrap', 'failed');
-      throw new CodedError(
-        'DECRYPT_FAILED',
-        `data key ${row.key_id} does not unwrap under master key ${master.id} (tampered)`,
-        { cause: err },
-      );
-    }
-  }
-
-  private master(id: string | null): MasterKey {
-    const found = [this.masters.current, ...this.masters.previous].find((m) => m.id === id);
-    if (!found) {
-      throw new CodedError(
-        'MASTER_KEY_UNKNOWN',
-        `a data key is wrapped by master key ${id ?? '(none)'}, which is not configured: add it to MASTER_KEY_PREVIOUS until "npm run keys -- rotate" has re-wrapped everything`,
-      );
-    }
-    return found;
   }
 
   /** Tells the other instances, in the shredding transaction (delivered when it commits). */
@@ -416,11 +365,4 @@ export class KeyRing {
     this.blindCache.clear();
     this.onDestroyed();
   }
-}
-
-function wrapAd(row: Pick<KeyRow, 'key_id' | 'team_id' | 'scope' | 'subject_ref'>, masterId: string): Buffer {
-  return Buffer.from(
-    `cdbs:dek:v1|${row.key_id}|${row.team_id}|${row.scope}|${row.subject_ref}|${masterId}`,
-    'utf8',
-  );
 }
