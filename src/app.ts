@@ -35,6 +35,7 @@ import { adminRouter } from './http/admin-router';
 import { legalPagesRouter } from './http/legal-pages';
 import { lifecycleWebhookRouter } from './http/lifecycle-webhook-router';
 import { ErasureWorker, type ErasureWorkerOptions } from './lifecycle/erasure-worker';
+import { keyAgeSnapshot } from './lifecycle/key-age';
 import { LifecycleJobs } from './lifecycle/lifecycle-jobs';
 import type { ReceiptSigner } from './lifecycle/receipt-signer';
 import { FreshnessRefresher } from './lifecycle/freshness-refresher';
@@ -104,6 +105,8 @@ export interface LifecycleWiring {
   worker?: Pick<ErasureWorkerOptions, 'batchSize' | 'pollMs' | 'leaseMs' | 'afterBatch'>;
   /** Terms 6.1: how often records are re-confirmed, and how long messages are kept at most. */
   freshness: { intervalMs: number; retentionMs: number };
+  /** MASTER_KEY_MAX_AGE_DAYS (default 90), published beside the master key's age. */
+  masterKeyMaxAgeDays?: number;
 }
 
 export interface BotApp {
@@ -287,6 +290,8 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       },
       { path: '/admin', router: adminRouter(sql.ctx, adminToken) },
     );
+    const maxAgeDays = opts.lifecycle.masterKeyMaxAgeDays ?? 90;
+    metrics.bindKeys(() => keyAgeSnapshot(sql.db, sql.keys.currentMasterKeyId, maxAgeDays, sql.ctx.now()));
     metrics.bindLifecycle(async () => {
       const now = sql.ctx.now();
       const { pending, oldestCreatedAt } = await jobs.pendingCount();

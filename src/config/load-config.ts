@@ -117,6 +117,7 @@ const schema = z
       .string()
       .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 . _ : -')
       .optional(),
+    MASTER_KEY_MAX_AGE_DAYS: int(1, 3650).default(90),
     WEBHOOK_SECRETS: list(
       z.string().superRefine((secret, ctx) => {
         const problem = webhookSecretProblem(secret);
@@ -263,6 +264,8 @@ export interface AppConfig {
     readonly masterKeyPrevious: readonly string[];
     /** Stable, unique per running instance: a restart takes its own leases back at once. */
     readonly instanceId: string | undefined;
+    /** Rotate (and retire the old key) at least this often: erasures reach layer (c) only then. */
+    readonly masterKeyMaxAgeDays: number;
   };
   readonly lifecycle: {
     readonly webhookSecrets: readonly string[];
@@ -352,6 +355,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       masterKeyFile: v.MASTER_KEY_FILE,
       masterKeyPrevious: v.MASTER_KEY_PREVIOUS,
       instanceId: v.INSTANCE_ID,
+      masterKeyMaxAgeDays: v.MASTER_KEY_MAX_AGE_DAYS,
     },
     lifecycle: {
       webhookSecrets: v.WEBHOOK_SECRETS,

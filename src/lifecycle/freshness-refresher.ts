@@ -44,9 +44,11 @@ export class FreshnessRefresher {
       [staleBefore, ctx.freshSince(), batch],
     );
     for (const p of profiles) {
-      const fields = await ctx.open<Record<string, string>>(
-        { table: 'profiles', teamId: p.team_id, recordId: p.subject_ref, field: 'body' },
-        p.body,
+      const fields = await this.readable(() =>
+        ctx.open<Record<string, string>>(
+          { table: 'profiles', teamId: p.team_id, recordId: p.subject_ref, field: 'body' },
+          p.body,
+        ),
       );
       if (!fields?.id) continue;
       const outcome = await this.confirm('visitors.info', { visitor_id: fields.id }, p.team_id);
@@ -75,9 +77,11 @@ export class FreshnessRefresher {
       [staleBefore, ctx.freshSince(), batch],
     );
     for (const c of conversations) {
-      const body = await ctx.open<{ conversationId?: string }>(
-        { table: 'conversations', teamId: c.team_id, recordId: c.conversation_ref, field: 'body' },
-        c.body,
+      const body = await this.readable(() =>
+        ctx.open<{ conversationId?: string }>(
+          { table: 'conversations', teamId: c.team_id, recordId: c.conversation_ref, field: 'body' },
+          c.body,
+        ),
       );
       if (!body?.conversationId) continue;
       const outcome = await this.confirm(
@@ -136,6 +140,19 @@ export class FreshnessRefresher {
     if (dropped + expired + deletedUpstream > 0) await ctx.db.checkpoint();
     this.opts.logger.info({ refreshed, deletedUpstream, dropped, expired }, 'freshness pass done');
     return { refreshed, deletedUpstream, dropped, expired };
+  }
+
+  /**
+   * A record that cannot be read (KEY_MISSING, DECRYPT_FAILED: already logged and counted) is
+   * skipped, not allowed to stop the pass: left unconfirmed, it is dropped at 24 h like any other.
+   */
+  private async readable<T>(read: () => Promise<T | undefined>): Promise<T | undefined> {
+    try {
+      return await read();
+    } catch (err) {
+      if (isCodedError(err, 'KEY_MISSING') || isCodedError(err, 'DECRYPT_FAILED')) return undefined;
+      throw err;
+    }
   }
 
   private async confirm(

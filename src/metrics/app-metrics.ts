@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayObserver } from '../clickdesk/gateway';
 import type { PolicyRule } from '../policy/channel-policy';
+import type { KeyAgeSnapshot } from '../lifecycle/key-age';
 import type { CryptoObserver } from '../storage/crypto/key-ring';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
 import type { BucketSnapshot, GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
@@ -148,6 +149,7 @@ export class AppMetrics {
     this.deadLetterSource = source;
   }
 
+  private keysSource: (() => Promise<KeyAgeSnapshot>) | undefined;
   private lifecycleSource: (() => Promise<LifecycleSnapshot>) | undefined;
 
   /** Publishes the data lifecycle: pending jobs, their age, and the oldest unconfirmed record. */
@@ -203,6 +205,40 @@ export class AppMetrics {
     for (const operation of ['encrypt', 'decrypt', 'wrap', 'unwrap', 'shred']) {
       for (const outcome of ['ok', 'failed']) this.cryptoOperations.inc({ operation, outcome }, 0);
     }
+    // A record naming a key that does not exist (KEY_MISSING) is an error; a destroyed key is an erasure.
+    for (const outcome of ['key_missing', 'key_destroyed'])
+      this.cryptoOperations.inc({ operation: 'decrypt', outcome }, 0);
+    const keys = async (): Promise<KeyAgeSnapshot | undefined> => this.keysSource?.();
+    const keyGauge = (name: string, help: string, pick: (s: KeyAgeSnapshot) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const s = await keys();
+          if (s) this.set(pick(s));
+        },
+      });
+    keyGauge(
+      'clickdesk_master_key_age_seconds',
+      'How long the current master key has been in use (since first seen by the database).',
+      (s) => s.currentAgeSeconds,
+    );
+    keyGauge(
+      'clickdesk_master_key_max_age_seconds',
+      'MASTER_KEY_MAX_AGE_DAYS in seconds: rotate and retire the master key before its age passes this.',
+      (s) => s.maxAgeSeconds,
+    );
+    keyGauge(
+      'clickdesk_erasures_awaiting_key_retirement',
+      'Erasures whose pre-erasure copies (backups, archives) stay readable until a master key is retired (layer (c) not reached).',
+      (s) => s.erasuresAwaitingRetirement,
+    );
+    keyGauge(
+      'clickdesk_erasure_oldest_awaiting_key_retirement_seconds',
+      'Age of the oldest erasure still waiting for a master-key retirement (0 when none).',
+      (s) => s.oldestAwaitingRetirementSeconds,
+    );
     for (const reason of ['deleted_upstream', 'not_confirmed']) this.freshnessDropped.inc({ reason }, 0);
     for (const reason of ['other_app', 'unknown_team']) this.webhooksIgnored.inc({ reason }, 0);
     const lifecycle = async (): Promise<LifecycleSnapshot> =>
@@ -251,6 +287,11 @@ export class AppMetrics {
         for (const kind of ['event', 'effect'] as const) this.set({ kind }, counts[kind]);
       },
     });
+  }
+
+  /** Publishes master-key age and erasures still readable from copies (layer (c) not reached). */
+  bindKeys(source: () => Promise<KeyAgeSnapshot>): void {
+    this.keysSource = source;
   }
 
   /** Publishes the governor's buckets: limit, window, remaining, utilisation, queue. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load-config';
 import type { ConversationStore, MessageStore, ProfileStore } from '../core/conversation-store';
 import type { EventInbox } from '../core/event-inbox';
@@ -39,6 +40,8 @@ export interface StorageOptions {
   instanceId?: string;
   /** How long a lease lasts without a heartbeat (default 15 s). */
   leaseMs?: number;
+  /** Where KEY_MISSING and similar storage errors are logged. */
+  logger?: Pick<Logger, 'error'>;
 }
 
 /** Every store the app keeps, over one database; `sql` is undefined for the in-memory kind. */
@@ -93,12 +96,15 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
     opts.kind === 'postgres'
       ? PostgresDatabase.connect(opts.databaseUrl ?? '', { schema: opts.pgSchema })
       : new SqliteDatabase(sqliteFile(opts.dataDir));
+  const cipher = new FieldCipher(sodium);
+  const keys = new KeyRing(db, masters, sodium, {
+    observer: opts.observer,
+    onDestroyed: () => cipher.wipe(),
+  });
   try {
     await migrate(db);
-    const cipher = new FieldCipher(sodium);
-    const keys = new KeyRing(db, masters, sodium, opts.observer, () => cipher.wipe());
     await keys.open();
-    const ctx = new StorageContext(db, keys, cipher, opts.now, opts.observer);
+    const ctx = new StorageContext(db, keys, cipher, opts.now, opts.observer, opts.logger);
     await ctx.tombstones.load();
     return {
       kind: opts.kind,
@@ -110,9 +116,13 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
       messages: new SqlMessageStore(ctx),
       profiles: new SqlProfileStore(ctx),
       sql: { db, ctx, keys },
-      close: () => db.close(),
+      close: async () => {
+        await keys.close();
+        await db.close();
+      },
     };
   } catch (err) {
+    await keys.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;
   }

@@ -65,6 +65,28 @@ describe('24-hour freshness', () => {
     expect(Number(left?.n)).toBe(0);
   });
 
+  it('drops at 24 h a record whose key is missing, without that record stopping the pass', async () => {
+    const broken = await chat('Broken');
+    const fine = await chat('Fine');
+    const db = p.storage.sql!.db;
+    const ref = p.storage.sql!.ctx.subjectRef(p.sim.team.id, broken.who);
+    const [row] = await db.all<{ body: Buffer }>('SELECT body FROM profiles WHERE subject_ref = ?', [ref]);
+    const body = Buffer.from(row!.body);
+    body.fill(0xab, 1, 17); // names a data key that does not exist
+    await db.run('UPDATE profiles SET body = ? WHERE subject_ref = ?', [body, ref]);
+
+    clock += 13 * HOUR;
+    const pass = await p.app.refresher!.runOnce();
+    expect(pass.refreshed).toBeGreaterThanOrEqual(1); // the others were re-confirmed
+    expect(await held(fine.who)).toEqual({ profile: true, messages: 1 });
+    clock += 12 * HOUR;
+    await p.app.refresher!.runOnce();
+    const [left] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM profiles WHERE subject_ref = ?', [
+      ref,
+    ]);
+    expect(Number(left?.n)).toBe(0);
+  });
+
   it('forgets handled event ids after a week, so the inbox does not grow for a year', async () => {
     await chat('Someone');
     const db = p.storage.sql!.db;

@@ -154,6 +154,20 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX outbox_subject ON outbox (team_id, subject_ref)
     `,
   },
+  {
+    version: 4,
+    name: 'erasure proof in layers: master-key generations',
+    sql: `
+      CREATE TABLE master_keys (
+        master_key_id TEXT PRIMARY KEY,
+        first_seen_at {bigint} NOT NULL,
+        retired_at {bigint},
+        retirement TEXT
+      );
+      INSERT INTO master_keys (master_key_id, first_seen_at)
+        SELECT master_key_id, MIN(created_at) FROM data_keys WHERE master_key_id IS NOT NULL GROUP BY master_key_id
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {

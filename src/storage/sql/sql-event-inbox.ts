@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatEvent, InboundEvent } from '../../core/chat-event';
+import { conversationOf, type ChatEvent, type InboundEvent } from '../../core/chat-event';
 import type { Subject } from '../../core/conversation-store';
 import type { Completion, EventInbox } from '../../core/event-inbox';
 import { describeError } from '../../errors';
@@ -57,7 +57,16 @@ export class SqlEventInbox implements EventInbox {
     const subjectRef = subject ? this.ctx.subjectRef(event.teamId, subject) : '';
     // An erased person's (or team's) late events are acknowledged and dropped, never stored.
     if (await this.ctx.tombstones.isErased(event.teamId, subjectRef)) return 'duplicate';
-    const key = await this.ctx.keyOf(event.teamId, subjectRef || undefined);
+    // Sealed under the key of the person the event is about (Terms 6.3): in a visitor's
+    // conversation that is the visitor, whoever wrote it (agent, bot, system).
+    const conversationId = conversationOf(event.event);
+    const ownerRef =
+      subject?.kind === 'visitor' || conversationId === undefined
+        ? subjectRef
+        : ((await this.ctx.conversationOwnerRef(event.teamId, conversationId)) ?? subjectRef);
+    if (ownerRef !== subjectRef && (await this.ctx.tombstones.isErased(event.teamId, ownerRef)))
+      return 'duplicate';
+    const key = await this.ctx.keyOf(event.teamId, ownerRef || undefined);
     const payload = this.ctx.seal(
       { table: 'inbox', teamId: event.teamId, recordId: event.eventId, field: 'payload' },
       event,
