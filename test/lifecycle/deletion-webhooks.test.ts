@@ -309,7 +309,7 @@ describe.each(STORAGE_KINDS)('forged and broken deliveries on %s', (kind) => {
     expect(await jobsFor('msg_other_app')).toBe(0);
     await new Promise((r) => setTimeout(r, 300)); // a worker poll or more: still nothing happens
     expect((await receipts(p)).length).toBe(before.receipts);
-    expect(await held(p, 'T1', ADA)).toEqual({ messages: 5, profile: true });
+    expect(await held(p, 'T1', ADA)).toEqual({ messages: 6, profile: true });
     expect(p.fatal).toEqual([]);
     expect(await ignoredCount('other_app')).toBe(before.ignored + 1);
   });
