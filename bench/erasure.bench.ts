@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** Fills `count` message rows (ciphertext-sized random bodies) for one subject of one team, fast. */
-async function seed(
+export async function seed(
   storage: Storage,
   teamId: string,
   subjectRef: string,

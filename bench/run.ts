@@ -8,30 +8,43 @@ import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
 import { formatReport } from './report';
+import { scrapeBenchmark } from './scrape.bench';
+import { soakBenchmark } from './soak';
 
 const HELP = `Usage: npm run bench -- [options]
+       npm run bench -- soak [--minutes N] [--rate N] [--sample-seconds N] [--heap-snapshots DIR]
 
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
+\`soak\` instead drives a steady rate of events through the simulator into the app on SQLite and
+prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds them.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor
+  --only NAME          run one benchmark: ingest, storage, erasure, scrape, governor
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
   --messages N         messages per storage round (default 20000)
   --subject-messages N messages of the erased subject (default 100000)
   --team-messages N    messages of the erased team (default 1000000)
+  --stored-messages N  messages stored for the scrape figures (default 1000000)
+  --scrapes N          scrapes per series (default 200)
   --databases LIST     databases to measure: sqlite,postgres, or none (default both; postgres needs
                        DATABASE_URL or the default postgres://postgres@127.0.0.1:5432/test)
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
   --json               print the reports as JSON instead of tables
+  --minutes N          soak: how long (default 10; 1 for a quick check)
+  --rate N             soak: events per second (default 500)
+  --sample-seconds N   soak: a line every N seconds (default 30)
+  --heap-snapshots DIR soak: write V8 heap snapshots there (after warm-up and at the end);
+                       read them with: node dist/bench/heap-summary.js FILE
   -h, --help           show this help
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       only: { type: 'string' },
       events: { type: 'string', default: '100000' },
@@ -41,9 +54,15 @@ async function main(): Promise<void> {
       messages: { type: 'string', default: '20000' },
       'subject-messages': { type: 'string', default: '100000' },
       'team-messages': { type: 'string', default: '1000000' },
+      'stored-messages': { type: 'string', default: '1000000' },
+      scrapes: { type: 'string', default: '200' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
       json: { type: 'boolean', default: false },
+      minutes: { type: 'string', default: '10' },
+      rate: { type: 'string', default: '500' },
+      'sample-seconds': { type: 'string', default: '30' },
+      'heap-snapshots': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -60,7 +79,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor'];
+  const known = ['ingest', 'storage', 'erasure', 'scrape', 'governor'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -69,6 +88,28 @@ async function main(): Promise<void> {
   const databases = kinds as Array<'sqlite' | 'postgres'>;
   if (values.only && !known.includes(values.only))
     throw new Error(`--only must be one of: ${known.join(', ')}`);
+
+  const [mode, ...extra] = positionals;
+  if (mode !== undefined && (mode !== 'soak' || extra.length > 0))
+    throw new Error(`unknown argument "${positionals.join(' ')}": the only mode is "soak" (see --help)`);
+  if (mode === 'soak') {
+    const minutes = Number(values.minutes);
+    if (!(minutes > 0 && minutes <= 24 * 60))
+      throw new Error(`--minutes must be a number of minutes above 0, got "${values.minutes}"`);
+    const report = await soakBenchmark(
+      {
+        minutes,
+        rate: int('rate', values.rate, 1),
+        sampleSeconds: int('sample-seconds', values['sample-seconds'], 1),
+        scrapeSeconds: 15,
+        databaseUrl,
+        heapSnapshotDir: values['heap-snapshots'],
+      },
+      (line) => process.stdout.write(`${line}\n`),
+    );
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    return;
+  }
 
   const reports = [];
   if (!values.only || values.only === 'ingest') {
@@ -106,6 +147,19 @@ async function main(): Promise<void> {
           kinds: databases,
           subjectMessages: int('subject-messages', values['subject-messages'], 100),
           teamMessages: int('team-messages', values['team-messages'], 100),
+          databaseUrl,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'scrape') {
+    reports.push(
+      await scrapeBenchmark(
+        {
+          kinds: databases,
+          storedMessages: int('stored-messages', values['stored-messages'], 0),
+          scrapes: int('scrapes', values.scrapes, 10),
           databaseUrl,
         },
         progress,
