@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
@@ -70,14 +70,27 @@ export async function startBenchApp(opts: {
   };
 }
 
-/** Scrapes `/metrics` once over HTTP; resolves with the milliseconds it took. */
-export async function scrapeOnce(url: string): Promise<number> {
+/**
+ * Scrapes `/metrics` once over HTTP, on a connection of its own (a kept-alive one can be closed
+ * by the server while the loop is busy elsewhere); resolves with the milliseconds it took.
+ */
+export function scrapeOnce(url: string): Promise<number> {
   const started = process.hrtime.bigint();
-  const res = await fetch(`${url}/metrics`);
-  const text = await res.text();
-  if (res.status !== 200 || !text.includes('clickdesk_data_oldest_confirmation_age_seconds'))
-    throw new Error(`/metrics answered ${res.status} without the freshness gauge`);
-  return Number(process.hrtime.bigint() - started) / 1e6;
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${url}/metrics`, { agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          if (res.statusCode !== 200 || !text.includes('clickdesk_data_oldest_confirmation_age_seconds'))
+            reject(new Error(`/metrics answered ${res.statusCode} without the freshness gauge`));
+          else resolve(Number(process.hrtime.bigint() - started) / 1e6);
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import { governorBenchmark } from './governor.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
-import { formatReport } from './report';
+import { formatReport, type BenchReport } from './report';
 import { scrapeBenchmark } from './scrape.bench';
 import { soakBenchmark } from './soak';
 
@@ -111,9 +111,14 @@ async function main(): Promise<void> {
     return;
   }
 
-  const reports = [];
+  // Each report is printed as soon as it is done: a later benchmark failing loses nothing.
+  const reports: BenchReport[] = [];
+  const done = (report: BenchReport): void => {
+    reports.push(report);
+    if (!values.json) process.stdout.write(`${formatReport(report)}\n\n`);
+  };
   if (!values.only || values.only === 'ingest') {
-    reports.push(
+    done(
       await ingestBenchmark(
         {
           events: int('events', values.events, 1000),
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'storage') {
-    reports.push(
+    done(
       await storageBenchmark(
         {
           kinds: databases,
@@ -141,7 +146,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'erasure') {
-    reports.push(
+    done(
       await erasureBenchmark(
         {
           kinds: databases,
@@ -154,7 +159,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'scrape') {
-    reports.push(
+    done(
       await scrapeBenchmark(
         {
           kinds: databases,
@@ -168,7 +173,7 @@ async function main(): Promise<void> {
   }
   if (!values.only || values.only === 'governor') {
     const redis = values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    reports.push(
+    done(
       await governorBenchmark(
         {
           calls: int('calls', values.calls, 100),
@@ -179,9 +184,7 @@ async function main(): Promise<void> {
       ),
     );
   }
-  process.stdout.write(
-    values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(formatReport).join('\n\n')}\n`,
-  );
+  if (values.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {
