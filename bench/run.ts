@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the
  * same run (these machines are noisy; absolute figures vary, ratios much less).
  */
+import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { governorBenchmark } from './governor.bench';
 import { ingestBenchmark } from './ingest.bench';
@@ -96,6 +97,8 @@ async function main(): Promise<void> {
     const minutes = Number(values.minutes);
     if (!(minutes > 0 && minutes <= 24 * 60))
       throw new Error(`--minutes must be a number of minutes above 0, got "${values.minutes}"`);
+    const snapshotDir = values['heap-snapshots'];
+    if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
     const report = await soakBenchmark(
       {
         minutes,
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
         sampleSeconds: int('sample-seconds', values['sample-seconds'], 1),
         scrapeSeconds: 15,
         databaseUrl,
-        heapSnapshotDir: values['heap-snapshots'],
+        heapSnapshotDir: snapshotDir,
       },
       (line) => process.stdout.write(`${line}\n`),
     );

@@ -119,7 +119,8 @@ export async function soakBenchmark(opts: SoakOptions, line: (text: string) => v
   await sim.stop();
 
   // The first minute (or first half of a short run) warms caches and the JIT up.
-  const settled = samples.filter((s) => s.at >= Math.min(60, seconds / 2));
+  const warm = samples.filter((s) => s.at >= Math.min(60, seconds / 2));
+  const settled = warm.length > 0 ? warm : samples;
   const rss = settled.map((s) => s.rss);
   const firstHalf = settled.filter((s) => s.at < seconds / 2 + (settled[0]?.at ?? 0) / 2);
   const lastHalf = settled.slice(firstHalf.length);
