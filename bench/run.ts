@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the
  * same run (these machines are noisy; absolute figures vary, ratios much less).
  */
+import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { crashRecoveryBenchmark } from './crash-recovery.bench';
 import { governorBenchmark } from './governor.bench';
@@ -10,20 +11,27 @@ import { peerBenchmark } from './peer.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
-import { formatReport } from './report';
+import { formatReport, type BenchReport } from './report';
+import { scrapeBenchmark } from './scrape.bench';
+import { soakBenchmark } from './soak';
 
 const HELP = `Usage: npm run bench -- [options]
+       npm run bench -- soak [--minutes N] [--rate N] [--sample-seconds N] [--heap-snapshots DIR]
 
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
+\`soak\` instead drives a steady rate of events through the simulator into the app on SQLite and
+prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds them.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor, policy, crash, peer
+  --only NAME          run one benchmark: ingest, storage, erasure, scrape, governor, policy, crash, peer
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
   --messages N         messages per storage round (default 20000)
   --subject-messages N messages of the erased subject (default 100000)
   --team-messages N    messages of the erased team (default 1000000)
+  --stored-messages N  messages stored for the scrape figures (default 1000000)
+  --scrapes N          scrapes per series (default 200)
   --databases LIST     databases to measure: sqlite,postgres, or none (default both; postgres needs
                        DATABASE_URL or the default postgres://postgres@127.0.0.1:5432/test)
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
@@ -39,11 +47,17 @@ Options:
   --storm-links LIST   link counts to storm with (default 1,2; "none" to skip the storms)
   --seed N             seed of the storm's fault sequence (default 1)
   --json               print the reports as JSON instead of tables
+  --minutes N          soak: how long (default 10; 1 for a quick check)
+  --rate N             soak: events per second (default 500)
+  --sample-seconds N   soak: a line every N seconds (default 30)
+  --heap-snapshots DIR soak: write V8 heap snapshots there (after warm-up and at the end);
+                       read them with: node dist/bench/heap-summary.js FILE
   -h, --help           show this help
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       only: { type: 'string' },
       events: { type: 'string', default: '100000' },
@@ -53,6 +67,8 @@ async function main(): Promise<void> {
       messages: { type: 'string', default: '20000' },
       'subject-messages': { type: 'string', default: '100000' },
       'team-messages': { type: 'string', default: '1000000' },
+      'stored-messages': { type: 'string', default: '1000000' },
+      scrapes: { type: 'string', default: '200' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
       'policy-messages': { type: 'string', default: '50000' },
@@ -65,6 +81,10 @@ async function main(): Promise<void> {
       'storm-links': { type: 'string', default: '1,2' },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
+      minutes: { type: 'string', default: '10' },
+      rate: { type: 'string', default: '500' },
+      'sample-seconds': { type: 'string', default: '30' },
+      'heap-snapshots': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -81,7 +101,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor', 'policy', 'crash', 'peer'];
+  const known = ['ingest', 'storage', 'erasure', 'scrape', 'governor', 'policy', 'crash', 'peer'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -91,9 +111,38 @@ async function main(): Promise<void> {
   if (values.only && !known.includes(values.only))
     throw new Error(`--only must be one of: ${known.join(', ')}`);
 
-  const reports = [];
+  const [mode, ...extra] = positionals;
+  if (mode !== undefined && (mode !== 'soak' || extra.length > 0))
+    throw new Error(`unknown argument "${positionals.join(' ')}": the only mode is "soak" (see --help)`);
+  if (mode === 'soak') {
+    const minutes = Number(values.minutes);
+    if (!(minutes > 0 && minutes <= 24 * 60))
+      throw new Error(`--minutes must be a number of minutes above 0, got "${values.minutes}"`);
+    const snapshotDir = values['heap-snapshots'];
+    if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+    const report = await soakBenchmark(
+      {
+        minutes,
+        rate: int('rate', values.rate, 1),
+        sampleSeconds: int('sample-seconds', values['sample-seconds'], 1),
+        scrapeSeconds: 15,
+        databaseUrl,
+        heapSnapshotDir: snapshotDir,
+      },
+      (line) => process.stdout.write(`${line}\n`),
+    );
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    return;
+  }
+
+  // Each report is printed as soon as it is done: a later benchmark failing loses nothing.
+  const reports: BenchReport[] = [];
+  const done = (report: BenchReport): void => {
+    reports.push(report);
+    if (!values.json) process.stdout.write(`${formatReport(report)}\n\n`);
+  };
   if (!values.only || values.only === 'ingest') {
-    reports.push(
+    done(
       await ingestBenchmark(
         {
           events: int('events', values.events, 1000),
@@ -108,7 +157,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'storage') {
-    reports.push(
+    done(
       await storageBenchmark(
         {
           kinds: databases,
@@ -121,7 +170,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'erasure') {
-    reports.push(
+    done(
       await erasureBenchmark(
         {
           kinds: databases,
@@ -133,9 +182,22 @@ async function main(): Promise<void> {
       ),
     );
   }
+  if (!values.only || values.only === 'scrape') {
+    done(
+      await scrapeBenchmark(
+        {
+          kinds: databases,
+          storedMessages: int('stored-messages', values['stored-messages'], 0),
+          scrapes: int('scrapes', values.scrapes, 10),
+          databaseUrl,
+        },
+        progress,
+      ),
+    );
+  }
   if (!values.only || values.only === 'governor') {
     const redis = values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    reports.push(
+    done(
       await governorBenchmark(
         {
           calls: int('calls', values.calls, 100),
@@ -147,7 +209,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'policy') {
-    reports.push(
+    done(
       policyBenchmark(
         {
           messages: int('policy-messages', values['policy-messages'], 100),
@@ -159,7 +221,7 @@ async function main(): Promise<void> {
   }
   if (!values.only || values.only === 'crash') {
     const redis = values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    reports.push(
+    done(
       await crashRecoveryBenchmark(
         {
           kinds: databases,
@@ -174,7 +236,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'peer') {
-    reports.push(
+    done(
       await peerBenchmark(
         {
           events: int('peer-events', values['peer-events'], 1000),
@@ -192,9 +254,7 @@ async function main(): Promise<void> {
       ),
     );
   }
-  process.stdout.write(
-    values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(formatReport).join('\n\n')}\n`,
-  );
+  if (values.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -30,10 +30,16 @@ export class SimulatorChild {
   }
 
   /** Publishes `count` message events and resolves once all are acknowledged. */
-  flood(
-    count: number,
-    conversations: number,
-  ): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
+  flood(count: number, conversations: number): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
+    return this.run({ cmd: 'flood', count, conversations });
+  }
+
+  /** Publishes `rate` message events a second for `seconds`; resolves once all are acknowledged. */
+  drive(rate: number, seconds: number): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
+    return this.run({ cmd: 'drive', rate, seconds });
+  }
+
+  private run(command: object): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
     return new Promise((resolve) => {
       const onMessage = (m: unknown): void => {
         const msg = m as { done?: boolean; seconds: number; counters: SimulatorCounters; cpuMicros: number };
@@ -42,7 +48,7 @@ export class SimulatorChild {
         resolve(msg);
       };
       this.child.on('message', onMessage);
-      this.child.send({ cmd: 'flood', count, conversations });
+      this.child.send(command);
     });
   }
 

@@ -30,7 +30,6 @@ import {
 } from './storage/memory/memory-conversation-store';
 import { MemoryEventInbox } from './storage/memory/memory-event-inbox';
 import type { Storage } from './storage/open-storage';
-import type { SqlDatabase } from './storage/sql/sql-database';
 import { adminRouter } from './http/admin-router';
 import { legalPagesRouter } from './http/legal-pages';
 import { lifecycleWebhookRouter } from './http/lifecycle-webhook-router';
@@ -41,6 +40,7 @@ import type { ReceiptSigner } from './lifecycle/receipt-signer';
 import { FreshnessRefresher } from './lifecycle/freshness-refresher';
 import { AppIdentity, storageHoldsTeam } from './lifecycle/app-identity';
 import { createMetricsHttpApp } from './http/create-metrics-http-app';
+import { oldestConfirmation } from './lifecycle/oldest-confirmation';
 
 export interface ClickDeskCredentials {
   readonly apiUrl: string;
@@ -407,17 +407,6 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       return { drained };
     },
   };
-}
-
-/** When ClickDesk last confirmed the least recently confirmed record the app holds. */
-async function oldestConfirmation(db: SqlDatabase): Promise<number | undefined> {
-  const [row] = await db.all<{ oldest: number | null }>(
-    `SELECT MIN(c) AS oldest FROM (
-       SELECT MIN(confirmed_at) AS c FROM messages UNION ALL
-       SELECT MIN(confirmed_at) FROM profiles UNION ALL
-       SELECT MIN(confirmed_at) FROM conversations) t`,
-  );
-  return row?.oldest ?? undefined;
 }
 
 function combineObservers(...observers: Array<GatewayObserver | undefined>): GatewayObserver {

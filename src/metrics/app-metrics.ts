@@ -241,12 +241,15 @@ export class AppMetrics {
     );
     for (const reason of ['deleted_upstream', 'not_confirmed']) this.freshnessDropped.inc({ reason }, 0);
     for (const reason of ['other_app', 'unknown_team']) this.webhooksIgnored.inc({ reason }, 0);
-    const lifecycle = async (): Promise<LifecycleSnapshot> =>
-      (await this.lifecycleSource?.()) ?? {
-        pending: 0,
-        oldestPendingAgeSeconds: 0,
-        oldestConfirmationAgeSeconds: 0,
-      };
+    // The three lifecycle gauges of one scrape share one read of the database.
+    const lifecycle = sharedWhilePending(
+      async (): Promise<LifecycleSnapshot> =>
+        (await this.lifecycleSource?.()) ?? {
+          pending: 0,
+          oldestPendingAgeSeconds: 0,
+          oldestConfirmationAgeSeconds: 0,
+        },
+    );
     const gauge = (name: string, help: string, pick: (s: LifecycleSnapshot) => number) =>
       new Gauge({
         name,
@@ -332,8 +335,12 @@ export class AppMetrics {
     };
   }
 
+  private readonly bucketSnapshot = sharedWhilePending(
+    async (): Promise<BucketSnapshot[]> => (await this.governor?.snapshot()) ?? [],
+  );
+
   private bucketGauge(name: string, help: string, pick: (b: BucketSnapshot) => number): void {
-    const snapshot = async (): Promise<BucketSnapshot[]> => (await this.governor?.snapshot()) ?? [];
+    const snapshot = this.bucketSnapshot;
     new Gauge({
       name,
       help,
@@ -349,4 +356,20 @@ export class AppMetrics {
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
+}
+
+/**
+ * Calls made while an earlier call is still pending get its promise: the gauges of one scrape
+ * (prom-client collects them concurrently) read their common source once.
+ */
+function sharedWhilePending<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (pending) return pending;
+    const p = read().finally(() => {
+      if (pending === p) pending = undefined;
+    });
+    pending = p;
+    return p;
+  };
 }

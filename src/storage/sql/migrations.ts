@@ -168,6 +168,18 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
         SELECT master_key_id, MIN(created_at) FROM data_keys WHERE master_key_id IS NOT NULL GROUP BY master_key_id
     `,
   },
+  {
+    version: 6,
+    name: 'indexes for freshness: oldest confirmation and expiry without a table scan',
+    // Terms 6.1: the freshness gauge (MIN(confirmed_at) per scrape) and the refresher's drops and
+    // expiry read these columns; without an index each read scanned every stored message.
+    sql: `
+      CREATE INDEX messages_confirmed ON messages (confirmed_at);
+      CREATE INDEX messages_created ON messages (created_at);
+      CREATE INDEX profiles_confirmed ON profiles (confirmed_at);
+      CREATE INDEX conversations_confirmed ON conversations (confirmed_at);
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {
