@@ -30,12 +30,18 @@ export class SimulatorChild {
   }
 
   /** Publishes `count` message events and resolves once all are acknowledged. */
-  flood(count: number, conversations: number): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
+  flood(
+    count: number,
+    conversations: number,
+  ): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
     return this.run({ cmd: 'flood', count, conversations });
   }
 
   /** Publishes `rate` message events a second for `seconds`; resolves once all are acknowledged. */
-  drive(rate: number, seconds: number): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
+  drive(
+    rate: number,
+    seconds: number,
+  ): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
     return this.run({ cmd: 'drive', rate, seconds });
   }
 
