@@ -88,5 +88,16 @@ export function controlRouter(sim: Simulator): express.Router {
     z.looseObject({ type: lifecycleTypes, url: z.url().optional() }),
     ({ type, url, ...fields }) => sim.webhooks.send(type, fields, url),
   );
+  // Installation (§4): expire every access token now, uninstall a team, add a team to install into.
+  route('/faults/expire-tokens', z.object({}), () => sim.oauth.expireAll());
+  route('/installations/revoke', z.object({ team_id: z.string().min(1) }), (b) => sim.uninstall(b.team_id));
+  route('/teams', z.object({ name: z.string().trim().min(1).max(80) }), (b) => {
+    const team = sim.addTeam(b.name);
+    return {
+      team_id: team.id,
+      visitor_page: `${sim.url}/visitor/?team=${team.id}`,
+      install_page: sim.options.appUrl ? `${sim.options.appUrl}/install?team=${team.id}` : undefined,
+    };
+  });
   return router;
 }

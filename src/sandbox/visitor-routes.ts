@@ -50,11 +50,16 @@ export function visitorRouter(sim: Simulator): express.Router {
   };
 
   router.post('/api/chats', (req, res) => {
-    const body = (req.body ?? {}) as { name?: unknown; email?: unknown };
+    const body = (req.body ?? {}) as { name?: unknown; email?: unknown; team_id?: unknown };
+    const teamId = typeof body.team_id === 'string' && body.team_id ? body.team_id : sim.team.id;
+    if (!sim.teamById(teamId)) {
+      res.status(404).json({ ok: false, error: 'team_not_found' });
+      return;
+    }
     const name =
       typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 100) : 'Website visitor';
     const email = typeof body.email === 'string' ? body.email.slice(0, 200) : '';
-    const chat = sim.startVisitorChat(name, email, req.get('referer') ?? '');
+    const chat = sim.startVisitorChat(name, email, req.get('referer') ?? '', teamId);
     const token = randomBytes(16).toString('hex');
     tokens.set(chat.conversationId, Buffer.from(token));
     res

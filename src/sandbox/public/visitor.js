@@ -27,7 +27,13 @@
   }
 
   function start() {
-    fetch('api/chats', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    // /visitor/?team=T… chats with that team (each team has its own visitor page).
+    var team = new URLSearchParams(location.search).get('team');
+    fetch('api/chats', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(team ? { team_id: team } : {}),
+    })
       .then(function (r) {
         return r.json();
       })
