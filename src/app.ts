@@ -36,11 +36,28 @@ import { ErasureWorker, type ErasureWorkerOptions } from './lifecycle/erasure-wo
 import { LifecycleJobs } from './lifecycle/lifecycle-jobs';
 import type { ReceiptSigner } from './lifecycle/receipt-signer';
 import { FreshnessRefresher } from './lifecycle/freshness-refresher';
+import { ClickDeskOAuthClient } from './installations/clickdesk-oauth-client';
+import type { InstallationStore } from './installations/installation-store';
+import { InstallState, type UsedStates } from './installations/install-state';
+import { installRouter } from './installations/install-router';
+import { TokenRotator, type TokenRotatorOptions } from './installations/token-rotator';
 
 export interface ClickDeskCredentials {
   readonly apiUrl: string;
   readonly appToken: string;
-  readonly botToken: string;
+  /** Single-team setup: one static bot token. Without it, each team's comes from its installation. */
+  readonly botToken?: string;
+}
+
+/** One app, many teams (shared/clickdesk-api.md §4): the install flow, the store, token rotation. */
+export interface InstallationWiring {
+  store: InstallationStore;
+  usedStates: UsedStates;
+  clientId: string;
+  clientSecret: string;
+  /** The app's public base URL; ClickDesk sends installers back to `{publicUrl}/oauth/callback`. */
+  publicUrl: () => string;
+  rotation?: Pick<TokenRotatorOptions, 'refreshAheadMs' | 'leaseMs' | 'sweepMs' | 'afterGrant'>;
 }
 
 export type BotAppConfig = Pick<
@@ -75,6 +92,8 @@ export interface BotAppOptions {
   onFatal?: (err: CodedError) => void;
   /** Data lifecycle (deletion webhooks, erasure, receipts, access export); needs SQL storage. */
   lifecycle?: LifecycleWiring;
+  /** Installations by OAuth; without it the static `clickdesk.botToken` serves every call. */
+  installations?: InstallationWiring;
 }
 
 export interface LifecycleWiring {
@@ -100,6 +119,8 @@ export interface BotApp {
   readonly metrics: AppMetrics;
   readonly worker: ErasureWorker | undefined;
   readonly refresher: FreshnessRefresher | undefined;
+  /** Each team's bot token, kept valid; undefined in the single-team (static token) setup. */
+  readonly tokens: TokenRotator | undefined;
   start(): Promise<void>;
   /** Graceful: stop intake, ack what was recorded, finish handlers within the deadline, close links. */
   stop(): Promise<{ drained: boolean }>;
@@ -131,10 +152,44 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   });
   metrics.bindGovernor(governor);
 
+  const egressFetch = createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]);
+  const installs = opts.installations;
+  const oauthClient =
+    installs &&
+    new ClickDeskOAuthClient({
+      apiUrl: clickdesk.apiUrl,
+      clientId: installs.clientId,
+      clientSecret: installs.clientSecret,
+      redirectUri: () => new URL('oauth/callback', `${installs.publicUrl().replace(/\/+$/, '')}/`).toString(),
+      fetchImpl: egressFetch,
+      governor,
+    });
+  const tokens =
+    installs &&
+    oauthClient &&
+    new TokenRotator({
+      store: installs.store,
+      oauth: oauthClient,
+      logger: logger.child({ part: 'tokens' }),
+      ...installs.rotation,
+      onRefresh: (outcome) => metrics.installations.refreshes.inc({ outcome }),
+    });
+  if (installs) metrics.installations.bind(() => installs.store.list());
+  const staticToken = (): string => {
+    if (clickdesk.botToken) return clickdesk.botToken;
+    throw new CodedError('CONFIG_INVALID', 'no bot token: set CLICKDESK_BOT_TOKEN or configure installations');
+  };
   const api = new ClickDeskWebApi({
     baseUrl: clickdesk.apiUrl,
     appToken: clickdesk.appToken,
-    botTokenFor: () => clickdesk.botToken,
+    botTokenFor: tokens ? (teamId) => tokens.tokenFor(teamId) : staticToken,
+    renewBotToken: tokens && ((teamId, expired) => tokens.renew(teamId, expired)),
+    onBotAuthFailed: (teamId, apiError) => {
+      if (!tokens || !installs || apiError !== 'token_revoked') return;
+      // ClickDesk revoked the team's token (uninstalled, reinstalled elsewhere): stop using it.
+      tokens.forget(teamId);
+      logger.warn({ teamId }, 'ClickDesk revoked this team\'s bot token: the installation is no longer used');
+    },
     review: createOutboundGuard({
       policy,
       onBlock: config.policy.onBlock,
@@ -143,7 +198,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       onBlocked: (rule) => metrics.policyBlocked.inc({ rule }),
     }),
     governor,
-    fetchImpl: createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]),
+    fetchImpl: egressFetch,
     onResponse: ({ method, outcome }) => metrics.apiRequests.inc({ method, outcome }),
   });
   const dispatcher = new EventDispatcher({
@@ -162,6 +217,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     ...config.rtm,
     openConnection: () => api.openConnection(),
     intake: async (event) => {
+      if (tokens && !(await tokens.has(event.teamId))) {
+        // A team that holds no installation: acknowledged (so it is not redelivered), not handled.
+        metrics.installations.eventsDropped.inc({ reason: 'not_installed' });
+        return 'duplicate';
+      }
       const outcome = await inbox.record(event);
       if (outcome === 'recorded') dispatcher.submit(event);
       return outcome;
@@ -186,7 +246,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       now: sql.ctx.now,
       logger: logger.child({ part: 'lifecycle' }),
       ...opts.lifecycle.worker,
-      onFinished: (job, seconds) => metrics.lifecycleJobSeconds.observe({ event: job.type }, seconds),
+      onFinished: (job, seconds) => {
+        metrics.lifecycleJobSeconds.observe({ event: job.type }, seconds);
+        // The team's installation was shredded with its Data: stop using a cached token at once.
+        if (job.scope.kind === 'team') tokens?.forget(job.scope.teamId);
+      },
       onTerminated: () => {
         opts.onFatal?.(
           new CodedError(
@@ -243,6 +307,20 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     routers: [
       ...(config.metricsPort === undefined ? [metricsRoute] : []),
       { path: '/', router: legalPagesRouter() },
+      ...(installs && oauthClient && tokens
+        ? [
+            {
+              path: '/',
+              router: installRouter({
+                oauth: oauthClient,
+                state: new InstallState(installs.clientSecret, installs.usedStates),
+                store: installs.store,
+                logger,
+                onInstalled: (inst) => tokens.installed(inst),
+              }),
+            },
+          ]
+        : []),
       ...lifecycleRoutes,
     ],
   });
@@ -267,7 +345,9 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     metrics,
     worker,
     refresher,
+    tokens,
     async start() {
+      tokens?.start();
       await dispatcher.recover();
       worker?.start();
       if (refresher && opts.lifecycle) {
@@ -295,6 +375,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       governor.close();
       await gateway.close();
       await worker?.stop();
+      await tokens?.stop();
       if (!opts.rateStore) await rateStore.close();
       return { drained };
     },

@@ -11,6 +11,7 @@ import { Simulator } from './sandbox/simulator';
 import { openStorage, storageOptionsFrom } from './storage/open-storage';
 import { ReceiptSigner } from './lifecycle/receipt-signer';
 import { loadSodium } from './storage/crypto/sodium';
+import { installThroughConsent } from './sandbox/install-through-consent';
 
 /** The composition root: reads config, starts the sandbox if asked, wires and runs the app. */
 async function main(): Promise<void> {
@@ -22,6 +23,11 @@ async function main(): Promise<void> {
   let sandbox: Simulator | undefined;
   let credentials: ClickDeskCredentials;
   let webhookSecrets = config.lifecycle.webhookSecrets;
+  // Installations (§4): in sandbox mode the simulator's registration, with this run's secret.
+  let oauth = config.oauth.clientId
+    ? { clientId: config.oauth.clientId, clientSecret: config.oauth.clientSecret ?? '' }
+    : undefined;
+  let publicUrl = config.oauth.publicUrl ?? '';
   if (config.mode === 'sandbox') {
     // The bundled simulator signs its lifecycle webhooks with a secret made for this run.
     if (webhookSecrets.length === 0) webhookSecrets = [`whsec_${randomBytes(24).toString('base64')}`];
@@ -33,16 +39,26 @@ async function main(): Promise<void> {
         timeoutMs: 5_000,
         retryBaseMs: 1_000,
       },
+      oauth: {
+        clientId: 'sandbox-client-id',
+        clientSecret: randomBytes(24).toString('base64url'),
+        redirectUris: [], // the app's callback, once it listens
+        codeTtlMs: 10 * 60_000,
+        accessTokenTtlMs: 12 * 60 * 60_000,
+        refreshReuseMs: 60_000,
+      },
     });
+    oauth = { clientId: sandbox.options.oauth.clientId, clientSecret: sandbox.options.oauth.clientSecret };
     await sandbox.listen(config.sandbox.port, config.sandbox.host);
-    credentials = sandbox.credentials();
+    // No static bot token: the sandbox team installs the app through the real flow below.
+    credentials = { apiUrl: sandbox.apiUrl, appToken: sandbox.options.appToken };
     logger.info(
       { simulator: sandbox.url },
       'sandbox mode: no ClickDesk credentials set, running the bundled simulator',
     );
   } else {
     const { apiUrl, appToken, botToken } = config.clickdesk;
-    if (!apiUrl || !appToken || !botToken)
+    if (!apiUrl || !appToken || (!botToken && !oauth))
       throw new Error('live mode without credentials: config validation let this through');
     credentials = { apiUrl, appToken, botToken };
   }
@@ -64,6 +80,12 @@ async function main(): Promise<void> {
     conversations: storage.conversations,
     messages: storage.messages,
     profiles: storage.profiles,
+    installations: oauth && {
+      store: storage.installations,
+      usedStates: storage.usedStates,
+      ...oauth,
+      publicUrl: () => publicUrl,
+    },
     lifecycle: storage.sql && {
       sql: storage.sql,
       signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
@@ -93,6 +115,13 @@ async function main(): Promise<void> {
     const appUrl = `http://${config.http.host}:${port}`;
     sandbox.options.webhook.url = `${appUrl}/webhooks/clickdesk`;
     sandbox.options.appUrl = appUrl;
+    publicUrl = appUrl;
+    sandbox.options.oauth.redirectUris.push(`${appUrl}/oauth/callback`);
+    // Every start is a first start for the in-memory simulator: install its team the real way.
+    const installed = await installThroughConsent(appUrl, sandbox.team.id);
+    if (installed.status !== 200) throw new Error(`installing the sandbox team failed (${installed.status})`);
+    logger.info({ teamId: sandbox.team.id }, 'sandbox team installed through the install flow');
+    process.stdout.write(`  Add another team: POST ${sandbox.url}/sandbox/teams {"name":"…"}, then ${appUrl}/install\n`);
     process.stdout.write(`\n  Chat with your bot as a visitor: ${sandbox.url}/visitor/\n\n`);
   }
 

@@ -237,6 +237,8 @@ export class ErasureWorker {
         { table: 'inbox', name: 'inbox_events', where: 'team_id = ?', params: p, key: 'event_id' },
         { table: 'profiles', name: 'profiles', where: 'team_id = ?', params: p },
         { table: 'conversations', name: 'conversations', where: 'team_id = ?', params: p },
+        // Its tokens were sealed under the team key just shredded; the row goes too.
+        { table: 'installations', name: 'installations', where: 'team_id = ?', params: p },
       ];
     }
     return [
@@ -244,6 +246,8 @@ export class ErasureWorker {
       { table: 'inbox', name: 'inbox_events', where: '1 = 1', params: [], key: 'event_id' },
       { table: 'profiles', name: 'profiles', where: '1 = 1', params: [] },
       { table: 'conversations', name: 'conversations', where: '1 = 1', params: [] },
+      { table: 'installations', name: 'installations', where: '1 = 1', params: [] },
+      { table: 'oauth_states', name: 'oauth_states', where: '1 = 1', params: [] },
       { table: 'tombstones', name: 'tombstones', where: '1 = 1', params: [] },
       { table: 'webhook_deliveries', name: 'webhook_ids', where: '1 = 1', params: [] },
       { table: 'data_keys', name: 'data_keys', where: '1 = 1', params: [] },

@@ -118,6 +118,25 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 5,
+    name: 'installations (tokens sealed under the team key) and used OAuth states',
+    sql: `
+      CREATE TABLE installations (
+        team_id TEXT PRIMARY KEY,
+        body {blob} NOT NULL,
+        expires_at {bigint},
+        installed_at {bigint} NOT NULL,
+        updated_at {bigint} NOT NULL,
+        refresh_owner TEXT,
+        refresh_until {bigint}
+      );
+      CREATE TABLE oauth_states (
+        nonce TEXT PRIMARY KEY,
+        expires_at {bigint} NOT NULL
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {
