@@ -177,7 +177,10 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   if (installs) metrics.installations.bind(() => installs.store.list());
   const staticToken = (): string => {
     if (clickdesk.botToken) return clickdesk.botToken;
-    throw new CodedError('CONFIG_INVALID', 'no bot token: set CLICKDESK_BOT_TOKEN or configure installations');
+    throw new CodedError(
+      'CONFIG_INVALID',
+      'no bot token: set CLICKDESK_BOT_TOKEN or configure installations',
+    );
   };
   const api = new ClickDeskWebApi({
     baseUrl: clickdesk.apiUrl,
@@ -188,7 +191,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       if (!tokens || !installs || apiError !== 'token_revoked') return;
       // ClickDesk revoked the team's token (uninstalled, reinstalled elsewhere): stop using it.
       tokens.forget(teamId);
-      logger.warn({ teamId }, 'ClickDesk revoked this team\'s bot token: the installation is no longer used');
+      logger.warn({ teamId }, "ClickDesk revoked this team's bot token: the installation is no longer used");
     },
     review: createOutboundGuard({
       policy,

@@ -121,7 +121,9 @@ async function main(): Promise<void> {
     const installed = await installThroughConsent(appUrl, sandbox.team.id);
     if (installed.status !== 200) throw new Error(`installing the sandbox team failed (${installed.status})`);
     logger.info({ teamId: sandbox.team.id }, 'sandbox team installed through the install flow');
-    process.stdout.write(`  Add another team: POST ${sandbox.url}/sandbox/teams {"name":"…"}, then ${appUrl}/install\n`);
+    process.stdout.write(
+      `  Add another team: POST ${sandbox.url}/sandbox/teams {"name":"…"}, then ${appUrl}/install\n`,
+    );
     process.stdout.write(`\n  Chat with your bot as a visitor: ${sandbox.url}/visitor/\n\n`);
   }
 

@@ -39,11 +39,17 @@ const schema = z
       .string()
       .regex(/^xoxb-\S+$/, 'must start with "xoxb-"')
       .optional(),
-    CLICKDESK_CLIENT_ID: z.string().regex(/^\S{1,200}$/, 'must be the client_id from the app settings').optional(),
+    CLICKDESK_CLIENT_ID: z
+      .string()
+      .regex(/^\S{1,200}$/, 'must be the client_id from the app settings')
+      .optional(),
     CLICKDESK_CLIENT_SECRET: z.string().min(8, 'must be the client_secret from the app settings').optional(),
     PUBLIC_URL: z
       .url({ protocol: /^https?$/ })
-      .refine((u) => !/[?#]/.test(u), 'must be a base URL without query or fragment (e.g. https://bot.example.com)')
+      .refine(
+        (u) => !/[?#]/.test(u),
+        'must be a base URL without query or fragment (e.g. https://bot.example.com)',
+      )
       .optional(),
     SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
     SANDBOX_PORT: int(0, 65535).default(4100),
@@ -117,7 +123,8 @@ const schema = z
       ctx.addIssue({
         code: 'custom',
         path: [client ? 'CLICKDESK_CLIENT_SECRET' : 'CLICKDESK_CLIENT_ID'],
-        message: 'set both CLICKDESK_CLIENT_ID and CLICKDESK_CLIENT_SECRET (from the app settings on ClickDesk), or neither',
+        message:
+          'set both CLICKDESK_CLIENT_ID and CLICKDESK_CLIENT_SECRET (from the app settings on ClickDesk), or neither',
       });
     }
     if (client && v.PUBLIC_URL === undefined) {

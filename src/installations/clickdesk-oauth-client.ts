@@ -76,7 +76,8 @@ export class ClickDeskOAuthClient {
     try {
       return oauth.validateAuthResponse(this.as, this.client, params, state);
     } catch (err) {
-      if (err instanceof oauth.AuthorizationResponseError) throw new OAuthGrantError(err.error, { cause: err });
+      if (err instanceof oauth.AuthorizationResponseError)
+        throw new OAuthGrantError(err.error, { cause: err });
       throw new OAuthGrantError('invalid_callback', { cause: err });
     }
   }
@@ -129,13 +130,16 @@ export class ClickDeskOAuthClient {
       .json()
       .catch(() => ({}))) as { ok?: unknown; error?: unknown } & Record<string, unknown>;
     if (response.status === 429) throw new OAuthGrantError('ratelimited');
-    if (body.ok !== true) throw new OAuthGrantError(typeof body.error === 'string' ? body.error : `http_${response.status}`);
+    if (body.ok !== true)
+      throw new OAuthGrantError(typeof body.error === 'string' ? body.error : `http_${response.status}`);
     let tokens: oauth.TokenEndpointResponse;
     try {
       const recognizedTokenTypes = { bot: () => undefined };
       tokens =
         kind === 'code'
-          ? await oauth.processAuthorizationCodeResponse(this.as, this.client, response, { recognizedTokenTypes })
+          ? await oauth.processAuthorizationCodeResponse(this.as, this.client, response, {
+              recognizedTokenTypes,
+            })
           : await oauth.processRefreshTokenResponse(this.as, this.client, response, { recognizedTokenTypes });
     } catch (err) {
       throw new OAuthGrantError('invalid_response', { cause: err });
@@ -148,7 +152,10 @@ export class ClickDeskOAuthClient {
       teamName: typeof team.name === 'string' ? team.name : team.id,
       appId: typeof body.app_id === 'string' ? body.app_id : '',
       botUserId: typeof body.bot_user_id === 'string' ? body.bot_user_id : '',
-      installerId: typeof (body.installer as { id?: unknown })?.id === 'string' ? (body.installer as { id: string }).id : '',
+      installerId:
+        typeof (body.installer as { id?: unknown })?.id === 'string'
+          ? (body.installer as { id: string }).id
+          : '',
       scope: tokens.scope ?? SCOPES,
       accessToken: tokens.access_token,
       refreshToken: tokens.refresh_token,

@@ -8,7 +8,9 @@ export function installPage(
   lines: string[],
   action?: { href: string; label: string; id: string },
 ): void {
-  const button = action ? `<p><a id="${esc(action.id)}" href="${esc(action.href)}">${esc(action.label)}</a></p>` : '';
+  const button = action
+    ? `<p><a id="${esc(action.id)}" href="${esc(action.href)}">${esc(action.label)}</a></p>`
+    : '';
   res
     .status(status)
     .type('html')

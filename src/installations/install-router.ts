@@ -53,9 +53,13 @@ export function installRouter(opts: InstallRouterOptions): express.Router {
     // Sandbox extension: preselect a team on the simulator's consent page.
     if (typeof req.query.team === 'string' && /^T[A-Z0-9]{1,20}$/.test(req.query.team))
       url.searchParams.set('team', req.query.team);
-    installPage(res, 200, 'Add the bot to ClickDesk', [
-      'Install the chat bot into your ClickDesk team. ClickDesk will ask you to confirm.',
-    ], { href: url.toString(), label: 'Add to ClickDesk', id: 'add-to-clickdesk' });
+    installPage(
+      res,
+      200,
+      'Add the bot to ClickDesk',
+      ['Install the chat bot into your ClickDesk team. ClickDesk will ask you to confirm.'],
+      { href: url.toString(), label: 'Add to ClickDesk', id: 'add-to-clickdesk' },
+    );
   });
 
   router.get('/oauth/callback', async (req: Request, res: Response) => {
@@ -67,7 +71,13 @@ export function installRouter(opts: InstallRouterOptions): express.Router {
     res.set('Cache-Control', 'no-store');
     if (!checked.ok) {
       log.warn({ reason: checked.reason }, 'install callback refused: bad state');
-      installPage(res, 400, 'Install link not valid', [STATE_PROBLEMS[checked.reason], 'Nothing was installed.'], again);
+      installPage(
+        res,
+        400,
+        'Install link not valid',
+        [STATE_PROBLEMS[checked.reason], 'Nothing was installed.'],
+        again,
+      );
       return;
     }
     try {
@@ -95,7 +105,10 @@ function failure(apiError: string): [number, string[]] {
     case 'access_denied':
       return [403, ['You chose Cancel on ClickDesk, so nothing was installed.']];
     case 'code_already_used':
-      return [400, ['This authorization was already used (the page was reloaded or the link shared). Nothing changed.']];
+      return [
+        400,
+        ['This authorization was already used (the page was reloaded or the link shared). Nothing changed.'],
+      ];
     case 'invalid_code':
       return [400, ['The authorization expired before it reached us (codes last 10 minutes).']];
     case 'bad_redirect_uri':
@@ -106,7 +119,10 @@ function failure(apiError: string): [number, string[]] {
         ],
       ];
     case 'invalid_client':
-      return [500, ['ClickDesk refused the app credentials: check CLICKDESK_CLIENT_ID and CLICKDESK_CLIENT_SECRET.']];
+      return [
+        500,
+        ['ClickDesk refused the app credentials: check CLICKDESK_CLIENT_ID and CLICKDESK_CLIENT_SECRET.'],
+      ];
     default:
       return [502, [`ClickDesk did not complete the install (${apiError}). Try again in a minute.`]];
   }

@@ -7,8 +7,7 @@ export interface UsedStates {
 }
 
 export type StateCheck =
-  | { ok: true }
-  | { ok: false; reason: 'malformed' | 'forged' | 'expired' | 'other_browser' | 'replayed' };
+  { ok: true } | { ok: false; reason: 'malformed' | 'forged' | 'expired' | 'other_browser' | 'replayed' };
 
 export const STATE_TTL_MS = 10 * 60_000;
 
@@ -42,11 +41,13 @@ export class InstallState {
       return { ok: false, reason: 'malformed' };
     const expected = Buffer.from(this.sign(nonce, Number(expiry)));
     const given = Buffer.from(mac);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'forged' };
+    if (expected.length !== given.length || !timingSafeEqual(expected, given))
+      return { ok: false, reason: 'forged' };
     if (Number(expiry) <= this.now()) return { ok: false, reason: 'expired' };
     const cookie = Buffer.from(cookieNonce ?? '');
     const want = Buffer.from(nonce);
-    if (cookie.length !== want.length || !timingSafeEqual(cookie, want)) return { ok: false, reason: 'other_browser' };
+    if (cookie.length !== want.length || !timingSafeEqual(cookie, want))
+      return { ok: false, reason: 'other_browser' };
     if (!(await this.used.consume(nonce, Number(expiry)))) return { ok: false, reason: 'replayed' };
     return { ok: true };
   }

@@ -137,7 +137,10 @@ export class TokenRotator {
     return pending;
   }
 
-  private async refreshLeased(teamId: string, expired: string | undefined): Promise<Installation | undefined> {
+  private async refreshLeased(
+    teamId: string,
+    expired: string | undefined,
+  ): Promise<Installation | undefined> {
     const { store, logger } = this.opts;
     const leaseMs = this.opts.leaseMs ?? 15_000;
     const deadline = this.now() + 2 * leaseMs + 5_000;
@@ -187,7 +190,10 @@ export class TokenRotator {
         continue;
       }
       if (this.now() > deadline) {
-        throw new CodedError('CLICKDESK_AUTH_FAILED', `refreshing the bot token of team ${teamId} did not finish in time`);
+        throw new CodedError(
+          'CLICKDESK_AUTH_FAILED',
+          `refreshing the bot token of team ${teamId} did not finish in time`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 150));
     }

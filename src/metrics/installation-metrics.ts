@@ -29,7 +29,7 @@ export class InstallationMetrics {
     });
     this.eventsDropped.inc({ reason: 'not_installed' }, 0);
     const snapshot = () => this.snapshot();
-    const now = () => this.now();
+    const clock = () => this.now();
     new Gauge({
       name: 'clickdesk_installations',
       help: 'Teams that have installed the app (installations held).',
@@ -47,7 +47,7 @@ export class InstallationMetrics {
         const all = await snapshot();
         const expiries = (all ?? []).flatMap((i) => (i.expiresAt === undefined ? [] : [i.expiresAt]));
         // No expiring token held: nothing can expire unrefreshed. A day stands for "far away".
-        this.set(expiries.length === 0 ? 86_400 : (Math.min(...expiries) - now()) / 1000);
+        this.set(expiries.length === 0 ? 86_400 : (Math.min(...expiries) - clock()) / 1000);
       },
     });
   }

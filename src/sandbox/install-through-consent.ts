@@ -12,7 +12,8 @@ export async function installThroughConsent(
   const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
   const startPage = await start.text();
   const href = /id="add-to-clickdesk" href="([^"]+)"/.exec(startPage)?.[1];
-  if (start.status !== 200 || !href) throw new Error(`GET /install answered ${start.status} without an install link`);
+  if (start.status !== 200 || !href)
+    throw new Error(`GET /install answered ${start.status} without an install link`);
   const authorize = new URL(unescapeHtml(href));
   authorize.searchParams.set('team', teamId);
 
@@ -32,7 +33,8 @@ export async function installThroughConsent(
     body: form,
   });
   const back = decided.headers.get('location');
-  if (decided.status !== 302 || !back) throw new Error(`the consent page did not redirect (${decided.status})`);
+  if (decided.status !== 302 || !back)
+    throw new Error(`the consent page did not redirect (${decided.status})`);
   const done = await fetch(back, { redirect: 'manual', headers: { cookie } });
   return { status: done.status, page: await done.text() };
 }

@@ -45,8 +45,7 @@ export type AccessCheck =
   | { status: 'unknown' };
 
 export type Grant =
-  | { ok: true; teamId: string; installerId: string; pair: TokenPair }
-  | { ok: false; error: string };
+  { ok: true; teamId: string; installerId: string; pair: TokenPair } | { ok: false; error: string };
 
 export const SCOPES = 'chat:write conversations:read conversations:write visitors:read agents:read team:read';
 

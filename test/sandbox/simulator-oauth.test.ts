@@ -31,9 +31,12 @@ describe('simulator: installation (OAuth, contract §4)', () => {
   afterEach(() => sim.close());
 
   const authorize = (params: Record<string, string>) =>
-    fetch(`${sim.authorizeUrl}?${new URLSearchParams({ client_id: 'cid', scope: 'chat:write', ...params })}`, {
-      redirect: 'manual',
-    });
+    fetch(
+      `${sim.authorizeUrl}?${new URLSearchParams({ client_id: 'cid', scope: 'chat:write', ...params })}`,
+      {
+        redirect: 'manual',
+      },
+    );
   const decide = (decision: string, fields: Record<string, string> = {}) =>
     fetch(sim.authorizeUrl, {
       method: 'POST',
@@ -48,7 +51,7 @@ describe('simulator: installation (OAuth, contract §4)', () => {
         ...fields,
       }),
     });
-  const codeFrom = async (res: Response): Promise<string> => {
+  const codeFrom = (res: Response): string => {
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location') ?? '');
     expect(location.searchParams.get('state')).toBe('s1');
@@ -66,7 +69,7 @@ describe('simulator: installation (OAuth, contract §4)', () => {
     return (await res.json()) as Record<string, unknown> & { ok: boolean; error?: string };
   };
   const install = async () => {
-    const code = await codeFrom(await decide('allow'));
+    const code = codeFrom(await decide('allow'));
     return access({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
   };
   const call = async (method: string, token: string) => {
@@ -108,31 +111,46 @@ describe('simulator: installation (OAuth, contract §4)', () => {
   });
 
   it('exchanges a code once, for an expiring xoxe.xoxb token and a refresh token', async () => {
-    const code = await codeFrom(await decide('allow'));
+    const code = codeFrom(await decide('allow'));
     const first = await access({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
     expect(first).toMatchObject({ ok: true, token_type: 'bot', team: { id: sim.team.id }, expires_in: 3600 });
     expect(String(first.access_token)).toMatch(/^xoxe\.xoxb-/);
     expect(String(first.refresh_token)).toMatch(/^xoxe-1-/);
-    expect(await call('auth.test', String(first.access_token))).toMatchObject({ ok: true, team_id: sim.team.id });
+    expect(await call('auth.test', String(first.access_token))).toMatchObject({
+      ok: true,
+      team_id: sim.team.id,
+    });
     const again = await access({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
     expect(again).toEqual({ ok: false, error: 'code_already_used' });
   });
 
   it('binds a code to its redirect URL and client, and refuses bad client credentials', async () => {
-    const code = await codeFrom(await decide('allow'));
+    const code = codeFrom(await decide('allow'));
     expect(await access({ grant_type: 'authorization_code', code, redirect_uri: OTHER_REDIRECT })).toEqual({
       ok: false,
       error: 'bad_redirect_uri',
     });
     expect(
       await access(
-        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'cid', client_secret: 'no' },
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: REDIRECT,
+          client_id: 'cid',
+          client_secret: 'no',
+        },
         false,
       ),
     ).toEqual({ ok: false, error: 'invalid_client' });
     // Client credentials as fields work as well as HTTP Basic.
     const ok = await access(
-      { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'cid', client_secret: 'csecret' },
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        client_id: 'cid',
+        client_secret: 'csecret',
+      },
       false,
     );
     expect(ok.ok).toBe(true);
@@ -145,11 +163,17 @@ describe('simulator: installation (OAuth, contract §4)', () => {
 
   it('rotates: a new pair per refresh; a retry within the reuse interval gets the same pair; the replaced access token works until its expiry', async () => {
     const installed = await install();
-    const rotated = await access({ grant_type: 'refresh_token', refresh_token: String(installed.refresh_token) });
+    const rotated = await access({
+      grant_type: 'refresh_token',
+      refresh_token: String(installed.refresh_token),
+    });
     expect(rotated.ok).toBe(true);
     expect(rotated.access_token).not.toBe(installed.access_token);
     expect(rotated.refresh_token).not.toBe(installed.refresh_token);
-    const retried = await access({ grant_type: 'refresh_token', refresh_token: String(installed.refresh_token) });
+    const retried = await access({
+      grant_type: 'refresh_token',
+      refresh_token: String(installed.refresh_token),
+    });
     expect(retried.access_token).toBe(rotated.access_token);
     expect(retried.refresh_token).toBe(rotated.refresh_token);
     expect((await call('auth.test', String(installed.access_token))).ok).toBe(true);
@@ -158,12 +182,23 @@ describe('simulator: installation (OAuth, contract §4)', () => {
 
   it('takes a refresh token reused after the interval as theft: invalid_grant and the whole installation revoked', async () => {
     const installed = await install();
-    const rotated = await access({ grant_type: 'refresh_token', refresh_token: String(installed.refresh_token) });
+    const rotated = await access({
+      grant_type: 'refresh_token',
+      refresh_token: String(installed.refresh_token),
+    });
     await new Promise((r) => setTimeout(r, 400));
-    const late = await access({ grant_type: 'refresh_token', refresh_token: String(installed.refresh_token) });
+    const late = await access({
+      grant_type: 'refresh_token',
+      refresh_token: String(installed.refresh_token),
+    });
     expect(late).toEqual({ ok: false, error: 'invalid_grant' });
-    expect(await call('auth.test', String(rotated.access_token))).toEqual({ ok: false, error: 'token_revoked' });
-    expect(await access({ grant_type: 'refresh_token', refresh_token: String(rotated.refresh_token) })).toEqual({
+    expect(await call('auth.test', String(rotated.access_token))).toEqual({
+      ok: false,
+      error: 'token_revoked',
+    });
+    expect(
+      await access({ grant_type: 'refresh_token', refresh_token: String(rotated.refresh_token) }),
+    ).toEqual({
       ok: false,
       error: 'invalid_grant',
     });
@@ -177,8 +212,14 @@ describe('simulator: installation (OAuth, contract §4)', () => {
       body: '{}',
     });
     expect(((await res.json()) as { result: number }).result).toBeGreaterThanOrEqual(1);
-    expect(await call('chat.postMessage', String(installed.access_token))).toEqual({ ok: false, error: 'token_expired' });
-    const rotated = await access({ grant_type: 'refresh_token', refresh_token: String(installed.refresh_token) });
+    expect(await call('chat.postMessage', String(installed.access_token))).toEqual({
+      ok: false,
+      error: 'token_expired',
+    });
+    const rotated = await access({
+      grant_type: 'refresh_token',
+      refresh_token: String(installed.refresh_token),
+    });
     expect((await call('auth.test', String(rotated.access_token))).ok).toBe(true);
   });
 
@@ -198,7 +239,10 @@ describe('simulator: installation (OAuth, contract §4)', () => {
     try {
       const installed = await install();
       expect(await call('auth.revoke', String(installed.access_token))).toMatchObject({ ok: true });
-      expect(await call('auth.test', String(installed.access_token))).toEqual({ ok: false, error: 'token_revoked' });
+      expect(await call('auth.test', String(installed.access_token))).toEqual({
+        ok: false,
+        error: 'token_revoked',
+      });
       const deadline = Date.now() + 5_000;
       while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(JSON.parse(received[0] ?? '{}')).toEqual({ type: 'app.uninstalled', team_id: sim.team.id });
@@ -211,22 +255,30 @@ describe('simulator: installation (OAuth, contract §4)', () => {
   it('installing again replaces the tokens and revokes the old ones', async () => {
     const first = await install();
     const second = await install();
-    expect(await call('auth.test', String(first.access_token))).toEqual({ ok: false, error: 'token_revoked' });
+    expect(await call('auth.test', String(first.access_token))).toEqual({
+      ok: false,
+      error: 'token_revoked',
+    });
     expect((await call('auth.test', String(second.access_token))).ok).toBe(true);
-    expect(await access({ grant_type: 'refresh_token', refresh_token: String(first.refresh_token) })).toMatchObject({
+    expect(
+      await access({ grant_type: 'refresh_token', refresh_token: String(first.refresh_token) }),
+    ).toMatchObject({
       ok: false,
     });
   });
 
   it('keeps several teams apart: each has its own installation, agents and visitor chats', async () => {
     const other = sim.addTeam('Second Shop');
-    const code = await codeFrom(await decide('allow', { team_id: other.id }));
+    const code = codeFrom(await decide('allow', { team_id: other.id }));
     const tokens = await access({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
     expect(tokens).toMatchObject({ ok: true, team: { id: other.id, name: 'Second Shop' } });
     const token = String(tokens.access_token);
     expect(await call('auth.test', token)).toMatchObject({ team_id: other.id });
     const agents = (await (
-      await fetch(`${sim.apiUrl}agents.list`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+      await fetch(`${sim.apiUrl}agents.list`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      })
     ).json()) as { agents: Array<{ name: string }> };
     expect(agents.agents.map((a) => a.name)).toEqual(['Second Shop Agent', 'Second Shop Lead']);
     const chat = await fetch(`${sim.url}/visitor/api/chats`, {

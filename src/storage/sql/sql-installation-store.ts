@@ -54,7 +54,11 @@ export class SqlInstallationStore implements InstallationStore {
   }
 
   async delete(teamId: string): Promise<boolean> {
-    return (await this.ctx.db.transaction((tx) => tx.run('DELETE FROM installations WHERE team_id = ?', [teamId]))) > 0;
+    return (
+      (await this.ctx.db.transaction((tx) =>
+        tx.run('DELETE FROM installations WHERE team_id = ?', [teamId]),
+      )) > 0
+    );
   }
 
   async list(): Promise<InstallationSummary[]> {
