@@ -58,6 +58,8 @@ export interface InstallationWiring {
   /** The app's public base URL; ClickDesk sends installers back to `{publicUrl}/oauth/callback`. */
   publicUrl: () => string;
   rotation?: Pick<TokenRotatorOptions, 'refreshAheadMs' | 'leaseMs' | 'sweepMs' | 'afterGrant'>;
+  /** The install flow's clock (tests move it past the state's 10 minutes). */
+  now?: () => number;
 }
 
 export type BotAppConfig = Pick<
@@ -316,7 +318,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
               path: '/',
               router: installRouter({
                 oauth: oauthClient,
-                state: new InstallState(installs.clientSecret, installs.usedStates),
+                state: new InstallState(installs.clientSecret, installs.usedStates, installs.now),
                 store: installs.store,
                 logger,
                 onInstalled: (inst) => tokens.installed(inst),

@@ -1,13 +1,28 @@
 /**
  * Plays the installing admin's browser through the real install flow, with no shortcut: the
- * app's `GET /install` (and its state cookie), ClickDesk's consent page, Allow, and the app's
- * callback. Sandbox mode installs its default team this way at start; tests use it too.
+ * app's `GET /install` (and its state cookie), ClickDesk's consent page, Allow or Cancel, and the
+ * app's callback. Sandbox mode installs its default team this way at start; tests use it too.
  */
 export async function installThroughConsent(
   appUrl: string,
   teamId: string,
   decision: 'allow' | 'cancel' = 'allow',
 ): Promise<{ status: number; page: string }> {
+  const { callback, cookie } = await consentRedirect(appUrl, teamId, decision);
+  const done = await fetch(callback, { redirect: 'manual', headers: { cookie } });
+  return { status: done.status, page: await done.text() };
+}
+
+/**
+ * The first half: where ClickDesk sends the browser back to, and the browser's state cookie.
+ * `redirectUri` replaces the app's own on the consent form (to see what ClickDesk does with it).
+ */
+export async function consentRedirect(
+  appUrl: string,
+  teamId: string,
+  decision: 'allow' | 'cancel' = 'allow',
+  redirectUri?: string,
+): Promise<{ callback: string; cookie: string; state: string }> {
   const start = await fetch(new URL('/install', appUrl), { redirect: 'manual' });
   const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
   const startPage = await start.text();
@@ -25,6 +40,7 @@ export async function installThroughConsent(
     form.set(m[1] ?? '', unescapeHtml(m[2] ?? ''));
   form.set('team_id', teamId);
   form.set('decision', decision);
+  if (redirectUri) form.set('redirect_uri', redirectUri);
 
   const decided = await fetch(authorize.origin + authorize.pathname, {
     method: 'POST',
@@ -35,8 +51,7 @@ export async function installThroughConsent(
   const back = decided.headers.get('location');
   if (decided.status !== 302 || !back)
     throw new Error(`the consent page did not redirect (${decided.status})`);
-  const done = await fetch(back, { redirect: 'manual', headers: { cookie } });
-  return { status: done.status, page: await done.text() };
+  return { callback: back, cookie, state: form.get('state') ?? '' };
 }
 
 function unescapeHtml(value: string): string {
