@@ -24,6 +24,8 @@ export interface InstallationSummary {
   readonly expiresAt: number | undefined;
   /** Some instance is refreshing the tokens right now (holds the lease). */
   readonly refreshing: boolean;
+  /** A refresh was started and its holder's lease lapsed without a commit (it crashed). */
+  readonly abandoned: boolean;
 }
 
 /** A new pair from a refresh grant. */

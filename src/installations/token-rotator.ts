@@ -99,10 +99,11 @@ export class TokenRotator {
   /** Refreshes every installation that is due, or whose refresh a crashed instance left unfinished. */
   async sweep(): Promise<void> {
     const all = await this.opts.store.list();
-    const due = all.filter((s) => s.expiresAt !== undefined && this.due(s));
+    // An abandoned refresh is finished now, while ClickDesk still returns the same pair for it.
+    const due = all.filter((s) => s.abandoned || (s.expiresAt !== undefined && this.due(s)));
     // A few at a time: refreshes share the per-app oauth.v2.access budget with installs.
     for (let i = 0; i < due.length; i += 4) {
-      await Promise.allSettled(due.slice(i, i + 4).map((s) => this.refresh(s.teamId)));
+      await Promise.allSettled(due.slice(i, i + 4).map((s) => this.refresh(s.teamId, undefined, s.abandoned)));
     }
   }
 
@@ -128,10 +129,10 @@ export class TokenRotator {
   }
 
   /** One refresh per team in this process; across processes, the store's lease. */
-  private refresh(teamId: string, expired?: string): Promise<Installation | undefined> {
+  private refresh(teamId: string, expired?: string, resume = false): Promise<Installation | undefined> {
     let pending = this.inflight.get(teamId);
     if (!pending) {
-      pending = this.refreshLeased(teamId, expired).finally(() => this.inflight.delete(teamId));
+      pending = this.refreshLeased(teamId, expired, resume).finally(() => this.inflight.delete(teamId));
       this.inflight.set(teamId, pending);
     }
     return pending;
@@ -140,6 +141,7 @@ export class TokenRotator {
   private async refreshLeased(
     teamId: string,
     expired: string | undefined,
+    resume: boolean,
   ): Promise<Installation | undefined> {
     const { store, logger } = this.opts;
     const leaseMs = this.opts.leaseMs ?? 15_000;
@@ -147,7 +149,7 @@ export class TokenRotator {
     for (;;) {
       const current = await this.load(teamId);
       if (!current) return undefined;
-      const stale = current.accessToken === expired || this.due(current);
+      const stale = resume || current.accessToken === expired || this.due(current);
       if (!stale || current.refreshToken === undefined) return current;
       if (await store.claimRefresh(teamId, this.owner, leaseMs)) {
         let grant: TokenGrant;
@@ -179,6 +181,7 @@ export class TokenRotator {
         };
         // Committed before use: a crash from here on leaves the old refresh token in the store,
         // which the next holder re-presents within the reuse interval for this same pair.
+        resume = false;
         if (await store.commitRefresh(teamId, this.owner, tokens)) {
           this.opts.onRefresh?.('ok');
           const next = { ...current, ...tokens };

@@ -14,7 +14,8 @@ import type { RecordingHandler } from './recording-handler';
 import { connectApp, FAST_SIMULATOR, type FAST_RTM } from './sandbox-pair';
 import type { BotAppConfig } from '../../src/app';
 
-export const OAUTH = { clientId: 'test-client', clientSecret: 'test-client-secret-0123' };
+export { OAUTH } from './oauth-constants';
+import { OAUTH } from './oauth-constants';
 
 export interface InstalledApp {
   app: BotApp;

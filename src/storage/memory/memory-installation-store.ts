@@ -22,12 +22,13 @@ export class MemoryInstallationStore implements InstallationStore {
 
   list(): Promise<InstallationSummary[]> {
     return Promise.resolve(
-      [...this.rows.values()].map(({ inst, until }) => ({
+      [...this.rows.values()].map(({ inst, until, owner }) => ({
         teamId: inst.teamId,
         installedAt: inst.installedAt,
         updatedAt: inst.updatedAt,
         expiresAt: inst.expiresAt,
         refreshing: until !== undefined && until > this.now(),
+        abandoned: owner !== undefined && until !== undefined && until <= this.now(),
       })),
     );
   }

@@ -63,7 +63,7 @@ export class SqlInstallationStore implements InstallationStore {
 
   async list(): Promise<InstallationSummary[]> {
     const rows = await this.ctx.db.all<Row>(
-      'SELECT team_id, expires_at, installed_at, updated_at, refresh_until FROM installations ORDER BY team_id',
+      'SELECT team_id, expires_at, installed_at, updated_at, refresh_owner, refresh_until FROM installations ORDER BY team_id',
     );
     const now = this.ctx.now();
     return rows.map((r) => ({
@@ -72,6 +72,7 @@ export class SqlInstallationStore implements InstallationStore {
       updatedAt: Number(r.updated_at),
       expiresAt: r.expires_at === null ? undefined : Number(r.expires_at),
       refreshing: r.refresh_until !== null && Number(r.refresh_until) > now,
+      abandoned: r.refresh_owner !== null && r.refresh_until !== null && Number(r.refresh_until) <= now,
     }));
   }
 
