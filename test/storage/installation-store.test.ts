@@ -92,12 +92,12 @@ describe.each(STORAGE_KINDS)('the installation store on %s', (kind) => {
         expiresAt: Date.now() + 1000,
         updatedAt: Date.now(),
       };
-      expect(await storage.installations.commitRefresh('T1', loser!, rotated)).toBe(false);
+      expect(await storage.installations.commitRefresh('T1', loser, rotated)).toBe(false);
       expect((await storage.installations.list())[0]?.refreshing).toBe(true);
       await new Promise((r) => setTimeout(r, 250));
-      expect(await other.installations.claimRefresh('T1', loser!, 200)).toBe(true);
-      expect(await storage.installations.commitRefresh('T1', winner!, rotated)).toBe(false);
-      expect(await other.installations.commitRefresh('T1', loser!, rotated)).toBe(true);
+      expect(await other.installations.claimRefresh('T1', loser, 200)).toBe(true);
+      expect(await storage.installations.commitRefresh('T1', winner, rotated)).toBe(false);
+      expect(await other.installations.commitRefresh('T1', loser, rotated)).toBe(true);
       expect((await storage.installations.get('T1'))?.accessToken).toBe('xoxe.xoxb-T1-new');
       expect((await storage.installations.list())[0]?.refreshing).toBe(false);
     } finally {
