@@ -103,7 +103,9 @@ export class TokenRotator {
     const due = all.filter((s) => s.abandoned || (s.expiresAt !== undefined && this.due(s)));
     // A few at a time: refreshes share the per-app oauth.v2.access budget with installs.
     for (let i = 0; i < due.length; i += 4) {
-      await Promise.allSettled(due.slice(i, i + 4).map((s) => this.refresh(s.teamId, undefined, s.abandoned)));
+      await Promise.allSettled(
+        due.slice(i, i + 4).map((s) => this.refresh(s.teamId, undefined, s.abandoned)),
+      );
     }
   }
 
@@ -152,9 +154,19 @@ export class TokenRotator {
       const stale = resume || current.accessToken === expired || this.due(current);
       if (!stale || current.refreshToken === undefined) return current;
       if (await store.claimRefresh(teamId, this.owner, leaseMs)) {
+        // Read again under the lease: another instance may have committed a new pair between
+        // our read and our claim, and its refresh token is the only one to present.
+        const held = await this.load(teamId);
+        const fresh = held !== undefined && held.accessToken !== current.accessToken;
+        if (!held || fresh || held.refreshToken === undefined) {
+          await store.releaseRefresh(teamId, this.owner);
+          if (!held || held.refreshToken === undefined) return held;
+          resume = false; // someone finished it
+          continue;
+        }
         let grant: TokenGrant;
         try {
-          grant = await this.opts.oauth.refresh(current.refreshToken);
+          grant = await this.opts.oauth.refresh(held.refreshToken);
         } catch (err) {
           if (err instanceof OAuthGrantError && err.apiError === 'invalid_grant') {
             // ClickDesk revoked the installation (a refresh token was reused late: theft, §4).
@@ -184,7 +196,7 @@ export class TokenRotator {
         resume = false;
         if (await store.commitRefresh(teamId, this.owner, tokens)) {
           this.opts.onRefresh?.('ok');
-          const next = { ...current, ...tokens };
+          const next = { ...held, ...tokens };
           this.installed(next);
           logger.info({ teamId }, 'bot token refreshed');
           return next;
