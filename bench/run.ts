@@ -7,6 +7,7 @@ import { governorBenchmark } from './governor.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
+import { oauthRotationBenchmark } from './oauth-rotation.bench';
 import { formatReport } from './report';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -14,7 +15,7 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor
+  --only NAME          run one benchmark: ingest, storage, erasure, governor, oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
@@ -26,6 +27,9 @@ Options:
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
+  --teams N            oauth: installed teams (default 100)
+  --minutes N          oauth: minutes of traffic (default 10)
+  --token-ttl N        oauth: seconds an access token lives at ClickDesk (default 60)
   --json               print the reports as JSON instead of tables
   -h, --help           show this help
 `;
@@ -43,6 +47,9 @@ async function main(): Promise<void> {
       'team-messages': { type: 'string', default: '1000000' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
+      teams: { type: 'string', default: '100' },
+      minutes: { type: 'string', default: '10' },
+      'token-ttl': { type: 'string', default: '60' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -60,7 +67,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor'];
+  const known = ['ingest', 'storage', 'erasure', 'governor', 'oauth'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -120,6 +127,21 @@ async function main(): Promise<void> {
           calls: int('calls', values.calls, 100),
           rounds: int('rounds', values.rounds, 1),
           redisUrl: redis === 'none' ? undefined : redis,
+        },
+        progress,
+      ),
+    );
+  }
+  if (values.only === 'oauth') {
+    reports.push(
+      await oauthRotationBenchmark(
+        {
+          teams: int('teams', values.teams, 1),
+          durationMs: int('minutes', values.minutes, 1) * 60_000,
+          tokenTtlMs: int('token-ttl', values['token-ttl'], 2) * 1000,
+          instances: 2,
+          chatEveryMs: 50,
+          databaseUrl,
         },
         progress,
       ),
