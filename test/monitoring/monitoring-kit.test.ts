@@ -230,7 +230,7 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
       data: { groups: Array<{ rules: Array<{ name: string; state?: string; health: string }> }> };
     };
     const rules = body.data.groups.flatMap((g) => g.rules);
-    expect(rules.length).toBe(17);
+    expect(rules.length).toBe(19);
     expect(rules.filter((r) => r.health !== 'ok' && r.health !== 'unknown')).toEqual([]);
     expect(rules.filter((r) => r.state === 'firing').map((r) => r.name)).toEqual([]);
   });
