@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { governorBenchmark } from './governor.bench';
+import { policyBenchmark } from './policy.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
@@ -15,7 +16,7 @@ const HELP = `Usage: npm run bench -- [options]
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor, oauth (oauth runs only when named)
+  --only NAME          run one benchmark: ingest, storage, erasure, governor, policy, oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
@@ -27,6 +28,7 @@ Options:
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
+  --policy-messages N  outbound messages checked per policy round (default 50000)
   --teams N            oauth: installed teams (default 100)
   --minutes N          oauth: minutes of traffic (default 10)
   --token-ttl N        oauth: seconds an access token lives at ClickDesk (default 60)
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
       'team-messages': { type: 'string', default: '1000000' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
+      'policy-messages': { type: 'string', default: '50000' },
       teams: { type: 'string', default: '100' },
       minutes: { type: 'string', default: '10' },
       'token-ttl': { type: 'string', default: '60' },
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor', 'oauth'];
+  const known = ['ingest', 'storage', 'erasure', 'governor', 'policy', 'oauth'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -127,6 +130,17 @@ async function main(): Promise<void> {
           calls: int('calls', values.calls, 100),
           rounds: int('rounds', values.rounds, 1),
           redisUrl: redis === 'none' ? undefined : redis,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'policy') {
+    reports.push(
+      policyBenchmark(
+        {
+          messages: int('policy-messages', values['policy-messages'], 100),
+          rounds: int('rounds', values.rounds, 1),
         },
         progress,
       ),

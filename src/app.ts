@@ -10,7 +10,7 @@ import type { ChatHandler } from './core/chat-handler';
 import type { ConversationStore, MessageStore, ProfileStore } from './core/conversation-store';
 import { EventDispatcher } from './core/event-dispatcher';
 import type { EventInbox } from './core/event-inbox';
-import { CodedError, describeError } from './errors';
+import { CodedError, describeError, isCodedError } from './errors';
 import { createHttpApp } from './http/create-http-app';
 import { metricsRouter } from './http/metrics-router';
 import { AppMetrics } from './metrics/app-metrics';
@@ -36,6 +36,8 @@ import { ErasureWorker, type ErasureWorkerOptions } from './lifecycle/erasure-wo
 import { LifecycleJobs } from './lifecycle/lifecycle-jobs';
 import type { ReceiptSigner } from './lifecycle/receipt-signer';
 import { FreshnessRefresher } from './lifecycle/freshness-refresher';
+import { AppIdentity, storageHoldsTeam } from './lifecycle/app-identity';
+import { createMetricsHttpApp } from './http/create-metrics-http-app';
 import { ClickDeskOAuthClient } from './installations/clickdesk-oauth-client';
 import type { InstallationStore } from './installations/installation-store';
 import { InstallState, type UsedStates } from './installations/install-state';
@@ -72,6 +74,7 @@ export type BotAppConfig = Pick<
   | 'metricsToken'
   | 'metricsPort'
   | 'rate'
+  | 'httpServer'
 >;
 
 export interface BotAppOptions {
@@ -103,6 +106,8 @@ export interface LifecycleWiring {
   signer: ReceiptSigner;
   webhookSecrets: readonly string[];
   adminToken: string | undefined;
+  /** CLICKDESK_APP_ID if configured; otherwise auth.test tells. Webhooks for other apps are ignored. */
+  appId?: string;
   worker?: Pick<ErasureWorkerOptions, 'batchSize' | 'pollMs' | 'leaseMs' | 'afterBatch'>;
   /** Terms 6.1: how often records are re-confirmed, and how long messages are kept at most. */
   freshness: { intervalMs: number; retentionMs: number };
@@ -134,7 +139,10 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   const metrics = opts.metrics ?? new AppMetrics();
   const inbox = opts.inbox ?? new MemoryEventInbox();
 
-  const policy = new ChannelPolicy({ allowedDomains: config.policy.allowedDomains });
+  const policy = new ChannelPolicy({
+    allowedDomains: config.policy.allowedDomains,
+    phoneCountry: config.policy.phoneCountry,
+  });
   if (!policy.check('', '', config.policy.fallbackText).allowed) {
     throw new CodedError(
       'CONFIG_INVALID',
@@ -241,6 +249,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   let worker: ErasureWorker | undefined;
   let refresher: FreshnessRefresher | undefined;
   let freshnessTimer: NodeJS.Timeout | undefined;
+  let identity: AppIdentity | undefined;
   if (opts.lifecycle) {
     const { sql, signer, webhookSecrets, adminToken } = opts.lifecycle;
     const jobs = new LifecycleJobs(sql.db, sql.ctx.now);
@@ -275,11 +284,39 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       onDropped: (reason, count) => metrics.freshnessDropped.inc({ reason }, count),
       onJob: () => w.kick(),
     });
+    identity = new AppIdentity({
+      configuredAppId: opts.lifecycle.appId,
+      // The token's team is not known before this answer; its one call is counted under "self".
+      // With installations, any installed team's token tells which app this is.
+      whoAmI: async () => {
+        const teamId = installs ? (await installs.store.list())[0]?.teamId : 'self';
+        if (teamId === undefined)
+          throw new CodedError(
+            'INSTALLATION_MISSING',
+            'no team has installed the app yet: its identity is not known',
+          );
+        const me = await api.call<{ app_id: string; team_id: string }>(
+          'auth.test',
+          {},
+          {
+            kind: 'bot',
+            teamId,
+          },
+        );
+        return { appId: me.app_id, teamId: me.team_id };
+      },
+      // The teams held: those with an installation, and any of which storage keeps something.
+      holdsTeam: async (teamId) =>
+        (installs !== undefined && (await installs.store.get(teamId)) !== undefined) ||
+        (await storageHoldsTeam(sql.db)(teamId)),
+    });
     lifecycleRoutes.push(
       {
         path: '/webhooks/clickdesk',
         router: lifecycleWebhookRouter({
           secrets: webhookSecrets,
+          addressee: identity,
+          onIgnored: (reason) => metrics.webhooksIgnored.inc({ reason }),
           jobs,
           refOf: (teamId, kind, id) => sql.ctx.subjectRef(teamId, { kind, id }),
           onJob: () => w.kick(),
@@ -301,6 +338,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   }
   const http = createHttpApp({
     logger,
+    trustProxy: config.httpServer.trustProxy,
     readiness: () => ({
       ready: gateway.running && gateway.openConnections > 0,
       detail: {
@@ -329,7 +367,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       ...lifecycleRoutes,
     ],
   });
-  const metricsHttp = express().use(metricsRoute.path, metricsRoute.router);
+  const metricsHttp = createMetricsHttpApp({
+    logger,
+    router: metricsRoute.router,
+    trustProxy: config.httpServer.trustProxy,
+  });
   let recovery: NodeJS.Timeout | undefined;
   const recover = (): void => {
     dispatcher
@@ -354,6 +396,14 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     async start() {
       tokens?.start();
       await dispatcher.recover();
+      // Learn who the app is before the first webhook needs it; a webhook asks again if this fails.
+      identity?.resolve().then(
+        (me) => logger.info({ appId: me.appId, teamId: me.teamId }, 'identity confirmed by auth.test'),
+        (err: unknown) => {
+          if (isCodedError(err, 'CONFIG_INVALID')) opts.onFatal?.(err);
+          else logger.warn({ err: describeError(err) }, 'auth.test failed; webhooks will ask again');
+        },
+      );
       worker?.start();
       if (refresher && opts.lifecycle) {
         const r = refresher;

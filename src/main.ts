@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createBotApp, type ClickDeskCredentials } from './app';
+import { checkStartMode } from './config/check-start-mode';
 import { loadConfig } from './config/load-config';
-import { describeError, isCodedError, type ErrorCode } from './errors';
+import { CodedError, describeError, isCodedError, type ErrorCode } from './errors';
+import { listenHardened } from './http/listen-hardened';
 import { createLogger } from './logging/create-logger';
 import { AppMetrics } from './metrics/app-metrics';
+import { resetTeam } from './sandbox/reset-team';
 import { Simulator } from './sandbox/simulator';
+import { wireSandboxInstalls } from './sandbox-installs';
 import { openStorage, storageOptionsFrom } from './storage/open-storage';
 import { ReceiptSigner } from './lifecycle/receipt-signer';
 import { loadSodium } from './storage/crypto/sodium';
@@ -18,7 +21,16 @@ async function main(): Promise<void> {
   // A .env file in the working directory is read if present; the environment wins over it.
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
+  // `npm start` passes this flag; `start:built` and production never start the simulator unasked.
+  checkStartMode(config, { sandboxIfUnconfigured: process.argv.includes('--sandbox-if-unconfigured') });
   const logger = createLogger(config.logLevel);
+  // `npm start -- --reset`: erase the sandbox team through the normal erasure path and reinstall it.
+  const reset = process.argv.slice(2).includes('--reset');
+  if (reset && config.mode !== 'sandbox')
+    throw new CodedError(
+      'CONFIG_INVALID',
+      '--reset erases and reinstalls the sandbox team, so it works only in sandbox mode (no CLICKDESK_* credentials set).',
+    );
 
   let sandbox: Simulator | undefined;
   let credentials: ClickDeskCredentials;
@@ -29,16 +41,10 @@ async function main(): Promise<void> {
     : undefined;
   let publicUrl = config.oauth.publicUrl ?? '';
   if (config.mode === 'sandbox') {
-    // The bundled simulator signs its lifecycle webhooks with a secret made for this run.
-    if (webhookSecrets.length === 0) webhookSecrets = [`whsec_${randomBytes(24).toString('base64')}`];
+    // The simulator signs with a secret it makes for this run, never the operator's WEBHOOK_SECRETS
+    // (it would sign anything with them); the app trusts that secret only in sandbox mode.
     sandbox = new Simulator({
-      webhook: {
-        url: undefined,
-        secrets: [...webhookSecrets],
-        retries: 5,
-        timeoutMs: 5_000,
-        retryBaseMs: 1_000,
-      },
+      webhook: { url: undefined, secrets: [], retries: 5, timeoutMs: 5_000, retryBaseMs: 1_000 },
       oauth: {
         clientId: 'sandbox-client-id',
         clientSecret: randomBytes(24).toString('base64url'),
@@ -49,7 +55,14 @@ async function main(): Promise<void> {
       },
     });
     oauth = { clientId: sandbox.options.oauth.clientId, clientSecret: sandbox.options.oauth.clientSecret };
-    await sandbox.listen(config.sandbox.port, config.sandbox.host);
+    webhookSecrets = sandbox.webhookSecrets;
+    if (config.lifecycle.webhookSecrets.length > 0)
+      logger.warn('sandbox mode: WEBHOOK_SECRETS is not used; the simulator signs with a secret of its own');
+    await explainPortInUse(
+      'SANDBOX_PORT',
+      config.sandbox.port,
+      sandbox.listen(config.sandbox.port, config.sandbox.host),
+    );
     // No static bot token: the sandbox team installs the app through the real flow below.
     credentials = { apiUrl: sandbox.apiUrl, appToken: sandbox.options.appToken };
     logger.info(
@@ -91,6 +104,8 @@ async function main(): Promise<void> {
       signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
       webhookSecrets,
       adminToken: config.lifecycle.adminToken,
+      // The simulator's app id is its own; CLICKDESK_APP_ID names the live app.
+      appId: sandbox ? undefined : config.clickdesk.appId,
       freshness: {
         intervalMs: config.lifecycle.freshnessCheckIntervalMs,
         retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
@@ -101,30 +116,57 @@ async function main(): Promise<void> {
       void shutdown(1);
     },
   });
-  const server = app.http.listen(config.http.port, config.http.host);
-  await once(server, 'listening');
+  const server = await explainPortInUse(
+    'HTTP_PORT',
+    config.http.port,
+    listenHardened(app.http, config.http.port, config.http.host, config.httpServer),
+  );
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
-      : app.metricsHttp.listen(config.metricsPort, config.http.host);
-  if (metricsServer) await once(metricsServer, 'listening');
+      : await explainPortInUse(
+          'METRICS_PORT',
+          config.metricsPort,
+          listenHardened(app.metricsHttp, config.metricsPort, config.http.host, config.httpServer),
+        );
   const { port } = server.address() as AddressInfo;
+  if (sandbox) {
+    // The app's callback is known now: register it, and install the sandbox team before intake starts.
+    publicUrl = `http://${config.http.host}:${port}`;
+    sandbox.options.oauth.redirectUris.push(`${publicUrl}/oauth/callback`);
+    const appUrl = publicUrl;
+    await wireSandboxInstalls({ sandbox, app, storage, logger });
+    // Every start is a first start for the in-memory simulator: its team installs the app the
+    // real way (unless it uninstalled it: then a reset, which walks the same flow, brings it back).
+    if (sandbox.installs.isInstalled(sandbox.team.id) && !reset) {
+      const installed = await installThroughConsent(appUrl, sandbox.team.id);
+      if (installed.status !== 200)
+        throw new Error(`installing the sandbox team failed (${installed.status})`);
+      logger.info({ teamId: sandbox.team.id }, 'sandbox team installed through the install flow');
+    }
+  }
   await app.start();
-  logger.info({ http: `http://${config.http.host}:${port}`, mode: config.mode }, 'app started');
+  const metricsUrl =
+    metricsServer && `http://${config.http.host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+  logger.info(
+    { http: `http://${config.http.host}:${port}`, metrics: metricsUrl, mode: config.mode },
+    'app started',
+  );
   if (sandbox) {
     const appUrl = `http://${config.http.host}:${port}`;
     sandbox.options.webhook.url = `${appUrl}/webhooks/clickdesk`;
     sandbox.options.appUrl = appUrl;
-    publicUrl = appUrl;
-    sandbox.options.oauth.redirectUris.push(`${appUrl}/oauth/callback`);
-    // Every start is a first start for the in-memory simulator: install its team the real way.
-    const installed = await installThroughConsent(appUrl, sandbox.team.id);
-    if (installed.status !== 200) throw new Error(`installing the sandbox team failed (${installed.status})`);
-    logger.info({ teamId: sandbox.team.id }, 'sandbox team installed through the install flow');
     process.stdout.write(
       `  Add another team: POST ${sandbox.url}/sandbox/teams {"name":"…"}, then ${appUrl}/install\n`,
     );
     process.stdout.write(`\n  Chat with your bot as a visitor: ${sandbox.url}/visitor/\n\n`);
+    if (reset) {
+      const report = await resetTeam(sandbox);
+      logger.info(
+        { teamId: report.team_id, app: report.app },
+        'sandbox reset (--reset): team erased and reinstalled',
+      );
+    }
   }
 
   function shutdown(code: number): Promise<void> {
@@ -163,7 +205,26 @@ const EXPLAINED: ErrorCode[] = [
   'MASTER_KEY_MISSING',
   'MASTER_KEY_INVALID',
   'MASTER_KEY_UNKNOWN',
+  'PORT_IN_USE',
 ];
+
+/** "Address in use" as a message naming the variable that chose the port, and the fix. */
+async function explainPortInUse<T>(
+  variable: string,
+  port: number | undefined,
+  listening: Promise<T>,
+): Promise<T> {
+  try {
+    return await listening;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new CodedError(
+      'PORT_IN_USE',
+      `${variable}=${port} is already in use by another process. Stop that process (an earlier npm start?), or set ${variable} to a free port in the environment or .env (0 picks any free port).`,
+      { cause: err },
+    );
+  }
+}
 
 main().catch((err: unknown) => {
   if (isCodedError(err) && EXPLAINED.includes(err.code)) {

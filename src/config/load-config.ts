@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import path from 'node:path';
 import { CodedError } from '../errors';
 import { CONTRACT_LIMITS, type RateLimits } from '../rate-limit/bucket-spec';
+import { webhookSecretProblem } from './webhook-secret';
 
 /**
  * The one place that maps environment variables to typed settings. Every variable here is
@@ -21,6 +23,26 @@ const list = (item: z.ZodType<string, string>) =>
         .filter(Boolean),
     )
     .pipe(z.array(item));
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+/** 4 or 6 for an IP address, 0 for anything else (a host name included). */
+const ipFamily = (address: string): 0 | 4 | 6 => {
+  if (IPV4.test(address)) return 4;
+  if (!/^[0-9a-f:.]+$/i.test(address) || !address.includes(':')) return 0;
+  try {
+    new URL(`http://[${address}]/`);
+    return 6;
+  } catch {
+    return 0;
+  }
+};
+/** An IP address or CIDR range, e.g. 127.0.0.1 or 10.0.0.0/8. */
+const ipOrCidr = z.string().refine((v) => {
+  const [address = '', prefix, ...rest] = v.split('/');
+  const family = ipFamily(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}, 'must be IP addresses or CIDR ranges of your reverse proxies, comma-separated (e.g. 127.0.0.1,10.0.0.0/8)');
 
 const schema = z
   .object({
@@ -73,6 +95,11 @@ const schema = z
         ),
     ),
     POLICY_ON_BLOCK: z.enum(['fallback', 'drop']).default('fallback'),
+    POLICY_PHONE_COUNTRY: z
+      .string()
+      .transform((c) => c.toUpperCase())
+      .refine(isSupportedCountry, 'must be a two-letter country code libphonenumber knows, like NL or US')
+      .optional(),
     POLICY_FALLBACK_TEXT: z
       .string()
       .min(1)
@@ -99,18 +126,47 @@ const schema = z
     MASTER_KEY_FILE: z.string().min(1).optional(),
     MASTER_KEY_PREVIOUS: list(z.string().min(1)),
     WEBHOOK_SECRETS: list(
-      z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_<base64> secrets, comma-separated'),
+      z.string().superRefine((secret, ctx) => {
+        const problem = webhookSecretProblem(secret);
+        if (problem) ctx.addIssue({ code: 'custom', message: `a secret ${problem}` });
+      }),
     ),
     ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     RECEIPT_SIGNING_KEY_FILE: z.string().min(1).optional(),
     FRESHNESS_CHECK_INTERVAL_MS: int(1_000, 3_600_000).default(300_000),
     MESSAGE_RETENTION_DAYS: int(1, 3650).default(30),
+    SANDBOX: z.enum(['0', '1'], 'must be 1 (run the bundled simulator) or 0').optional(),
+    NODE_ENV: z.string().optional(),
+    CLICKDESK_APP_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,200}$/, 'must be the app id ClickDesk shows (e.g. A0123ABC)')
+      .optional(),
+    TRUST_PROXY: list(ipOrCidr),
+    HTTP_HEADERS_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(30_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+    HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(512),
   })
   .superRefine((v, ctx) => {
     const app = v.CLICKDESK_APP_TOKEN !== undefined;
     const client = v.CLICKDESK_CLIENT_ID !== undefined;
     // Live mode serves one team (static bot token) or every team that installs the app (OAuth).
     const bot = v.CLICKDESK_BOT_TOKEN !== undefined || (app && client);
+    if (v.SANDBOX === '1' && (app || bot)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SANDBOX'],
+        message:
+          'SANDBOX=1 runs the bundled simulator; unset CLICKDESK_APP_TOKEN and CLICKDESK_BOT_TOKEN, or unset SANDBOX for live mode',
+      });
+    }
+    if (v.HTTP_HEADERS_TIMEOUT_MS > v.HTTP_REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_HEADERS_TIMEOUT_MS'],
+        message: 'must be <= HTTP_REQUEST_TIMEOUT_MS',
+      });
+    }
     if (app !== bot) {
       ctx.addIssue({
         code: 'custom',
@@ -127,7 +183,7 @@ const schema = z
           'set both CLICKDESK_CLIENT_ID and CLICKDESK_CLIENT_SECRET (from the app settings on ClickDesk), or neither',
       });
     }
-    if (client && v.PUBLIC_URL === undefined) {
+    if (client && app && v.PUBLIC_URL === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['PUBLIC_URL'],
@@ -178,14 +234,36 @@ export interface AppConfig {
   readonly logLevel: string;
   readonly http: { readonly host: string; readonly port: number };
   /** Live mode only; in sandbox mode the root fills these in from the simulator it starts. */
-  readonly clickdesk: { readonly apiUrl?: string; readonly appToken?: string; readonly botToken?: string };
+  readonly clickdesk: {
+    readonly apiUrl?: string;
+    readonly appToken?: string;
+    readonly botToken?: string;
+    /** The app's own id, if configured; otherwise learned from auth.test. */
+    readonly appId?: string;
+  };
   /** Installation by OAuth (shared/clickdesk-api.md §4); in sandbox mode the root fills these in. */
   readonly oauth: {
     readonly clientId: string | undefined;
     readonly clientSecret: string | undefined;
     readonly publicUrl: string | undefined;
   };
-  readonly sandbox: { readonly host: string; readonly port: number };
+  readonly sandbox: {
+    readonly host: string;
+    readonly port: number;
+    /** SANDBOX: 'on' (=1), 'off' (=0) or 'unset'; see check-start-mode.ts for when sandbox mode may start. */
+    readonly switch: 'on' | 'off' | 'unset';
+  };
+  /** NODE_ENV=production: sandbox mode never starts by itself. */
+  readonly production: boolean;
+  /** Limits of every HTTP server the app listens with, and the proxies it trusts. */
+  readonly httpServer: {
+    /** Reverse proxies whose X-Forwarded-For / -Proto are believed (express 'trust proxy'). */
+    readonly trustProxy: readonly string[];
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxConnections: number;
+  };
   readonly rtm: {
     readonly connections: number;
     readonly pingIntervalMs: number;
@@ -200,6 +278,8 @@ export interface AppConfig {
     readonly allowedDomains: readonly string[];
     readonly onBlock: 'fallback' | 'drop';
     readonly fallbackText: string;
+    /** Whose national phone format visitors write in; international numbers are found without it. */
+    readonly phoneCountry: CountryCode | undefined;
   };
   /** Origins besides ClickDesk's API that outbound HTTP may reach. */
   readonly egressAllowedOrigins: readonly string[];
@@ -253,20 +333,33 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const v = parsed.data;
   return deepFreeze({
-    mode: v.CLICKDESK_APP_TOKEN ? 'live' : 'sandbox',
+    mode: v.SANDBOX !== '1' && v.CLICKDESK_APP_TOKEN ? 'live' : 'sandbox',
     logLevel: v.LOG_LEVEL,
     http: { host: v.HTTP_HOST, port: v.HTTP_PORT },
     clickdesk: {
       apiUrl: v.CLICKDESK_API_URL,
       appToken: v.CLICKDESK_APP_TOKEN,
       botToken: v.CLICKDESK_BOT_TOKEN,
+      appId: v.CLICKDESK_APP_ID,
+    },
+    sandbox: {
+      host: v.SANDBOX_HOST,
+      port: v.SANDBOX_PORT,
+      switch: v.SANDBOX === '1' ? 'on' : v.SANDBOX === '0' ? 'off' : 'unset',
+    },
+    production: v.NODE_ENV === 'production',
+    httpServer: {
+      trustProxy: v.TRUST_PROXY,
+      headersTimeoutMs: v.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: v.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: v.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: v.HTTP_MAX_CONNECTIONS,
     },
     oauth: {
       clientId: v.CLICKDESK_CLIENT_ID,
       clientSecret: v.CLICKDESK_CLIENT_SECRET,
       publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
     },
-    sandbox: { host: v.SANDBOX_HOST, port: v.SANDBOX_PORT },
     rtm: {
       connections: v.RTM_CONNECTIONS,
       pingIntervalMs: v.RTM_PING_INTERVAL_MS,
@@ -281,6 +374,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       allowedDomains: v.POLICY_ALLOWED_DOMAINS.map((d) => d.toLowerCase()),
       onBlock: v.POLICY_ON_BLOCK,
       fallbackText: v.POLICY_FALLBACK_TEXT,
+      phoneCountry: v.POLICY_PHONE_COUNTRY,
     },
     egressAllowedOrigins: v.EGRESS_ALLOWED_ORIGINS,
     metricsToken: v.METRICS_TOKEN,

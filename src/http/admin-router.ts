@@ -10,26 +10,33 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 export function requireAdmin(token: string | undefined) {
   if (token) return requireBearer(token, 'ADMIN_TOKEN');
   return (_req: Request, res: Response): void => {
-    res
-      .status(404)
-      .json({
-        ok: false,
-        error: 'not_found',
-        message: 'admin endpoints are off: set ADMIN_TOKEN to enable them',
-      });
+    res.status(404).json({
+      ok: false,
+      error: 'not_found',
+      message: 'admin endpoints are off: set ADMIN_TOKEN to enable them',
+    });
   };
 }
 
-/** Decrypted Data leaves only over TLS or to this machine (Terms 6.2 covers serving too). */
+/**
+ * Decrypted Data leaves only over TLS or to this machine (Terms 6.2 covers serving too). Behind a
+ * reverse proxy named in TRUST_PROXY, the client is the one in X-Forwarded-For and TLS is what
+ * X-Forwarded-Proto says; a request forwarded by a proxy that is not named counts as remote and
+ * plain, so a same-host proxy cannot make everyone "loopback".
+ */
 export function requireSecureChannel(req: Request, res: Response, next: NextFunction): void {
-  if (req.secure || LOOPBACK.has(req.socket.remoteAddress ?? '')) {
+  const forwarded = req.get('x-forwarded-for') !== undefined || req.get('forwarded') !== undefined;
+  const untrustedProxy = forwarded && req.ips.length === 0;
+  if (!untrustedProxy && (req.secure || LOOPBACK.has(req.ip ?? ''))) {
     next();
     return;
   }
   res.status(403).json({
     ok: false,
     error: 'insecure_channel',
-    message: 'subject exports are served only over TLS or from loopback',
+    message: untrustedProxy
+      ? 'forwarded by a proxy not named in TRUST_PROXY: subject exports are served only over TLS or from loopback'
+      : 'subject exports are served only over TLS or from loopback',
   });
 }
 
@@ -38,7 +45,8 @@ const query = z.object({ team_id: z.string().min(1).max(200) });
 /** GET /admin/subjects/:kind/:id?team_id=T — everything held about one person, as JSON. */
 export function adminRouter(ctx: StorageContext, token: string | undefined): express.Router {
   const router = express.Router();
-  router.use(requireAdmin(token), requireSecureChannel);
+  // The channel first: a token must never travel, or be probed, over a plain remote connection.
+  router.use(requireSecureChannel, requireAdmin(token));
   router.get('/subjects/:kind/:id', (req, res, next) => {
     const kind = req.params.kind;
     const q = query.safeParse(req.query);

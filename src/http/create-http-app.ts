@@ -1,8 +1,8 @@
-import express, { type ErrorRequestHandler, type Router } from 'express';
-import helmet from 'helmet';
+import type express from 'express';
+import type { Router } from 'express';
 import type { Logger } from 'pino';
-import { describeError } from '../errors';
-import { statusFor } from './error-status';
+import { useJsonFallbacks } from './json-fallbacks';
+import { secureExpress } from './secure-express';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -10,14 +10,13 @@ export interface HttpAppOptions {
   readiness: () => { ready: boolean; detail: Record<string, unknown> };
   /** Extra routers mounted by other parts (metrics, webhooks, admin). */
   routers?: Array<{ path: string; router: Router }>;
+  /** TRUST_PROXY: reverse proxies whose X-Forwarded-* headers are believed. */
+  trustProxy?: readonly string[];
 }
 
 /** Builds the app's HTTP surface without listening: the root listens, tests use supertest. */
 export function createHttpApp(opts: HttpAppOptions): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-  app.use(helmet());
+  const app = secureExpress({ trustProxy: opts.trustProxy });
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -28,17 +27,6 @@ export function createHttpApp(opts: HttpAppOptions): express.Express {
   });
   for (const { path, router } of opts.routers ?? []) app.use(path, router);
 
-  app.use((req, res) => {
-    res
-      .status(404)
-      .json({ ok: false, error: 'not_found', message: `No route for ${req.method} ${req.path}` });
-  });
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const status = statusFor(err);
-    const { code, message } = describeError(err);
-    if (status >= 500) opts.logger.error({ path: req.path, err: { code, message } }, 'request failed');
-    res.status(status).json({ ok: false, error: code, message: status >= 500 ? 'internal error' : message });
-  };
-  app.use(onError);
+  useJsonFallbacks(app, opts.logger);
   return app;
 }

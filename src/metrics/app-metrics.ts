@@ -3,7 +3,7 @@ import type { GatewayObserver } from '../clickdesk/gateway';
 import type { PolicyRule } from '../policy/channel-policy';
 import type { CryptoObserver } from '../storage/crypto/key-ring';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
-import type { GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
+import type { BucketSnapshot, GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
 import { InstallationMetrics } from './installation-metrics';
 
 const POLICY_RULES: PolicyRule[] = [
@@ -20,7 +20,6 @@ export interface LifecycleSnapshot {
   oldestPendingAgeSeconds: number;
   oldestConfirmationAgeSeconds: number;
 }
-type BucketSnapshot = Awaited<ReturnType<RateGovernor['snapshot']>>[number];
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -122,6 +121,11 @@ export class AppMetrics {
     'Stored records dropped because ClickDesk deleted them upstream or they could not be re-confirmed within 24 h.',
     ['reason'],
   );
+  readonly webhooksIgnored = this.counter(
+    'clickdesk_webhooks_ignored_total',
+    'Signed lifecycle webhooks answered but not obeyed: addressed to another app or a team this app does not hold, by reason.',
+    ['reason'],
+  );
   readonly policyBlocked = this.counter(
     'clickdesk_policy_blocked_messages_total',
     'Outbound messages the channel policy blocked, by rule (Terms 4.8).',
@@ -139,8 +143,13 @@ export class AppMetrics {
   constructor() {
     this.bucketGauge(
       'clickdesk_ratelimit_limit',
-      'Calls the method may make per window (the tier limit).',
+      "Calls the method may make per window: the contract's tier limit, or the one ClickDesk last reported.",
       (b) => b.limit,
+    );
+    this.bucketGauge(
+      'clickdesk_ratelimit_planned_limit',
+      'Calls per window the rate governor plans for at most: the limit less its planning margin.',
+      (b) => b.plannedLimit,
     );
     this.bucketGauge(
       'clickdesk_ratelimit_window_seconds',
@@ -152,7 +161,7 @@ export class AppMetrics {
     );
     this.bucketGauge(
       'clickdesk_ratelimit_utilization',
-      'Share of the window limit in use (0 to 1).',
+      'Calls counted in the window over the limit; above 1 when ClickDesk lowers a limit under calls already made.',
       (b) => b.used / b.limit,
     );
     this.bucketGauge(
@@ -180,6 +189,7 @@ export class AppMetrics {
       for (const outcome of ['ok', 'failed']) this.cryptoOperations.inc({ operation, outcome }, 0);
     }
     for (const reason of ['deleted_upstream', 'not_confirmed']) this.freshnessDropped.inc({ reason }, 0);
+    for (const reason of ['other_app', 'unknown_team']) this.webhooksIgnored.inc({ reason }, 0);
     const lifecycle = async (): Promise<LifecycleSnapshot> =>
       (await this.lifecycleSource?.()) ?? {
         pending: 0,

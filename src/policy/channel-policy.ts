@@ -1,3 +1,4 @@
+import type { CountryCode } from 'libphonenumber-js';
 import type { InboundEvent } from '../core/chat-event';
 import { ContactLedger } from './contact-ledger';
 import { findContacts } from './find-contacts';
@@ -13,6 +14,8 @@ export type PolicyVerdict = { allowed: true } | { allowed: false; rule: PolicyRu
 export interface ChannelPolicyOptions {
   /** The team's own domains (and their subdomains) that the bot may link to. */
   allowedDomains: readonly string[];
+  /** Whose national phone format visitors write in (ISO 3166 code, e.g. "NL"); international numbers need none. */
+  phoneCountry?: CountryCode;
 }
 
 const SPONSORED =
@@ -53,7 +56,7 @@ export class ChannelPolicy {
     const folded = foldText(event.text);
     // Most messages carry no contact detail; skip the full scan unless one could be there.
     if (MAY_HOLD_CONTACT.test(folded))
-      for (const contact of findContacts(folded)) this.contacts.record(key, contact);
+      for (const contact of findContacts(folded, this.opts.phoneCountry)) this.contacts.record(key, contact);
     if (VISITOR_ASKED_PRICES.test(folded)) {
       this.askedAboutPrices.delete(key);
       this.askedAboutPrices.set(key, Date.now());
@@ -66,7 +69,8 @@ export class ChannelPolicy {
 
   /** Contact details ClickDesk gave through other channels (e.g. a visitor profile). */
   observeContact(teamId: string, conversationId: string, contact: string): void {
-    for (const c of findContacts(foldText(contact))) this.contacts.record(`${teamId}:${conversationId}`, c);
+    for (const c of findContacts(foldText(contact), this.opts.phoneCountry))
+      this.contacts.record(`${teamId}:${conversationId}`, c);
   }
 
   check(teamId: string, conversationId: string, text: string): PolicyVerdict {
@@ -87,7 +91,7 @@ export class ChannelPolicy {
     if (PROMOTION.test(folded)) return { allowed: false, rule: 'advertising' };
     if (DISCOUNT_TALK.test(folded) && !this.askedAboutPrices.has(key))
       return { allowed: false, rule: 'advertising' };
-    for (const contact of findContacts(folded)) {
+    for (const contact of MAY_HOLD_CONTACT.test(folded) ? findContacts(folded, this.opts.phoneCountry) : []) {
       if (this.contacts.belongsElsewhere(key, contact)) return { allowed: false, rule: 'contact_leak' };
     }
     return { allowed: true };

@@ -1,3 +1,5 @@
+import { LinkifyIt } from 'linkify-it';
+import tlds from 'tlds';
 import { deobfuscate } from './normalize-text';
 
 export interface FoundLink {
@@ -7,63 +9,34 @@ export interface FoundLink {
 }
 
 const EMAIL = /[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+/g;
-const SCHEMED = /\b(?:https?|ftp):\/\/[^\s<>"'`)\]]+/g;
-const WWW = /\bwww\.[^\s<>"'`)\]]+/g;
-// A bare domain: labels and a 2–24 letter TLD, optionally with a path (e.g. "bit.ly/x", "deals.shop").
-const BARE =
-  /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:xn--[a-z0-9-]+|[a-z]{2,24})\b(?:\/[^\s<>"'`)\]]*)?/g;
-// Bare "word.word" pairs that are ordinary prose, not domains.
-const PROSE_TLDS = new Set([
-  'e',
-  'g',
-  'i',
-  'etc',
-  'vs',
-  'eg',
-  'ie',
-  'am',
-  'pm',
-  'mr',
-  'mrs',
-  'dr',
-  'st',
-  'no',
-  'js',
-  'ts',
-  'json',
-]);
-const KNOWN_TLDS = new Set(
-  'com net org io co ly me info biz shop store xyz app link click gl to us uk de nl fr es it eu ru cn tk ml ga cf gq top online site website club live pro vip win bid loan review page dev ai gg tv cc ws la ag sh ninja rocks email market deals sale fun buzz icu cam best'.split(
-    ' ',
-  ),
-);
+
+// linkify-it finds schemed links (http, https, ftp, //) and bare domains ("bit.ly/x",
+// "example.photography") under every top-level domain IANA lists (the `tlds` package), so a
+// new or unusual TLD is a link like any other. Email addresses are not links here.
+const linkify = new LinkifyIt({ fuzzyLink: true, fuzzyEmail: false }).tlds(tlds, false);
+/** Cheap pre-check: a link has "//" or a dot followed by a letter; prose periods have a space. */
+const MAY_HOLD_LINK = /\.\p{L}|\/\//u;
 
 /** Every link in a (folded) text, written plainly or obfuscated; email addresses are not links. */
 export function findLinks(folded: string): FoundLink[] {
   const text = deobfuscate(folded).replace(EMAIL, ' ');
+  if (!MAY_HOLD_LINK.test(text)) return [];
   const found: FoundLink[] = [];
   const seen = new Set<string>();
-  const add = (raw: string, requireKnownTld: boolean): void => {
-    const candidate = raw.replace(/[.,;:!?]+$/, '');
+  for (const match of linkify.match(text) ?? []) {
     let url: URL;
     try {
-      url = new URL(/^[a-z]+:\/\//.test(candidate) ? candidate : `http://${candidate}`);
+      url = new URL(match.url, 'http://invalid.invalid');
     } catch {
-      return;
+      continue;
     }
     const host = url.hostname.replace(/\.$/, '');
-    const tld = host.split('.').pop() ?? '';
-    if (!host.includes('.') || PROSE_TLDS.has(tld)) return;
-    if (requireKnownTld && !KNOWN_TLDS.has(tld) && !tld.startsWith('xn--') && !candidate.includes('/'))
-      return;
+    if (!host.includes('.')) continue;
     const key = `${host}${url.search}`;
-    if (seen.has(key)) return;
+    if (seen.has(key)) continue;
     seen.add(key);
     found.push({ host, params: [...url.searchParams.keys()].map((k) => k.toLowerCase()) });
-  };
-  for (const m of text.matchAll(SCHEMED)) add(m[0], false);
-  for (const m of text.replace(SCHEMED, ' ').matchAll(WWW)) add(m[0], false);
-  for (const m of text.replace(SCHEMED, ' ').replace(WWW, ' ').matchAll(BARE)) add(m[0], true);
+  }
   return found;
 }
 

@@ -89,11 +89,17 @@ export function compactLetters(folded: string): string {
 
 /** Undoes the usual ways of writing a link or address so it escapes filters. */
 export function deobfuscate(folded: string): string {
-  return folded
-    .replace(/h\s*[x*]{2}\s*p(s?)/g, 'http$1')
-    .replace(/\s*[[({<]\s*(?:\.|dot)\s*[\])}>]\s*/g, '.')
-    .replace(/\s+dot\s+(?=[a-z0-9])/g, '.')
-    .replace(/\s*[[({<]\s*(?:@|at)\s*[\])}>]\s*/g, '@')
-    .replace(/\s*\[\s*:\s*\]\s*/g, ':')
-    .replace(/:\s*\/\s*\//g, '://');
+  return (
+    folded
+      .replace(/h\s*[x*]{2}\s*p(s?)/g, 'http$1')
+      .replace(/\s*[[({<]\s*(?:\.|dot)\s*[\])}>]\s*/g, '.')
+      .replace(/\s+dot\s+(?=[a-z0-9])/g, '.')
+      // Domains spaced out around their dots and hyphens: "deals . shop", "cheap - meds .net". A
+      // space must stand before the dot, so prose ("shipping. Free returns") is left alone.
+      .replace(/([a-z0-9])\s+\.\s*(?=[a-z0-9])/g, '$1.')
+      .replace(/([a-z0-9])\s+-\s+(?=[a-z0-9])/g, '$1-')
+      .replace(/\s*[[({<]\s*(?:@|at)\s*[\])}>]\s*/g, '@')
+      .replace(/\s*\[\s*:\s*\]\s*/g, ':')
+      .replace(/:\s*\/\s*\//g, '://')
+  );
 }

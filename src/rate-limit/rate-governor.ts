@@ -1,7 +1,14 @@
 import type { Logger } from 'pino';
 import { CodedError, isCodedError } from '../errors';
-import { bucketsFor, type BucketSpec, type RateLimits } from './bucket-spec';
-import type { RateStore } from './rate-store';
+import {
+  bucketsFor,
+  plannedCeiling,
+  windowFor,
+  type BucketSpec,
+  type RateLimits,
+  type WindowBucket,
+} from './bucket-spec';
+import type { RateStore, Ticket } from './rate-store';
 
 export type Priority = 'reply' | 'background';
 export const PRIORITIES: readonly Priority[] = ['reply', 'background'];
@@ -38,23 +45,38 @@ interface Waiter {
   buckets: BucketSpec[];
   enqueuedAt: number;
   timer: NodeJS.Timeout;
-  resolve: () => void;
+  resolve: (ticket: Ticket | undefined) => void;
   reject: (err: Error) => void;
   done: boolean;
 }
 
+/** Per method, for metrics: the limit in force, the ceiling planned under it, usage and queue. */
+export interface BucketSnapshot {
+  method: string;
+  /** The contract's limit, or the one the server last reported in its headers. */
+  limit: number;
+  /** What the governor plans to use at most per window: the limit less the planning margin. */
+  plannedLimit: number;
+  windowSeconds: number;
+  used: number;
+  queued: number;
+}
+
 /**
  * Terms 4.9: never attempt to exceed ClickDesk's limits. Every Web API call waits here until
- * all the buckets it counts against have room (sliding windows per method, a token bucket per
- * conversation for posts), bot replies ahead of background work. Queues are bounded and waits
- * have deadlines, so overload is refused with a clear error instead of growing memory.
+ * all the buckets it counts against have room (sliding windows per method; for posts, one call
+ * at a time per conversation within its rate), bot replies ahead of background work. Each call is
+ * settled when its answer is in, so the store counts it where the server can have (bucket-spec.ts).
+ * Queues are bounded and waits have deadlines, so overload is refused with a clear error instead
+ * of growing memory.
  */
 export class RateGovernor {
   private readonly queues: Record<Priority, Waiter[]> = { reply: [], background: [] };
   private readonly queuedByMethod = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
-  private readonly serverLimits = new Map<string, number>();
-  private readonly windows = new Map<string, Extract<BucketSpec, { kind: 'window' }>>();
+  private readonly windows = new Map<string, WindowBucket>();
+  /** Calls let go and not yet answered, by window key: ticket id → when it was let go (store clock). */
+  private readonly inFlight = new Map<string, Map<string, number>>();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private pumpAgain = false;
@@ -66,7 +88,9 @@ export class RateGovernor {
   async run<T>(call: GovernedCall, send: () => Promise<T>): Promise<T> {
     const maxRetries = this.opts.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
-      await this.acquire(call);
+      const buckets = this.bucketsOf(call);
+      const ticket = await this.acquire(call, buckets);
+      const window = ticket ? this.track(buckets, ticket) : undefined;
       try {
         return await send();
       } catch (err) {
@@ -78,49 +102,66 @@ export class RateGovernor {
           'ClickDesk answered 429; pausing this bucket',
         );
         const until = Date.now() + retryAfter * 1000;
-        for (const b of this.bucketsOf(call))
+        for (const b of buckets)
           this.pausedUntil.set(b.key, Math.max(until, this.pausedUntil.get(b.key) ?? 0));
+      } finally {
+        // Not awaited: the store receives it before any later call's acquire (one connection, in order).
+        if (ticket) void this.settle(buckets, ticket, window);
       }
     }
   }
 
-  /** Takes the server's view of a bucket (X-RateLimit-* headers) into account. */
+  /**
+   * Takes the server's view of a bucket (X-RateLimit-* headers) into account: its count, and its
+   * limit in both directions (contract §1: limits change either way; the header is the server's
+   * word). The limit is kept in the store, so with Redis every instance plans with it at once.
+   */
   async observeHeaders(call: Pick<GovernedCall, 'method' | 'scope'>, headers: Headers): Promise<void> {
     const limit = Number(headers.get('x-ratelimit-limit'));
     const remaining = Number(headers.get('x-ratelimit-remaining'));
-    if (!Number.isInteger(limit) || !Number.isInteger(remaining) || limit <= 0) return;
-    const configured = this.opts.limits.perMethod[call.method];
-    if (configured !== undefined && limit < configured && this.serverLimits.get(call.method) !== limit) {
-      this.serverLimits.set(call.method, limit);
+    if (!Number.isInteger(limit) || !Number.isInteger(remaining) || limit <= 0 || remaining < 0) return;
+    const window = this.windowOf(call);
+    if (!window) return;
+    // The answer is to one of this bucket's calls in flight; the oldest of them is when it left at the
+    // earliest, so a raise is only taken from answers to calls sent after the current limit was learned.
+    const sentAt: number | undefined = this.inFlight.get(window.key)?.values().next().value;
+    const seen = await this.opts.store.observe(
+      window,
+      { limit, used: Math.max(0, limit - remaining) },
+      sentAt,
+    );
+    if (seen.change) {
       this.opts.logger.warn(
-        { method: call.method, configured, server: limit },
-        'ClickDesk reports a lower limit; using it',
+        { method: call.method, previous: seen.previous, server: seen.limit },
+        `ClickDesk reports a ${seen.change === 'raised' ? 'higher' : 'lower'} limit; using it`,
       );
+      if (seen.change === 'raised') void this.pump();
     }
-    const window = this.bucketsOf(call).find((b) => b.kind === 'window');
-    if (window?.kind === 'window') await this.opts.store.reconcile(window, limit - remaining);
   }
 
-  /** Per method: limit, window, calls counted now and calls waiting, for metrics. */
-  async snapshot(): Promise<
-    Array<{ method: string; limit: number; windowSeconds: number; used: number; queued: number }>
-  > {
-    const byMethod = new Map<
-      string,
-      { method: string; limit: number; windowSeconds: number; used: number; queued: number }
-    >();
-    for (const w of this.windows.values()) {
-      const used = await this.opts.store.used(w);
-      const current = byMethod.get(w.method);
-      if (!current || used / w.limit > current.used / current.limit) {
-        byMethod.set(w.method, {
-          method: w.method,
-          limit: w.limit,
-          windowSeconds: w.windowMs / 1000,
-          used,
-          queued: 0,
-        });
+  /**
+   * Per method: limit, planned ceiling, window, calls counted now and calls waiting, for metrics.
+   * Every limited method is listed from the start, before its first call.
+   */
+  async snapshot(): Promise<BucketSnapshot[]> {
+    const byMethod = new Map<string, BucketSnapshot>();
+    const seenMethods = new Set([...this.windows.values()].map((w) => w.method));
+    const seenScopes = new Set([...this.windows.values()].map((w) => w.key.slice(0, -w.method.length - 1)));
+    for (const [method, configured] of Object.entries(this.opts.limits.perMethod)) {
+      if (seenMethods.has(method)) continue;
+      // Not called here yet: the lowest limit any instance learned for it under a scope this one uses.
+      let limit = configured;
+      for (const scope of seenScopes) {
+        const w = windowFor(this.opts.limits, { method, scope });
+        if (w) limit = Math.min(limit, (await this.opts.store.usage(w)).limit);
       }
+      byMethod.set(method, this.entry(method, limit, 0));
+    }
+    for (const w of this.windows.values()) {
+      const { used, limit } = await this.opts.store.usage(w);
+      const current = byMethod.get(w.method);
+      if (!current || used / limit > current.used / current.limit)
+        byMethod.set(w.method, this.entry(w.method, limit, used));
     }
     for (const [method, queued] of this.queuedByMethod) {
       const entry = byMethod.get(method);
@@ -142,21 +183,60 @@ export class RateGovernor {
         this.finish(w, new CodedError('RATE_QUEUE_CLOSED', 'the rate governor is shutting down'));
   }
 
-  private bucketsOf(call: Pick<GovernedCall, 'method' | 'scope' | 'conversationId'>): BucketSpec[] {
-    const limits = {
-      ...this.opts.limits,
-      perMethod: { ...this.opts.limits.perMethod, ...Object.fromEntries(this.serverLimits) },
+  private entry(method: string, limit: number, used: number): BucketSnapshot {
+    const { windowMs, marginMs } = this.opts.limits;
+    return {
+      method,
+      limit,
+      plannedLimit: plannedCeiling(limit, windowMs, marginMs),
+      windowSeconds: windowMs / 1000,
+      used,
+      queued: 0,
     };
-    const buckets = bucketsFor(limits, call);
+  }
+
+  private windowOf(call: Pick<GovernedCall, 'method' | 'scope'>): WindowBucket | undefined {
+    const window = windowFor(this.opts.limits, call);
+    if (window) this.windows.set(window.key, window);
+    return window;
+  }
+
+  private bucketsOf(call: Pick<GovernedCall, 'method' | 'scope' | 'conversationId'>): BucketSpec[] {
+    const buckets = bucketsFor(this.opts.limits, call);
     for (const b of buckets) if (b.kind === 'window') this.windows.set(b.key, b);
     return buckets;
   }
 
-  private acquire(call: GovernedCall): Promise<void> {
+  /** Notes a call in flight in its window; returns the window's key. */
+  private track(buckets: readonly BucketSpec[], ticket: Ticket): string | undefined {
+    const key = buckets.find((b) => b.kind === 'window')?.key;
+    if (key === undefined) return undefined;
+    let calls = this.inFlight.get(key);
+    if (!calls) this.inFlight.set(key, (calls = new Map<string, number>()));
+    calls.set(ticket.id, ticket.at);
+    return key;
+  }
+
+  /** The call's answer is in: count it from now, and let waiters behind it look again. */
+  private async settle(
+    buckets: readonly BucketSpec[],
+    ticket: Ticket,
+    window: string | undefined,
+  ): Promise<void> {
+    if (window !== undefined) this.inFlight.get(window)?.delete(ticket.id);
+    try {
+      await this.opts.store.settle(buckets, ticket);
+    } catch (err) {
+      // Unsettled, the call keeps counting until its in-flight bound: later, never sooner.
+      this.opts.logger.error({ err: (err as Error).message }, 'rate store unavailable; call left in flight');
+    }
+    if (this.queueLength > 0) void this.pump();
+  }
+
+  private acquire(call: GovernedCall, buckets: BucketSpec[]): Promise<Ticket | undefined> {
     if (this.closed)
       return Promise.reject(new CodedError('RATE_QUEUE_CLOSED', 'the rate governor is shutting down'));
-    const buckets = this.bucketsOf(call);
-    if (buckets.length === 0) return Promise.resolve();
+    if (buckets.length === 0) return Promise.resolve(undefined);
     const queued = this.queuedByMethod.get(call.method) ?? 0;
     if (queued >= this.opts.maxQueuePerMethod) {
       this.opts.observer?.refused?.(call.method, 'queue_full');
@@ -192,7 +272,7 @@ export class RateGovernor {
     });
   }
 
-  private finish(w: Waiter, err?: Error): void {
+  private finish(w: Waiter, err?: Error, ticket?: Ticket): void {
     if (w.done) return;
     w.done = true;
     clearTimeout(w.timer);
@@ -203,7 +283,7 @@ export class RateGovernor {
     if (err) w.reject(err);
     else {
       this.opts.observer?.waited?.(w.call.method, w.call.priority, (Date.now() - w.enqueuedAt) / 1000);
-      w.resolve();
+      w.resolve(ticket);
     }
   }
 
@@ -239,7 +319,7 @@ export class RateGovernor {
               nextWait = Math.min(nextWait, 500);
               break;
             }
-            if (result.ok) this.finish(w);
+            if (result.ok) this.finish(w, undefined, result.ticket);
             else {
               nextWait = Math.min(nextWait, result.waitMs);
               for (const key of result.full) full.add(key);

@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
+import { resetTeam } from './reset-team';
 import type { Simulator } from './simulator';
 
 const target = z.enum(['all', 'oldest', 'newest']).default('all');
@@ -12,8 +13,9 @@ const lifecycleTypes = z.enum([
 ]);
 
 /**
- * Fault controls and counters over HTTP (shared/clickdesk-api.md §4), for people poking the
- * sandbox with curl and for tests in other processes. Tests in-process call the simulator directly.
+ * Fault controls, counters and the reset over HTTP (docs/clickdesk-contract.md §6), for people
+ * poking the sandbox with curl and for tests in other processes. Tests in-process call the
+ * simulator directly.
  */
 export function controlRouter(sim: Simulator): express.Router {
   const router = express.Router();
@@ -86,8 +88,18 @@ export function controlRouter(sim: Simulator): express.Router {
   route(
     '/webhooks',
     z.looseObject({ type: lifecycleTypes, url: z.url().optional() }),
-    ({ type, url, ...fields }) => sim.webhooks.send(type, fields, url),
+    async ({ type, url, ...fields }) => {
+      const report = await sim.webhooks.send(type, fields, url);
+      // The team uninstalled the app: the visitor page says so until POST /sandbox/reset.
+      if (report.delivered && type === 'app.uninstalled' && typeof fields.team_id === 'string') {
+        sim.installs.markUninstalled(fields.team_id);
+        sim.oauth.revoke(fields.team_id); // its tokens stop working too (§4)
+      }
+      return report;
+    },
   );
+  // Erases the sandbox team through the app's normal erasure path and installs the app again.
+  route('/reset', z.object({ team_id: z.string().min(1).optional() }), (b) => resetTeam(sim, b.team_id));
   // Installation (§4): expire every access token now, uninstall a team, add a team to install into.
   route('/faults/expire-tokens', z.object({}), () => sim.oauth.expireAll());
   route('/installations/revoke', z.object({ team_id: z.string().min(1) }), (b) => sim.uninstall(b.team_id));

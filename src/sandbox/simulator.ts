@@ -1,13 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Response } from 'express';
+import express, { type ErrorRequestHandler, type Response } from 'express';
 import { controlRouter } from './control-routes';
 import { OAuthAuthority } from './oauth-authority';
 import { oauthRouter } from './oauth-routes';
+import { loopbackOnly } from './loopback-guard';
 import { bump, emptyCounters, type SimulatorCounters } from './counters';
 import { RtmHub } from './rtm-hub';
 import { SlidingWindowLimiter, TokenBucketLimiter } from './sliding-window';
+import { TeamInstalls } from './team-installs';
 import { simulatorOptions, type SimulatorOptions } from './simulator-options';
 import { visitorRouter } from './visitor-routes';
 import { webApiRouter } from './web-api-routes';
@@ -15,6 +18,23 @@ import { WebhookSender } from './webhook-sender';
 import { newId, SimWorld, type SimConversation, type SimMessage } from './world';
 
 type Team = SimulatorOptions['teams'][number];
+
+/** Errors as JSON, never a stack or a path on disk (a malformed JSON body gets `invalid_json`). */
+const jsonErrors: ErrorRequestHandler = (err, _req, res, _next) => {
+  const status = (err as { status?: unknown } | null)?.status;
+  const type = (err as { type?: unknown } | null)?.type;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const error =
+      type === 'entity.parse.failed'
+        ? 'invalid_json'
+        : type === 'entity.too.large'
+          ? 'too_large'
+          : 'bad_request';
+    res.status(status).json({ ok: false, error });
+    return;
+  }
+  res.status(500).json({ ok: false, error: 'internal_error' });
+};
 
 /**
  * A ClickDesk stand-in that speaks shared/clickdesk-api.md: Web API, RTM, lifecycle
@@ -29,6 +49,8 @@ export class Simulator {
   readonly revokedTokens = new Set<string>();
   /** Installation (§4): consent, codes, expiring and rotating tokens. */
   readonly oauth: OAuthAuthority;
+  /** Which teams have the app installed; `app.uninstalled` and `POST /sandbox/reset` change it. */
+  readonly installs = new TeamInstalls();
   counters: SimulatorCounters = emptyCounters();
   private readonly limiter = new SlidingWindowLimiter();
   private readonly perConversation = new TokenBucketLimiter();
@@ -38,6 +60,9 @@ export class Simulator {
 
   constructor(overrides: Partial<SimulatorOptions> = {}) {
     this.options = simulatorOptions(overrides);
+    // With no secret given, the simulator makes its own: it is never handed a real one to sign with.
+    if (this.options.webhook.secrets.length === 0)
+      this.options.webhook.secrets = [`whsec_${randomBytes(32).toString('base64')}`];
     this.hub = new RtmHub(this.options, () => this.counters);
     this.webhooks = new WebhookSender(this.options.webhook, () => this.counters);
     this.oauth = new OAuthAuthority(this.options.oauth);
@@ -46,9 +71,22 @@ export class Simulator {
     app.use('/api', webApiRouter(this));
     app.use('/oauth', oauthRouter(this));
     app.use('/visitor', visitorRouter(this));
-    app.use('/sandbox', controlRouter(this));
+    app.use('/sandbox', loopbackOnly(), controlRouter(this));
     app.get('/', (_req, res) => res.redirect('/visitor/'));
-    this.server = http.createServer(app);
+    app.use((_req, res) => {
+      res.status(404).json({ ok: false, error: 'not_found' });
+    });
+    app.use(jsonErrors);
+    // Explicit limits, as on the app's own servers: a slow client cannot hold a connection open.
+    this.server = http.createServer(
+      {
+        headersTimeout: 10_000,
+        requestTimeout: 30_000,
+        keepAliveTimeout: 5_000,
+        connectionsCheckingInterval: 1_000,
+      },
+      app,
+    );
     this.server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname === '/rtm') this.hub.handleUpgrade(req, socket, head);
       else socket.destroy();
@@ -62,6 +100,11 @@ export class Simulator {
     const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.baseUrl = `http://${hostPart}:${address.port}`;
     return this.baseUrl;
+  }
+
+  /** The secrets this simulator signs lifecycle webhooks with: an app in sandbox mode trusts these. */
+  get webhookSecrets(): readonly string[] {
+    return [...this.options.webhook.secrets];
   }
 
   get url(): string {
@@ -111,6 +154,7 @@ export class Simulator {
   /** Uninstall (from ClickDesk or by auth.revoke): the tokens stop working and app.uninstalled follows (§3). */
   uninstall(teamId: string): boolean {
     const had = this.oauth.revoke(teamId);
+    if (had) this.installs.markUninstalled(teamId);
     if (had && this.options.webhook.url)
       this.webhooks.send('app.uninstalled', { team_id: teamId }).catch(() => undefined);
     return had;

@@ -49,6 +49,20 @@ export function visitorRouter(sim: Simulator): express.Router {
     return id;
   };
 
+  // Whether the app is installed in the team the page chats with, and how to reinstall it.
+  router.get('/api/status', (req, res) => {
+    const team = (typeof req.query.team === 'string' && sim.teamById(req.query.team)) || sim.team;
+    const since = sim.installs.uninstalledSince(team.id);
+    res.set('cache-control', 'no-store').json({
+      ok: true,
+      team: { id: team.id, name: team.name },
+      installed: since === undefined,
+      uninstalled_at: since === undefined ? null : new Date(since).toISOString(),
+      resets: sim.installs.resets,
+      reinstall: { curl: `curl -s -XPOST ${sim.url}/sandbox/reset`, npm: 'npm start -- --reset' },
+    });
+  });
+
   router.post('/api/chats', (req, res) => {
     const body = (req.body ?? {}) as { name?: unknown; email?: unknown; team_id?: unknown };
     const teamId = typeof body.team_id === 'string' && body.team_id ? body.team_id : sim.team.id;
@@ -65,6 +79,13 @@ export function visitorRouter(sim: Simulator): express.Router {
     res
       .status(201)
       .json({ ok: true, conversation_id: chat.conversationId, visitor_id: chat.visitorId, token });
+  });
+
+  // A page reloaded with a chat in sessionStorage asks whether it still exists before resuming it.
+  router.get('/api/chats/:id', (req, res) => {
+    const id = authorised(req, res);
+    if (!id) return;
+    res.json({ ok: true, conversation_id: id });
   });
 
   router.post('/api/chats/:id/messages', (req, res) => {

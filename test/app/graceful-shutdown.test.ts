@@ -65,10 +65,14 @@ describe('graceful shutdown', () => {
 
 describe('npm start (sandbox mode) under SIGTERM', () => {
   it('starts, serves the visitor page, and exits 0 after a clean shutdown', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../src/main.ts')], {
-      env: { ...process.env, HTTP_PORT: '0', SANDBOX_PORT: '0', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, '../../src/main.ts'), '--sandbox-if-unconfigured'],
+      {
+        env: { ...process.env, HTTP_PORT: '0', SANDBOX_PORT: '0', LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

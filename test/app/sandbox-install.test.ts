@@ -10,10 +10,14 @@ const root = path.join(__dirname, '../..');
 describe('sandbox mode at start', () => {
   it('installs its default team through /install, the consent page and the callback, then serves visitors', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-start-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, HTTP_PORT: '0', SANDBOX_PORT: '0' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'src/main.ts'), '--sandbox-if-unconfigured'],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, HTTP_PORT: '0', SANDBOX_PORT: '0' },
+      },
+    );
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));

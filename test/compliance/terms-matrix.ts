@@ -151,11 +151,19 @@ export const TERMS_MATRIX: ClauseRow[] = [
     clause: '4.9',
     obligation: 'Never attempt to exceed rate limits',
     control:
-      'Rate governor inside the Web API client: sliding windows per method, per-conversation bucket, shared through Redis; 429 pauses its bucket',
+      'Rate governor inside the Web API client: sliding windows per method, per-conversation bucket, calls counted at their answer, server limits followed both ways, shared through Redis; 429 pauses its bucket',
     tests: [
       {
         file: 'rate-limit/governor-load.test.ts',
         title: 'sends no 429-bound call, keeps its queue bounded, and uses at least 90% of the limit',
+      },
+      {
+        file: 'rate-limit/recovery-burst.test.ts',
+        title: 'draws no 429 from the simulator through two instances sharing Redis',
+      },
+      {
+        file: 'rate-limit/server-limit-change.test.ts',
+        title: 'follows a lowered chat.postMessage limit and goes back up when it is restored',
       },
       {
         file: 'rate-limit/governor-load.test.ts',
@@ -250,7 +258,7 @@ export const TERMS_MATRIX: ClauseRow[] = [
     clause: '6.3',
     obligation: 'Delete a user’s Data on request, deauthorization or account closure; a team’s on uninstall',
     control:
-      'Signed deletion webhooks recorded durably; worker shreds keys, deletes rows, checkpoints SQLite, signs a receipt; tombstones',
+      'Signed deletion webhooks recorded durably, obeyed only for a team the app holds; worker shreds keys, deletes rows, checkpoints SQLite, signs a receipt; tombstones',
     tests: [
       {
         file: 'lifecycle/deletion-webhooks.test.ts',
@@ -273,6 +281,15 @@ export const TERMS_MATRIX: ClauseRow[] = [
         title: 'answers a replayed webhook-id with 2xx and records no second job',
       },
       {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title:
+          "obeys a team event for the bot token's own team (auth.test) even before anything of it is stored",
+      },
+      {
+        file: 'http/lifecycle-webhook-router.test.ts',
+        title: 'holds a team it stores anything of, besides its own',
+      },
+      {
         file: 'lifecycle/erasure-crash.test.ts',
         title: 'finishes after restart, with exactly one receipt counting every row',
       },
@@ -282,11 +299,16 @@ export const TERMS_MATRIX: ClauseRow[] = [
     clause: '6.4',
     obligation: 'Delete all Data at termination',
     control:
-      'api_access.terminated destroys every key and row, keeping only receipts and the audit log, and stops the app',
+      'api_access.terminated naming this app destroys every key and row, keeping only receipts and the audit log, and stops the app; one naming another app changes nothing',
     tests: [
       {
         file: 'lifecycle/deletion-webhooks.test.ts',
         title: 'api_access.terminated erases everything, keys included, keeps the proof and stops the app',
+      },
+      {
+        file: 'lifecycle/deletion-webhooks.test.ts',
+        title:
+          'ignores a signed api_access.terminated for another app: 200, no job, no receipt, nothing erased, app running',
       },
     ],
   },
@@ -318,13 +340,51 @@ export const TERMS_MATRIX: ClauseRow[] = [
     clause: '8.1',
     obligation: 'Reasonable security measures',
     control:
-      'helmet on every response; config validated at start; no secrets in logs; admin endpoints behind tokens',
+      'helmet on every response of every server; config validated at start, weak webhook secrets refused; no secrets in logs; admin endpoints behind tokens, the channel checked first, proxies trusted only if named (TRUST_PROXY); server timeouts and a connection cap; the sandbox never holds the operator’s secrets, answers its controls only on loopback with a Host check, and starts only when asked',
     tests: [
       {
         file: 'http/http-app.test.ts',
         title: 'sets security headers through helmet and hides the framework',
       },
       { file: 'config/load-config.test.ts', title: 'never echoes a token value in the error' },
+      {
+        file: 'config/load-config.test.ts',
+        title: 'refuses weak or malformed webhook secrets, naming WEBHOOK_SECRETS and never echoing them',
+      },
+      {
+        file: 'http/metrics.test.ts',
+        title: 'sends the same security headers as the main server and hides the framework',
+      },
+      {
+        file: 'http/admin-channel.test.ts',
+        title: 'treats a request forwarded by a proxy not named in TRUST_PROXY as remote, even from loopback',
+      },
+      {
+        file: 'http/admin-channel.test.ts',
+        title: 'checks the channel before the token: a plain remote request learns nothing about the token',
+      },
+      {
+        file: 'http/listen-hardened.test.ts',
+        title: 'cuts off a client that never finishes its headers (slowloris) with 408',
+      },
+      {
+        file: 'http/listen-hardened.test.ts',
+        title: 'closes connections beyond the cap at once and keeps serving those it holds',
+      },
+      {
+        file: 'sandbox/sandbox-abuse.test.ts',
+        title:
+          "never signs with the operator's secret: what it sends fails verification under WEBHOOK_SECRETS",
+      },
+      {
+        file: 'sandbox/sandbox-abuse.test.ts',
+        title: 'refuses its controls to a foreign Host (DNS rebinding) and sends nothing',
+      },
+      {
+        file: 'config/start-mode.test.ts',
+        title:
+          'refuses to start the simulator unasked in production or from start:built, naming what is missing',
+      },
     ],
   },
   {

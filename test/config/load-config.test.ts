@@ -19,10 +19,10 @@ describe('loadConfig', () => {
       CLICKDESK_APP_TOKEN: 'xapp-1',
       CLICKDESK_BOT_TOKEN: 'xoxb-1',
       CLICKDESK_API_URL: 'https://api.example.test/api/',
-      WEBHOOK_SECRETS: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=',
+      WEBHOOK_SECRETS: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMw==',
     });
     expect(config.mode).toBe('live');
-    expect(config.lifecycle.webhookSecrets).toEqual(['whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=']);
+    expect(config.lifecycle.webhookSecrets).toEqual(['whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMw==']);
   });
 
   it('refuses live mode without the deletion-webhook secret, saying where to find it', () => {
@@ -76,5 +76,81 @@ describe('loadConfig', () => {
 
   it('treats empty values as unset', () => {
     expect(loadConfig({ HTTP_PORT: '', CLICKDESK_APP_TOKEN: '' }).mode).toBe('sandbox');
+  });
+});
+
+describe('WEBHOOK_SECRETS', () => {
+  const secret = (bytes: Buffer) => `whsec_${bytes.toString('base64')}`;
+  const GOOD = secret(Buffer.from('0123456789abcdefghijklmnopqrstuv'));
+
+  it('takes secrets of 24 random bytes or more, two during a rotation', () => {
+    const other = secret(Buffer.from('vutsrqponmlkjihgfedcba98'));
+    expect(loadConfig({ WEBHOOK_SECRETS: `${GOOD},${other}` }).lifecycle.webhookSecrets).toEqual([
+      GOOD,
+      other,
+    ]);
+  });
+
+  it('refuses weak or malformed webhook secrets, naming WEBHOOK_SECRETS and never echoing them', () => {
+    const cases: Array<[string, RegExp]> = [
+      [secret(Buffer.alloc(32)), /repeats a single byte/],
+      [secret(Buffer.alloc(32, 7)), /repeats a single byte/],
+      [secret(Buffer.from('0123456789abcdef')), /holds 16 bytes; use at least 24/],
+      ['whsec_not*base64!here', /is not valid base64 after "whsec_"/],
+      [GOOD.slice(0, -1), /is not valid base64/],
+      [Buffer.from('0123456789abcdefghijklmnopqrstuv').toString('base64'), /must start with "whsec_"/],
+    ];
+    for (const [bad, why] of cases) {
+      let message = '';
+      try {
+        loadConfig({ WEBHOOK_SECRETS: `${GOOD},${bad}` });
+      } catch (err) {
+        message = (err as Error).message;
+        expect((err as { code?: string }).code).toBe('CONFIG_INVALID');
+      }
+      expect(message).toMatch(/^ {2}WEBHOOK_SECRETS: a secret /m);
+      expect(message).toMatch(why);
+      expect(message).not.toContain(bad.replace(/^whsec_/, '').slice(0, 12));
+    }
+  });
+});
+
+describe('HTTP hardening settings', () => {
+  it('has explicit server limits and trusts no proxy by default', () => {
+    expect(loadConfig({}).httpServer).toEqual({
+      trustProxy: [],
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 512,
+    });
+  });
+
+  it('takes explicit proxy addresses and CIDR ranges in TRUST_PROXY', () => {
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1, ::1,10.0.0.0/8' }).httpServer.trustProxy).toEqual([
+      '127.0.0.1',
+      '::1',
+      '10.0.0.0/8',
+    ]);
+  });
+
+  it.each(['loopback', 'proxy.example.com', '10.0.0.0/33', '*'])(
+    'refuses TRUST_PROXY=%s: only explicit addresses',
+    (value) => {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
+        /TRUST_PROXY: must be IP addresses or CIDR ranges/,
+      );
+    },
+  );
+
+  it('refuses a header timeout longer than the request timeout', () => {
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS: must be <= HTTP_REQUEST_TIMEOUT_MS/,
+    );
+  });
+
+  it('takes the app id from CLICKDESK_APP_ID', () => {
+    expect(loadConfig({ CLICKDESK_APP_ID: 'A0123ABC' }).clickdesk.appId).toBe('A0123ABC');
+    expect(() => loadConfig({ CLICKDESK_APP_ID: 'A 1' })).toThrow(/CLICKDESK_APP_ID/);
   });
 });

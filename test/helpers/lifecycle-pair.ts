@@ -10,6 +10,7 @@ import type { Storage } from '../../src/storage/open-storage';
 import { Simulator } from '../../src/sandbox/simulator';
 import type { SimulatorOptions } from '../../src/sandbox/simulator-options';
 import type { ChatHandler } from '../../src/core/chat-handler';
+import type { Logger } from '../../src/logging/create-logger';
 import { connectApp, FAST_SIMULATOR } from './sandbox-pair';
 import { storageFixture, type StorageFixture } from './storage-fixtures';
 
@@ -33,6 +34,8 @@ export async function startLifecyclePair(
     batchSize?: number;
     now?: () => number;
     handler?: ChatHandler;
+    /** The app's logger (silent unless a test reads the log). */
+    logger?: Logger;
     simulator?: Partial<SimulatorOptions>;
   } = {},
 ): Promise<LifecyclePair> {
@@ -49,6 +52,7 @@ export async function startLifecyclePair(
   const { app } = await connectApp(sim, {
     handler: options.handler,
     app: {
+      ...(options.logger ? { logger: options.logger } : {}),
       inbox: storage.inbox,
       conversations: storage.conversations,
       messages: storage.messages,

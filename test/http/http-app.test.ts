@@ -1,3 +1,4 @@
+import express from 'express';
 import request from 'supertest';
 import { createHttpApp } from '../../src/http/create-http-app';
 import { silentLogger } from '../../src/logging/create-logger';
@@ -35,5 +36,36 @@ describe('HTTP app', () => {
     const res = await request(app).post('/nope');
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ ok: false, error: 'not_found', message: 'No route for POST /nope' });
+  });
+
+  it('answers malformed JSON with a JSON 400 that neither quotes the body nor shows a stack', async () => {
+    const echo = express.Router().post('/', express.json(), (req, res) => void res.json(req.body));
+    const withBody = createHttpApp({
+      logger: silentLogger(),
+      readiness: () => ({ ready: true, detail: {} }),
+      routers: [{ path: '/echo', router: echo }],
+    });
+    const res = await request(withBody)
+      .post('/echo')
+      .set('content-type', 'application/json')
+      .send('{"secret-looking": SENSITIVE-BODY-TEXT');
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/json/);
+    expect(res.body).toEqual({ ok: false, error: 'SyntaxError', message: 'the body is not valid JSON' });
+    expect(res.text).not.toMatch(/SENSITIVE|at .*\(|\/work|node_modules/);
+  });
+
+  it('answers a failing handler with a JSON 500 that says nothing of the failure', async () => {
+    const boom = express.Router().get('/', () => {
+      throw new Error('/srv/app/secret/path.ts exploded');
+    });
+    const failing = createHttpApp({
+      logger: silentLogger(),
+      readiness: () => ({ ready: true, detail: {} }),
+      routers: [{ path: '/boom', router: boom }],
+    });
+    const res = await request(failing).get('/boom');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ ok: false, error: 'Error', message: 'internal error' });
   });
 });

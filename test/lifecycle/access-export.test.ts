@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import type { Request, Response } from 'express';
 import request from 'supertest';
 import { requireSecureChannel } from '../../src/http/admin-router';
+import { secureExpress } from '../../src/http/secure-express';
 import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
 
 const TOKEN = 'an-admin-token-of-enough-length';
@@ -68,22 +68,20 @@ describe('right of access', () => {
     expect(res.body.message).toMatch(/visitor\|agent/);
   });
 
-  it('serves decrypted Data only over TLS or loopback', () => {
-    const outcome = (remoteAddress: string, secure: boolean) => {
-      let status = 0;
-      let passed = false;
-      const res = { status: (s: number) => ((status = s), res), json: () => res } as unknown as Response;
-      requireSecureChannel(
-        { secure, socket: { remoteAddress } } as unknown as Request,
-        res,
-        () => (passed = true),
-      );
-      return passed ? 'served' : status;
+  it('serves decrypted Data only over TLS or loopback', async () => {
+    // Behind a reverse proxy on this machine (TRUST_PROXY), the client is what it forwards.
+    const app = secureExpress({ trustProxy: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] });
+    app.get('/x', requireSecureChannel, (_req, res) => void res.json({ served: true }));
+    const via = (client: string | undefined, proto: string | undefined) => {
+      let req = request(app).get('/x');
+      if (client) req = req.set('x-forwarded-for', client);
+      if (proto) req = req.set('x-forwarded-proto', proto);
+      return req.then((res) => (res.status === 200 ? 'served' : res.status));
     };
-    expect(outcome('127.0.0.1', false)).toBe('served');
-    expect(outcome('::1', false)).toBe('served');
-    expect(outcome('203.0.113.9', true)).toBe('served');
-    expect(outcome('203.0.113.9', false)).toBe(403);
+    expect(await via(undefined, undefined)).toBe('served');
+    expect(await via('::1', undefined)).toBe('served');
+    expect(await via('203.0.113.9', 'https')).toBe('served');
+    expect(await via('203.0.113.9', undefined)).toBe(403);
   });
 
   it('is also a command', () => {

@@ -265,4 +265,103 @@ describe.each(STORAGE_KINDS)('forged and broken deliveries on %s', (kind) => {
     );
     expect(Number(jobs?.n)).toBe(1);
   });
+
+  const jobsFor = async (webhookId: string) => {
+    const [row] = await p.storage.sql!.db.all<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM lifecycle_jobs WHERE webhook_id = ?',
+      [webhookId],
+    );
+    return Number(row?.n);
+  };
+  const settled = async () => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const [open] = await p.storage.sql!.db.all<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM lifecycle_jobs WHERE state <> 'done'",
+      );
+      if (Number(open?.n) === 0) return;
+      if (Date.now() > deadline) throw new Error('jobs still open after 10 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const ignoredCount = async (reason: string) => {
+    const metric = await p.app.metrics.webhooksIgnored.get();
+    return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+  };
+  const signedPost = (id: string, payload: unknown) => {
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    return post(text, p.sim.webhooks.sign(id, now(), text));
+  };
+
+  it('ignores a signed api_access.terminated for another app: 200, no job, no receipt, nothing erased, app running', async () => {
+    await settled(); // jobs of earlier tests have signed their receipts
+    const before = { receipts: (await receipts(p)).length, ignored: await ignoredCount('other_app') };
+    const res = await signedPost('msg_other_app', {
+      type: 'api_access.terminated',
+      app_id: 'A0SOMEONE-ELSE',
+      reason: 'not you',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, ignored: 'other_app' });
+    expect(await jobsFor('msg_other_app')).toBe(0);
+    await new Promise((r) => setTimeout(r, 300)); // a worker poll or more: still nothing happens
+    expect((await receipts(p)).length).toBe(before.receipts);
+    expect(await held(p, 'T1', ADA)).toEqual({ messages: 5, profile: true });
+    expect(p.fatal).toEqual([]);
+    expect(await ignoredCount('other_app')).toBe(before.ignored + 1);
+  });
+
+  it.each([
+    ['app.uninstalled', { type: 'app.uninstalled', team_id: 'T-NEVER-HELD' }],
+    [
+      'data_deletion.requested',
+      { type: 'data_deletion.requested', team_id: 'T-NEVER-HELD', subject: { kind: 'visitor', id: 'V-ada' } },
+    ],
+    [
+      'account.closed',
+      { type: 'account.closed', team_id: 'T-NEVER-HELD', subject: { kind: 'agent', id: 'U-1' } },
+    ],
+  ])('ignores a signed %s for a team the app never held: 200, no job, counted', async (type, payload) => {
+    const id = `msg_unknown_team_${type}`;
+    const before = await ignoredCount('unknown_team');
+    const res = await signedPost(id, payload);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, ignored: 'unknown_team' });
+    expect(await jobsFor(id)).toBe(0);
+    expect(await ignoredCount('unknown_team')).toBe(before + 1);
+  });
+
+  it("obeys a team event for the bot token's own team (auth.test) even before anything of it is stored", async () => {
+    const res = await signedPost('msg_own_team', {
+      type: 'data_deletion.requested',
+      team_id: p.sim.team.id,
+      subject: { kind: 'visitor', id: 'V-new' },
+    });
+    expect(res.status).toBe(202);
+    expect(await jobsFor('msg_own_team')).toBe(1);
+  });
+
+  it('answers a signed body that is not JSON with 400, quoting none of it', async () => {
+    const res = await signedPost('msg_not_json', 'PRIVATE-TEXT not json at all');
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ ok: false, error: 'malformed_body', message: 'the body is not JSON' });
+    expect(text).not.toMatch(/PRIVATE|not json at all/);
+    expect(await jobsFor('msg_not_json')).toBe(0);
+  });
+
+  it('refuses a webhook-id longer than 256 characters with 400 and records nothing; 256 is taken', async () => {
+    const payload = {
+      type: 'data_deletion.requested',
+      team_id: 'T2',
+      subject: { kind: 'visitor', id: 'V-x' },
+    };
+    const long = `msg_${'x'.repeat(253)}`;
+    const refused = await signedPost(long, payload);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).not.toContain('xxxxxxxx');
+    expect(await jobsFor(long)).toBe(0);
+    const longest = `msg_${'y'.repeat(252)}`;
+    expect((await signedPost(longest, payload)).status).toBe(202);
+  });
 });

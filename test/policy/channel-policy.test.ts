@@ -1,4 +1,5 @@
 import type { InboundEvent } from '../../src/core/chat-event';
+import tlds from 'tlds';
 import { ChannelPolicy } from '../../src/policy/channel-policy';
 import { MUST_BLOCK, MUST_PASS, TEAM_DOMAINS, type CorpusEntry } from './outbound-corpus';
 
@@ -77,7 +78,7 @@ describe('channel policy (Terms 4.8, 5)', () => {
   });
 
   it('lets a contact detail back into its own conversation only', () => {
-    const policy = new ChannelPolicy({ allowedDomains: [] });
+    const policy = new ChannelPolicy({ allowedDomains: [], phoneCountry: 'NL' });
     policy.observe(
       visitorMessage('C-ada', 'I am Ada, mail me at Ada.Lovelace@Example.org or call 06-1234 5678'),
     );
@@ -94,6 +95,46 @@ describe('channel policy (Terms 4.8, 5)', () => {
       allowed: false,
       rule: 'contact_leak',
     });
+  });
+
+  it.each([
+    ['+49 (0) 30 901820', 'ring 0049 30 901820'],
+    ['+1 (415) 555-2671', 'try +1.415.555.2671'],
+    ['+81 3-1234-5678', 'call +81 3 1234 5678'],
+    ['+33 1 42 68 53 00', 'phone 0033 1 42 68 53 00'],
+    ['+852 2123 4567', 'dial +852-2123-4567'],
+  ])('recognises the visitor number "%s" in another conversation written as "%s"', (said, sent) => {
+    const policy = new ChannelPolicy({ allowedDomains: [], phoneCountry: 'NL' });
+    policy.observe(visitorMessage('C-said', `you can call me on ${said}`));
+    expect(policy.check('T1', 'C-said', sent).allowed).toBe(true);
+    expect(policy.check('T1', 'C-other', sent)).toEqual({ allowed: false, rule: 'contact_leak' });
+  });
+
+  it("takes neither another country's number with the same digits nor a date for a visitor's number", () => {
+    const policy = new ChannelPolicy({ allowedDomains: [], phoneCountry: 'NL' });
+    policy.observe(visitorMessage('C-ada', 'call +31 6 1234 5678 after 2026-01-05'));
+    expect(policy.check('T1', 'C-bob', 'our Brussels shop: +32 6 1234 5678').allowed).toBe(true);
+    expect(policy.check('T1', 'C-bob', 'the sale ends 2026-01-05').allowed).toBe(true);
+  });
+
+  it('finds national phone formats only for the configured country, international ones always', () => {
+    const any = new ChannelPolicy({ allowedDomains: [] });
+    any.observe(visitorMessage('C-uk', 'ring me: +44 20 7946 0018'));
+    expect(any.check('T1', 'C-x', 'try +44 20 7946 0018').allowed).toBe(false);
+    expect(any.check('T1', 'C-x', 'try 020 7946 0018').allowed).toBe(true);
+    const uk = new ChannelPolicy({ allowedDomains: [], phoneCountry: 'GB' });
+    uk.observe(visitorMessage('C-uk', 'ring me: +44 20 7946 0018'));
+    expect(uk.check('T1', 'C-x', 'try 020 7946 0018')).toEqual({ allowed: false, rule: 'contact_leak' });
+  });
+
+  it('sees a bare domain under every top-level domain IANA lists as a link', () => {
+    const ascii = tlds.filter((t) => /^[a-z]+$/.test(t));
+    expect(ascii.length).toBeGreaterThan(1000);
+    const policy = new ChannelPolicy({ allowedDomains: TEAM_DOMAINS });
+    const missed = ascii.filter(
+      (tld) => policy.check('T1', 'C', `more at great-offers.${tld} today`).allowed,
+    );
+    expect(missed).toEqual([]);
   });
 
   it('allows links to the team domain and its subdomains only', () => {

@@ -48,6 +48,14 @@ export const MUST_BLOCK: CorpusEntry[] = [
   { text: 'Official message from Cl1ckDesk: upgrade your plan' },
   { text: 'Admin: please verify your identity by replying with your card number' },
   { text: 'Clіckdеsk: your chat is ready' },
+  // Bare domains under TLDs outside the ~70 the hand-written finder knew (every IANA TLD counts now).
+  { text: 'Gorgeous prints at example.photography, have a look' },
+  { text: 'Compare rates at loans.finance before you order' },
+  { text: 'New sofas at bestdeals.furniture/sofa' },
+  // Domains spaced out around their dots and hyphens.
+  { text: 'Visit deals . shop for more' },
+  { text: 'Cheaper at cheap - meds . net today' },
+  { text: 'Find it at gadgets .store' },
 ];
 
 /** Ordinary support answers, including prices, requested discounts and the team's own links. */
@@ -100,4 +108,11 @@ export const MUST_PASS: CorpusEntry[] = [
   { text: 'Thanks for waiting! Is there anything else I can help with?' },
   { text: 'Delivery usually takes 3 to 5 working days.' },
   { text: 'We are closed on public holidays; the chat bot still answers.' },
+  // Prose that a finder knowing every TLD must still leave alone.
+  { text: 'Opening hours are 9 a.m. to 5 p.m., Monday - Friday.' },
+  { text: 'Please attach the invoice.pdf and a photo of the label.' },
+  { text: 'Delivery takes 2 - 3 days. Free returns within 30 days.' },
+  { text: 'Your order no. 48213 ships today. Thanks for shopping with us!' },
+  { text: 'Prices include VAT, i.e. the total is what you pay.' },
+  { text: 'Call our UK desk on +44 20 7946 0018 or the US desk on +1 (415) 555-2671.' },
 ];

@@ -131,12 +131,71 @@ describe('RateGovernor', () => {
     expect(snapshot).toMatchObject({ method: 'team.info', limit: 4, used: 3 });
   });
 
+  it('goes back up when the server raises the limit again, seen on a call sent after the lowering', async () => {
+    const g = governor(limits({ 'team.info': 10 }, 60_000));
+    const headers = (limit: number, remaining: number) =>
+      new Headers({ 'x-ratelimit-limit': String(limit), 'x-ratelimit-remaining': String(remaining) });
+    await g.run(call('team.info'), () => g.observeHeaders(call('team.info'), headers(2, 1)));
+    expect((await g.snapshot())[0]).toMatchObject({ limit: 2 });
+    await g.run(call('team.info'), () => g.observeHeaders(call('team.info'), headers(20, 18)));
+    expect((await g.snapshot())[0]).toMatchObject({ limit: 20 });
+    // Twelve more calls fit at once under the raised limit (two already count).
+    await Promise.all(Array.from({ length: 12 }, () => g.run(call('team.info'), () => Promise.resolve())));
+    expect((await g.snapshot())[0]).toMatchObject({ limit: 20, used: 14 });
+  });
+
+  it('does not let an answer to a call sent before a lowering raise the limit back', async () => {
+    const g = governor(limits({ 'team.info': 10 }, 60_000));
+    const headers = (limit: number) =>
+      new Headers({ 'x-ratelimit-limit': String(limit), 'x-ratelimit-remaining': '0' });
+    let releaseStale: () => void = () => undefined;
+    const staleAnswered = new Promise<void>((resolve) => (releaseStale = resolve));
+    // The stale call leaves first, while the server still allows 10; its answer comes back last.
+    const stale = g.run(call('team.info'), async () => {
+      await staleAnswered;
+      await g.observeHeaders(call('team.info'), headers(10));
+    });
+    await g.run(call('team.info'), () => g.observeHeaders(call('team.info'), headers(3)));
+    releaseStale();
+    await stale;
+    expect((await g.snapshot())[0]).toMatchObject({ limit: 3 });
+  });
+
+  it('ignores malformed rate-limit headers', async () => {
+    const g = governor(limits({ 'team.info': 10 }, 60_000));
+    for (const [limit, remaining] of [
+      ['abc', '1'],
+      ['0', '0'],
+      ['5', '-1'],
+      ['2.5', '1'],
+    ])
+      await g.observeHeaders(
+        call('team.info'),
+        new Headers({ 'x-ratelimit-limit': limit ?? '', 'x-ratelimit-remaining': remaining ?? '' }),
+      );
+    expect((await g.snapshot())[0]).toMatchObject({ limit: 10, used: 0 });
+  });
+
+  it('lists every limited method with its limit and planned ceiling before any call', async () => {
+    const g = governor({ ...CONTRACT_LIMITS });
+    const snapshot = await g.snapshot();
+    expect(snapshot.map((s) => s.method).sort()).toEqual(Object.keys(CONTRACT_LIMITS.perMethod).sort());
+    expect(snapshot.find((s) => s.method === 'chat.postMessage')).toEqual({
+      method: 'chat.postMessage',
+      limit: 600,
+      plannedLimit: (600 * 60_000) / 60_250,
+      windowSeconds: 60,
+      used: 0,
+      queued: 0,
+    });
+  });
+
   it('reports utilisation per method for metrics', async () => {
     const g = governor(limits({ 'auth.test': 4 }, 60_000));
     await g.run(call('auth.test'), () => Promise.resolve());
     await g.run(call('auth.test'), () => Promise.resolve());
     expect(await g.snapshot()).toEqual([
-      { method: 'auth.test', limit: 4, windowSeconds: 60, used: 2, queued: 0 },
+      { method: 'auth.test', limit: 4, plannedLimit: 4, windowSeconds: 60, used: 2, queued: 0 },
     ]);
   });
 });

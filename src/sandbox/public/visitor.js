@@ -1,24 +1,107 @@
-// The sandbox visitor widget: starts a chat, sends what the visitor types, shows the stream.
+// The sandbox visitor widget: starts (or resumes) a chat, sends what the visitor types, shows
+// the stream, says when an answer is awaited or does not come, and explains an uninstalled app.
 (function () {
   'use strict';
+  // /visitor/?team=T… is that team's visitor page; without it, the sandbox's first team.
+  var TEAM = new URLSearchParams(location.search).get('team') || '';
+  var STORE = 'clickdesk-sandbox-chat' + (TEAM ? ':' + TEAM : '');
+  // How long to wait for an answer before saying none came (?no_answer_s=N overrides it).
+  var NO_ANSWER_MS = (Number(new URLSearchParams(location.search).get('no_answer_s')) || 10) * 1000;
   var log = document.getElementById('log');
   var form = document.getElementById('composer');
   var input = document.getElementById('text');
   var button = document.getElementById('send');
   var status = document.getElementById('status');
+  var notice = document.getElementById('notice');
+  var typing = document.getElementById('typing');
+  var typingText = document.getElementById('typing-text');
   var chat = null;
+  var stream = null;
   var seen = {};
+  var noAnswerTimer = null;
+  var install = null;
+
+  function setStatus(text) {
+    status.textContent = text;
+  }
+
+  function showNotice(lines) {
+    // An alert is announced on every change: rebuild it only when what it says changes.
+    var key = JSON.stringify(lines);
+    if (!notice.hidden && notice.getAttribute('data-key') === key) return;
+    notice.setAttribute('data-key', key);
+    notice.textContent = '';
+    lines.forEach(function (line) {
+      var p = document.createElement('p');
+      if (line.code) {
+        var code = document.createElement('code');
+        code.textContent = line.code;
+        p.appendChild(code);
+      } else {
+        p.textContent = line;
+      }
+      notice.appendChild(p);
+    });
+    notice.hidden = false;
+  }
+
+  function hideNotice() {
+    notice.hidden = true;
+    notice.removeAttribute('data-key');
+    notice.textContent = '';
+  }
+
+  function uninstalledNotice() {
+    showNotice([
+      'The bot app was uninstalled from ' +
+        install.team.name +
+        ' (an app.uninstalled webhook). ' +
+        'The app erased the team\u2019s data and ignores its chats, so no answer will come.',
+      'Reinstall it with:',
+      { code: install.reinstall.curl },
+      'or restart the app with:',
+      { code: install.reinstall.npm },
+    ]);
+  }
+
+  function awaitAnswer(what) {
+    typingText.textContent = what;
+    typing.hidden = false;
+    clearTimeout(noAnswerTimer);
+    noAnswerTimer = setTimeout(noAnswer, NO_ANSWER_MS);
+  }
+
+  function answered() {
+    clearTimeout(noAnswerTimer);
+    typing.hidden = true;
+    if (status.textContent === 'Sent.') setStatus('');
+    if (install && install.installed) hideNotice();
+  }
+
+  function noAnswer() {
+    typing.hidden = true;
+    refreshStatus().then(function () {
+      if (install && !install.installed) return;
+      showNotice([
+        'No answer after ' +
+          NO_ANSWER_MS / 1000 +
+          ' seconds. The bot may be stopped or busy: ' +
+          'look at the terminal running npm start, or type "talk to a human".',
+      ]);
+    });
+  }
 
   function show(m) {
     if (seen[m.id]) return;
     seen[m.id] = true;
+    if (m.sender !== 'visitor') answered();
     var li = document.createElement('li');
     li.className = 'msg ' + m.sender;
     li.setAttribute('data-sender', m.sender);
-    if (m.sender !== 'system' && m.sender !== 'visitor') {
+    if (m.sender === 'bot' || m.sender === 'agent') {
       var who = document.createElement('span');
       who.className = 'who';
-      who.textContent = m.name;
+      who.textContent = m.sender === 'bot' ? 'Bot' : m.name + ' \u00b7 agent';
       li.appendChild(who);
     }
     li.appendChild(document.createTextNode(m.text));
@@ -26,36 +109,91 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  function start() {
+  function refreshStatus() {
+    return fetch('api/status' + (TEAM ? '?team=' + encodeURIComponent(TEAM) : ''))
+      .then(function (r) {
+        return r.json();
+      })
+      .then(function (s) {
+        var resetSince = install && chat && s.resets !== chat.resets;
+        install = s;
+        if (!s.installed) uninstalledNotice();
+        else if (resetSince) restart('The sandbox was reset: a new chat has started.');
+      })
+      .catch(function () {
+        setStatus('The sandbox does not answer. Is npm start still running?');
+      });
+  }
+
+  function open(saved) {
+    chat = saved;
+    sessionStorage.setItem(STORE, JSON.stringify(chat));
+    stream = new EventSource('api/chats/' + chat.conversation_id + '/stream?token=' + chat.token);
+    stream.onmessage = function (e) {
+      show(JSON.parse(e.data));
+    };
+    stream.onopen = function () {
+      if (/^(Connecting|Connection lost)/.test(status.textContent)) setStatus('');
+    };
+    stream.onerror = function () {
+      setStatus('Connection lost, retrying…');
+    };
+    input.disabled = false;
+    button.disabled = false;
+    input.focus();
+  }
+
+  function start(message) {
     // /visitor/?team=T… chats with that team (each team has its own visitor page).
-    var team = new URLSearchParams(location.search).get('team');
     fetch('api/chats', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(team ? { team_id: team } : {}),
+      body: JSON.stringify(TEAM ? { team_id: TEAM } : {}),
     })
       .then(function (r) {
         return r.json();
       })
       .then(function (body) {
-        chat = body;
-        var stream = new EventSource('api/chats/' + chat.conversation_id + '/stream?token=' + chat.token);
-        stream.onmessage = function (e) {
-          show(JSON.parse(e.data));
-        };
-        stream.onopen = function () {
-          status.textContent = '';
-        };
-        stream.onerror = function () {
-          status.textContent = 'Connection lost, retrying…';
-        };
-        input.disabled = false;
-        button.disabled = false;
-        input.focus();
+        body.resets = install ? install.resets : 0;
+        open(body);
+        if (message) setStatus(message);
+        if (install && !install.installed) uninstalledNotice();
+        else awaitAnswer('Waiting for the bot\u2019s greeting…');
       })
       .catch(function () {
-        status.textContent = 'Could not start a chat. Is the sandbox running?';
+        setStatus('Could not start a chat. Is the sandbox running?');
       });
+  }
+
+  function restart(message) {
+    if (stream) stream.close();
+    sessionStorage.removeItem(STORE);
+    chat = null;
+    seen = {};
+    log.textContent = '';
+    answered();
+    hideNotice();
+    start(message);
+  }
+
+  // Coming back (a reload, or back from the privacy page) resumes the chat; its history replays.
+  function resume() {
+    var saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(STORE) || 'null');
+    } catch (e) {
+      saved = null;
+    }
+    if (!saved || !saved.conversation_id) return start();
+    fetch('api/chats/' + saved.conversation_id, { headers: { 'x-visitor-token': saved.token } }).then(
+      function (r) {
+        if (r.ok && saved.resets === install.resets) open(saved);
+        else restart('Your earlier chat is gone (the sandbox was reset): a new chat has started.');
+      },
+      function () {
+        setStatus('Could not resume the chat. Is the sandbox running?');
+      },
+    );
   }
 
   form.addEventListener('submit', function (e) {
@@ -63,14 +201,30 @@
     var text = input.value.trim();
     if (!text || !chat) return;
     input.value = '';
+    setStatus('Sending…');
     fetch('api/chats/' + chat.conversation_id + '/messages', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-visitor-token': chat.token },
       body: JSON.stringify({ text: text }),
-    }).then(function (r) {
-      if (!r.ok) status.textContent = 'Message not sent (' + r.status + ').';
-    });
+    }).then(
+      function (r) {
+        if (r.status === 410)
+          return restart('That chat is gone (the sandbox was reset): a new one has started.');
+        if (!r.ok) return setStatus('Message not sent (' + r.status + ').');
+        setStatus('Sent.');
+        if (install && !install.installed) uninstalledNotice();
+        else awaitAnswer('The bot is typing…');
+      },
+      function () {
+        setStatus('Message not sent: the sandbox does not answer.');
+      },
+    );
   });
 
-  start();
+  refreshStatus().then(function () {
+    if (!install) return;
+    resume();
+    // An uninstall or a reset made elsewhere (curl, another tab) shows up within seconds.
+    setInterval(refreshStatus, 3000);
+  });
 })();

@@ -34,6 +34,15 @@ export class Tombstones {
     );
   }
 
+  /**
+   * The team installed the app again: its new Data may be kept. What was erased stays erased
+   * (its keys were destroyed); people erased one by one keep their own tombstones.
+   */
+  async liftTeam(teamId: string): Promise<void> {
+    await this.db.run('DELETE FROM tombstones WHERE team_id = ? AND subject_ref = ?', [teamId, WHOLE_TEAM]);
+    this.erased.delete(`${teamId}|${WHOLE_TEAM}`);
+  }
+
   async add(tx: SqlRunner, teamId: string, subjectRef: string): Promise<void> {
     await tx.run(
       'INSERT INTO tombstones (team_id, subject_ref, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',

@@ -1,0 +1,150 @@
+import type { DynamicConfigValue } from '@grafana/grafana-foundation-sdk/dashboard';
+import { CONTRACT_LIMITS } from '../../src/rate-limit/bucket-spec';
+import { dashboard, M, stat, timeseries } from './kit';
+
+/** One colour per contract method, shared by its calls, its limit and its planned ceiling. */
+const COLOURS = [
+  'blue',
+  'green',
+  'orange',
+  'purple',
+  'yellow',
+  'light-blue',
+  'dark-green',
+  'light-orange',
+  'dark-purple',
+  'super-light-yellow',
+];
+const METHODS = Object.keys(CONTRACT_LIMITS.perMethod);
+
+const colour = (c: string): DynamicConfigValue => ({ id: 'color', value: { mode: 'fixed', fixedColor: c } });
+const DASHED: DynamicConfigValue = { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } };
+const DOTTED: DynamicConfigValue = { id: 'custom.lineStyle', value: { fill: 'dot', dash: [0, 10] } };
+const THIN: DynamicConfigValue = { id: 'custom.lineWidth', value: 1 };
+
+/**
+ * Styles of the core panel: per method, calls solid, the limit dashed and the planned ceiling
+ * dotted, all three in the method's colour; methods added later still get dashed/dotted lines.
+ */
+const limitOverrides = [
+  { regexp: '/ limit$/', properties: [DASHED, THIN] },
+  { regexp: '/ planned ceiling$/', properties: [DOTTED, THIN] },
+  ...METHODS.flatMap((method, i) => {
+    const c = colour(COLOURS[i % COLOURS.length] ?? 'blue');
+    return [
+      { name: method, properties: [c] },
+      { name: `${method} limit`, properties: [c, DASHED, THIN] },
+      { name: `${method} planned ceiling`, properties: [c, DOTTED, THIN] },
+    ];
+  }),
+];
+
+/** Every method the app limits: its limit series exists from the start, at 0 calls until the first. */
+const everyMethod = `0 * max by (method) (clickdesk_ratelimit_limit${M})`;
+const perMinute = (metric: string) =>
+  `max by (method) (${metric}${M} * 60 / clickdesk_ratelimit_window_seconds${M})`;
+
+export const apiLimits = dashboard({
+  uid: 'clickdesk-api-limits',
+  title: 'ClickDesk · API volume against limits',
+  description:
+    'Web API calls per method against ClickDesk rate limits (Terms 4.9): volume, window use, throttling.',
+  methodVariable: true,
+  panels: [
+    {
+      width: 24,
+      panel: timeseries({
+        title: 'Calls per minute against the limit, by method',
+        description:
+          "Solid: calls sent. Dashed: the limit (the contract's, or the one ClickDesk last reported), per minute. " +
+          'Dotted: the ceiling the governor plans for under it (the limit less its margin). Every method is listed, at 0 until called.',
+        unit: 'short',
+        min: 0,
+        overrides: limitOverrides,
+        queries: [
+          {
+            expr: `(sum by (method) (rate(clickdesk_api_requests_total${M}[$__rate_interval])) * 60) or ${everyMethod}`,
+            legend: '{{method}}',
+          },
+          { expr: perMinute('clickdesk_ratelimit_limit'), legend: '{{method}} limit' },
+          { expr: perMinute('clickdesk_ratelimit_planned_limit'), legend: '{{method}} planned ceiling' },
+        ],
+      }),
+    },
+    {
+      panel: timeseries({
+        title: 'Window utilisation',
+        description:
+          'Calls counted in each sliding window over its limit; the dashed line is 100 %. It passes 100 % only when ' +
+          'ClickDesk lowers a limit under calls already made; the governor then waits until the window drains.',
+        unit: 'percentunit',
+        min: 0,
+        thresholdLine: 1,
+        queries: [{ expr: `max by (method) (clickdesk_ratelimit_utilization${M})`, legend: '{{method}}' }],
+      }),
+    },
+    {
+      panel: stat({
+        title: '429s received (must stay 0)',
+        description: 'ClickDesk refusals over the selected range. Any value here is a Terms 4.9 incident.',
+        unit: 'short',
+        queries: [{ expr: `sum(increase(clickdesk_api_ratelimited_total${M}[$__range]))` }],
+      }),
+    },
+    {
+      panel: timeseries({
+        title: 'Calls left in the window',
+        description: 'The lowest remaining count across instances, per method.',
+        unit: 'short',
+        queries: [{ expr: `min by (method) (clickdesk_ratelimit_remaining${M})`, legend: '{{method}}' }],
+      }),
+    },
+    {
+      panel: timeseries({
+        title: 'Throttle wait, p95',
+        description: 'How long calls waited for capacity in the rate governor.',
+        unit: 's',
+        queries: [
+          {
+            expr: `histogram_quantile(0.95, sum by (le, method) (rate(clickdesk_ratelimit_wait_seconds_bucket${M}[$__rate_interval])))`,
+            legend: '{{method}}',
+          },
+        ],
+      }),
+    },
+    {
+      panel: timeseries({
+        title: 'Calls waiting for capacity',
+        description: 'Queue length per method; bounded by RATE_MAX_QUEUE.',
+        unit: 'short',
+        queries: [{ expr: `sum by (method) (clickdesk_ratelimit_queued_calls${M})`, legend: '{{method}}' }],
+      }),
+    },
+    {
+      panel: timeseries({
+        title: 'Calls refused by the governor',
+        description: 'queue_full: more demand than the queue holds; deadline: waited too long.',
+        unit: 'short',
+        queries: [
+          {
+            expr: `sum by (method, reason) (increase(clickdesk_ratelimit_refused_total${M}[$__rate_interval]))`,
+            legend: '{{method}} {{reason}}',
+          },
+        ],
+      }),
+    },
+    {
+      panel: timeseries({
+        title: 'Calls by outcome',
+        description: 'ok, api_error, auth_error, ratelimited, network_error, bad_response.',
+        unit: 'reqps',
+        queries: [
+          {
+            expr: `sum by (outcome) (rate(clickdesk_api_requests_total${M}[$__rate_interval]))`,
+            legend: '{{outcome}}',
+          },
+        ],
+      }),
+    },
+  ],
+});

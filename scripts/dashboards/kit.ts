@@ -1,0 +1,157 @@
+/**
+ * The few shapes every ClickDesk dashboard uses, on Grafana's own dashboards-as-code library
+ * (@grafana/grafana-foundation-sdk). Queries may use Grafana's $__rate_interval, $__range and
+ * the $method variable only; the monitoring-kit test runs each against a real Prometheus.
+ */
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import {
+  DashboardBuilder,
+  DatasourceVariableBuilder,
+  QueryVariableBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  VariableRefresh,
+  type Dashboard,
+  type DynamicConfigValue,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
+import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+
+export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
+/** Selector for the $method variable. */
+export const M = '{method=~"$method"}';
+
+export interface Query {
+  expr: string;
+  legend?: string;
+}
+
+interface PanelCommon {
+  title: string;
+  description: string;
+  unit: string;
+  queries: Query[];
+  /** Grid columns out of 24; 12 by default. */
+  width?: number;
+}
+
+const prometheus = (queries: Query[]) =>
+  queries.map((q, i) =>
+    new DataqueryBuilder()
+      .expr(q.expr)
+      .legendFormat(q.legend ?? '__auto')
+      .refId(String.fromCharCode(65 + i))
+      .datasource(DATASOURCE),
+  );
+
+/** A time series panel; `overrides` style series by their legend name. */
+export function timeseries(
+  p: PanelCommon & {
+    overrides?: Array<
+      | { name: string; properties: DynamicConfigValue[] }
+      | { regexp: string; properties: DynamicConfigValue[] }
+    >;
+    /** A dashed line across the panel at this value (e.g. 100 % utilisation). */
+    thresholdLine?: number;
+    min?: number;
+  },
+): TimeseriesBuilder {
+  const panel = new TimeseriesBuilder()
+    .title(p.title)
+    .description(p.description)
+    .datasource(DATASOURCE)
+    .unit(p.unit)
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom)
+        .calcs([]),
+    )
+    .tooltip(
+      new common.VizTooltipOptionsBuilder()
+        .mode(common.TooltipDisplayMode.Multi)
+        .sort(common.SortOrder.Descending),
+    )
+    .lineWidth(2)
+    .fillOpacity(0);
+  if (p.min !== undefined) panel.min(p.min);
+  if (p.thresholdLine !== undefined) {
+    panel
+      .thresholds(
+        new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+          { value: null, color: 'transparent' },
+          { value: p.thresholdLine, color: 'red' },
+        ]),
+      )
+      .thresholdsStyle(
+        new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed),
+      );
+  }
+  for (const o of p.overrides ?? []) {
+    if ('name' in o) panel.overrideByName(o.name, o.properties);
+    else panel.overrideByRegexp(o.regexp, o.properties);
+  }
+  for (const q of prometheus(p.queries)) panel.withTarget(q);
+  return panel;
+}
+
+/** A single figure, the last value of its query. */
+export function stat(p: PanelCommon): StatBuilder {
+  const panel = new StatBuilder()
+    .title(p.title)
+    .description(p.description)
+    .datasource(DATASOURCE)
+    .unit(p.unit)
+    .graphMode(common.BigValueGraphMode.Area)
+    .colorMode(common.BigValueColorMode.Value)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
+  for (const q of prometheus(p.queries)) panel.withTarget(q);
+  return panel;
+}
+
+type AnyPanel = TimeseriesBuilder | StatBuilder;
+
+/** Builds a dashboard: a datasource variable, optionally $method, and the panels in rows of 24 columns. */
+export function dashboard(d: {
+  uid: string;
+  title: string;
+  description: string;
+  methodVariable: boolean;
+  panels: Array<{ panel: AnyPanel; width?: number }>;
+}): Dashboard {
+  const board = new DashboardBuilder(d.title)
+    .uid(d.uid)
+    .description(d.description)
+    .tags(['clickdesk'])
+    .editable()
+    .refresh('30s')
+    .time({ from: 'now-6h', to: 'now' })
+    .withVariable(new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus'));
+  if (d.methodVariable) {
+    board.withVariable(
+      new QueryVariableBuilder('method')
+        .label('Method')
+        .datasource(DATASOURCE)
+        // Every contract method has a limit series from the app's start, so all are listed.
+        .query('label_values(clickdesk_ratelimit_limit, method)')
+        .includeAll(true)
+        .multi(true)
+        .allValue('.*')
+        .current({ text: 'All', value: '$__all' })
+        .refresh(VariableRefresh.OnTimeRangeChanged),
+    );
+  }
+  let x = 0;
+  let y = 0;
+  for (const { panel, width = 12 } of d.panels) {
+    if (x + width > 24) {
+      x = 0;
+      y += 8;
+    }
+    board.withPanel(panel.gridPos({ x, y, w: width, h: 8 }));
+    x += width;
+  }
+  return board.build();
+}

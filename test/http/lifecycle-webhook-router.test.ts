@@ -1,0 +1,152 @@
+import express from 'express';
+import request from 'supertest';
+import { Webhook } from 'standardwebhooks';
+import { lifecycleWebhookRouter } from '../../src/http/lifecycle-webhook-router';
+import { AppIdentity, storageHoldsTeam, type Me } from '../../src/lifecycle/app-identity';
+import { LifecycleJobs } from '../../src/lifecycle/lifecycle-jobs';
+import { createLogger } from '../../src/logging/create-logger';
+import type { Storage } from '../../src/storage/open-storage';
+import { storageFixture, type StorageFixture } from '../helpers/storage-fixtures';
+
+const SECRET = `whsec_${Buffer.from('router-test-secret-0123456789abcdef').toString('base64')}`;
+const signer = new Webhook(SECRET);
+
+describe('POST /webhooks/clickdesk: addressing and hostile input', () => {
+  let fx: StorageFixture;
+  let storage: Storage;
+  let logs: string[];
+  let whoAmI: () => Promise<Me>;
+  let asked: number;
+  let app: express.Express;
+  let identity: AppIdentity;
+  beforeAll(async () => {
+    fx = await storageFixture('sqlite');
+    storage = await fx.open();
+  });
+  afterAll(async () => {
+    await storage.close();
+    await fx.cleanup();
+  });
+  const build = (configuredAppId?: string) => {
+    logs = [];
+    asked = 0;
+    identity = new AppIdentity({
+      configuredAppId,
+      whoAmI: () => {
+        asked += 1;
+        return whoAmI();
+      },
+      holdsTeam: storageHoldsTeam(storage.sql!.db),
+    });
+    app = express().use(
+      '/webhooks/clickdesk',
+      lifecycleWebhookRouter({
+        secrets: [SECRET],
+        jobs: new LifecycleJobs(storage.sql!.db),
+        refOf: (team, kind, id) => storage.sql!.ctx.subjectRef(team, { kind, id }),
+        onJob: () => undefined,
+        addressee: identity,
+        logger: createLogger('info', { write: (line: string) => void logs.push(line) }),
+      }),
+    );
+  };
+  beforeEach(() => {
+    whoAmI = () => Promise.resolve({ appId: 'A-ME', teamId: 'T-MINE' });
+    build();
+  });
+
+  let seq = 0;
+  const send = (payload: unknown, id = `msg_router_${++seq}`) => {
+    const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    const now = new Date();
+    return request(app)
+      .post('/webhooks/clickdesk')
+      .set('content-type', 'application/json')
+      .set('webhook-id', id)
+      .set('webhook-timestamp', String(Math.floor(now.getTime() / 1000)))
+      .set('webhook-signature', signer.sign(id, now, body))
+      .send(body);
+  };
+
+  it('logs an ignored webhook with what it would have done, and records nothing', async () => {
+    const res = await send({ type: 'api_access.terminated', app_id: 'A-OTHER' }, 'msg_ignored');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true, ignored: 'other_app' });
+    const line = JSON.parse(logs.find((l) => l.includes('not addressed'))!) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      webhookId: 'msg_ignored',
+      type: 'api_access.terminated',
+      reason: 'other_app',
+      wouldErase: 'everything',
+    });
+    const jobs = await storage.sql!.db.all("SELECT 1 FROM lifecycle_jobs WHERE webhook_id = 'msg_ignored'");
+    expect(jobs).toHaveLength(0);
+  });
+
+  it('neither answers with nor logs a signed body that is not JSON', async () => {
+    const res = await send('PRIVATE-BODY-TEXT {not json');
+    expect(res.status).toBe(400);
+    expect(res.text).not.toContain('PRIVATE');
+    expect(logs.join('\n')).not.toContain('PRIVATE');
+    expect(logs.join('\n')).toMatch(/body is not JSON/);
+  });
+
+  it('neither answers with nor logs an oversized webhook-id', async () => {
+    const id = `msg_${'Z'.repeat(15_000)}`;
+    const res = await send({ type: 'app.uninstalled', team_id: 'T-MINE' }, id);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('webhook-id is longer than 256 characters');
+    expect(logs.join('\n')).not.toContain('ZZZZ');
+    expect(logs.join('\n')).toMatch(/"webhookIdLength":15004/);
+  });
+
+  it('answers 503 while it cannot tell who it is, so ClickDesk retries; then obeys', async () => {
+    whoAmI = () => Promise.reject(new Error('connect ECONNREFUSED'));
+    build();
+    const payload = { type: 'app.uninstalled', team_id: 'T-MINE' };
+    const first = await send(payload, 'msg_retry_later');
+    expect(first.status).toBe(503);
+    expect(first.body).toMatchObject({ error: 'addressee_unknown' });
+    whoAmI = () => Promise.resolve({ appId: 'A-ME', teamId: 'T-MINE' });
+    const retry = await send(payload, 'msg_retry_later');
+    expect(retry.status).toBe(202);
+  });
+
+  it('believes CLICKDESK_APP_ID for termination without asking auth.test', async () => {
+    whoAmI = () => Promise.reject(new Error('token revoked'));
+    build('A-CONFIGURED');
+    expect((await send({ type: 'api_access.terminated', app_id: 'A-ME' })).body).toEqual({
+      ok: true,
+      ignored: 'other_app',
+    });
+    expect(
+      (await send({ type: 'api_access.terminated', app_id: 'A-CONFIGURED' }, 'msg_term_cfg')).status,
+    ).toBe(202);
+    expect(asked).toBe(0);
+  });
+
+  it('refuses to run with a CLICKDESK_APP_ID that auth.test contradicts', async () => {
+    build('A-WRONG');
+    await expect(identity.resolve()).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(
+        /CLICKDESK_APP_ID is "A-WRONG" but ClickDesk \(auth.test\) says this app is "A-ME"/,
+      ),
+    });
+  });
+
+  it('holds a team it stores anything of, besides its own', async () => {
+    await storage.conversations.put({
+      teamId: 'T-SEEN',
+      conversationId: 'C1',
+      visitorId: 'V1',
+      status: 'bot',
+      startedAt: 1,
+    });
+    expect((await send({ type: 'app.uninstalled', team_id: 'T-SEEN' })).status).toBe(202);
+    expect((await send({ type: 'app.uninstalled', team_id: 'T-UNSEEN' })).body).toEqual({
+      ok: true,
+      ignored: 'unknown_team',
+    });
+  });
+});
