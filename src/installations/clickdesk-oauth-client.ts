@@ -165,6 +165,9 @@ export class ClickDeskOAuthClient {
   }
 }
 
+/** This machine: loopback, or the any-address a local simulator listens on (SANDBOX_HOST=0.0.0.0). */
 function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+  return (
+    ['localhost', '[::1]', '0.0.0.0', '[::]'].includes(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname)
+  );
 }
