@@ -295,4 +295,27 @@ describe('simulator: installation (OAuth, contract §4)', () => {
     });
     expect(unknown.status).toBe(404);
   });
+  it('adds a team and uninstalls one through its HTTP controls', async () => {
+    const control = async (path: string, body: unknown) =>
+      (await (
+        await fetch(`${sim.url}/sandbox${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as { ok: boolean; result: Record<string, unknown> | boolean };
+    const added = await control('/teams', { name: 'Second Shop' });
+    const teamId = String((added.result as Record<string, unknown>).team_id);
+    expect(added.result).toMatchObject({ visitor_page: `${sim.url}/visitor/?team=${teamId}` });
+    expect(sim.teamById(teamId)?.name).toBe('Second Shop');
+    expect((await control('/teams', { name: '' })).ok).toBe(false);
+
+    const installed = await install();
+    expect((await control('/installations/revoke', { team_id: sim.team.id })).result).toBe(true);
+    expect(await call('auth.test', String(installed.access_token))).toEqual({
+      ok: false,
+      error: 'token_revoked',
+    });
+    expect(sim.installs.isInstalled(sim.team.id)).toBe(false);
+  });
 });
