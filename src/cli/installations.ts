@@ -9,6 +9,7 @@ import { describeError } from '../errors';
 import { ClickDeskOAuthClient } from '../installations/clickdesk-oauth-client';
 import { TokenRotator } from '../installations/token-rotator';
 import { silentLogger } from '../logging/create-logger';
+import { createEgressFetch } from '../policy/egress-fetch';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
 import { MemoryRateStore } from '../rate-limit/memory-rate-store';
 import { RateGovernor } from '../rate-limit/rate-governor';
@@ -78,6 +79,8 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`team ${team} has no installation here (see: npm run installations -- list)\n`);
       return 1;
     }
+    // Like the app, the command reaches ClickDesk's API and nothing else (Terms 4.8).
+    const egress = createEgressFetch([apiUrl]);
     const governor = new RateGovernor({
       limits: CONTRACT_LIMITS,
       store: new MemoryRateStore(),
@@ -93,12 +96,12 @@ async function main(argv: string[]): Promise<number> {
         clientId,
         clientSecret,
         redirectUri: () => `${config.oauth.publicUrl ?? ''}/oauth/callback`,
-        fetchImpl: fetch,
+        fetchImpl: egress,
         governor,
       }),
     });
     const revoke = async (token: string): Promise<string> => {
-      const res = await fetch(new URL('auth.revoke', apiUrl), {
+      const res = await egress(new URL('auth.revoke', apiUrl), {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: '{}',
