@@ -30,6 +30,7 @@ export async function ingestBenchmark(
   const baseline: number[] = [];
   const gateway: number[] = [];
   let peakRss = 0;
+  let heapAtPeak = 0;
   let rssAfterWarmup = 0;
   let handled = 0;
   let lost = 0;
@@ -67,7 +68,8 @@ export async function ingestBenchmark(
     const sampler = storage
       ? undefined
       : setInterval(() => {
-          peakRss = Math.max(peakRss, process.memoryUsage().rss);
+          const m = process.memoryUsage();
+          if (m.rss > peakRss) [peakRss, heapAtPeak] = [m.rss, m.heapTotal];
         }, 250);
     handled = 0;
     const heapBefore = storage ? NaN : liveHeap();
@@ -132,6 +134,7 @@ export async function ingestBenchmark(
         label: `app peak RSS through ${opts.events} events x ${opts.rounds}, MB (target < 150)`,
         value: peakRss / 2 ** 20,
       },
+      { label: 'V8 heap (total) at that peak, MB', value: heapAtPeak / 2 ** 20 },
       { label: 'live heap growth across a round (after GC), MB', value: heapGrowth / 2 ** 20 },
       { label: 'events lost (expired unacknowledged)', value: lost },
     ],

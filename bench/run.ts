@@ -2,42 +2,66 @@
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the
  * same run (these machines are noisy; absolute figures vary, ratios much less).
  */
+import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { crashRecoveryBenchmark } from './crash-recovery.bench';
 import { governorBenchmark } from './governor.bench';
 import { policyBenchmark } from './policy.bench';
+import { peerBenchmark } from './peer.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
+import { formatReport, type BenchReport } from './report';
 import { oauthRotationBenchmark } from './oauth-rotation.bench';
-import { formatReport } from './report';
+import { scrapeBenchmark } from './scrape.bench';
+import { soakBenchmark } from './soak';
 
 const HELP = `Usage: npm run bench -- [options]
+       npm run bench -- soak [--minutes N] [--rate N] [--sample-seconds N] [--heap-snapshots DIR]
 
 Runs the benchmarks and prints each figure beside its baseline and their ratio.
+\`soak\` instead drives a steady rate of events through the simulator into the app on SQLite and
+prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds them.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, governor, policy, oauth (oauth runs only when named)
+  --only NAME          run one benchmark: ingest, storage, erasure, scrape, governor, policy, crash, peer,
+                       oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
   --messages N         messages per storage round (default 20000)
   --subject-messages N messages of the erased subject (default 100000)
   --team-messages N    messages of the erased team (default 1000000)
+  --stored-messages N  messages stored for the scrape figures (default 1000000)
+  --scrapes N          scrapes per series (default 200)
   --databases LIST     databases to measure: sqlite,postgres, or none (default both; postgres needs
                        DATABASE_URL or the default postgres://postgres@127.0.0.1:5432/test)
   --calls N            calls per governor round (default 50000; Redis rounds use at most 5000)
   --redis URL          Redis for the shared-budget figures (default REDIS_URL or redis://127.0.0.1:6379;
                        "none" to skip them)
   --policy-messages N  outbound messages checked per policy round (default 50000)
+  --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
+  --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
+  --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
+  --storm-events N     events per fault storm (default 5000)
+  --storm-rate N       events published per second during a storm (default 250)
+  --fault-every MS     a random fault every MS milliseconds during a storm (default 200)
+  --storm-links LIST   link counts to storm with (default 1,2; "none" to skip the storms)
+  --seed N             seed of the storm's fault sequence (default 1)
   --teams N            oauth: installed teams (default 100)
-  --minutes N          oauth: minutes of traffic (default 10)
   --token-ttl N        oauth: seconds an access token lives at ClickDesk (default 60)
   --json               print the reports as JSON instead of tables
+  --minutes N          soak and oauth: how long (default 10; 1 for a quick check)
+  --rate N             soak: events per second (default 500)
+  --sample-seconds N   soak: a line every N seconds (default 30)
+  --heap-snapshots DIR soak: write V8 heap snapshots there (after warm-up and at the end);
+                       read them with: node dist/bench/heap-summary.js FILE
   -h, --help           show this help
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       only: { type: 'string' },
       events: { type: 'string', default: '100000' },
@@ -47,13 +71,26 @@ async function main(): Promise<void> {
       messages: { type: 'string', default: '20000' },
       'subject-messages': { type: 'string', default: '100000' },
       'team-messages': { type: 'string', default: '1000000' },
+      'stored-messages': { type: 'string', default: '1000000' },
+      scrapes: { type: 'string', default: '200' },
       databases: { type: 'string', default: 'sqlite,postgres' },
       redis: { type: 'string' },
       'policy-messages': { type: 'string', default: '50000' },
+      'crash-rate': { type: 'string', default: '20' },
+      'peer-events': { type: 'string', default: '20000' },
+      'peer-rounds': { type: 'string', default: '5' },
+      'storm-events': { type: 'string', default: '5000' },
+      'storm-rate': { type: 'string', default: '250' },
+      'fault-every': { type: 'string', default: '200' },
+      'storm-links': { type: 'string', default: '1,2' },
+      seed: { type: 'string', default: '1' },
       teams: { type: 'string', default: '100' },
-      minutes: { type: 'string', default: '10' },
       'token-ttl': { type: 'string', default: '60' },
       json: { type: 'boolean', default: false },
+      minutes: { type: 'string', default: '10' },
+      rate: { type: 'string', default: '500' },
+      'sample-seconds': { type: 'string', default: '30' },
+      'heap-snapshots': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -70,7 +107,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'governor', 'policy', 'oauth'];
+  const known = ['ingest', 'storage', 'erasure', 'scrape', 'governor', 'policy', 'crash', 'peer', 'oauth'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -80,9 +117,38 @@ async function main(): Promise<void> {
   if (values.only && !known.includes(values.only))
     throw new Error(`--only must be one of: ${known.join(', ')}`);
 
-  const reports = [];
+  const [mode, ...extra] = positionals;
+  if (mode !== undefined && (mode !== 'soak' || extra.length > 0))
+    throw new Error(`unknown argument "${positionals.join(' ')}": the only mode is "soak" (see --help)`);
+  if (mode === 'soak') {
+    const minutes = Number(values.minutes);
+    if (!(minutes > 0 && minutes <= 24 * 60))
+      throw new Error(`--minutes must be a number of minutes above 0, got "${values.minutes}"`);
+    const snapshotDir = values['heap-snapshots'];
+    if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+    const report = await soakBenchmark(
+      {
+        minutes,
+        rate: int('rate', values.rate, 1),
+        sampleSeconds: int('sample-seconds', values['sample-seconds'], 1),
+        scrapeSeconds: 15,
+        databaseUrl,
+        heapSnapshotDir: snapshotDir,
+      },
+      (line) => process.stdout.write(`${line}\n`),
+    );
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    return;
+  }
+
+  // Each report is printed as soon as it is done: a later benchmark failing loses nothing.
+  const reports: BenchReport[] = [];
+  const done = (report: BenchReport): void => {
+    reports.push(report);
+    if (!values.json) process.stdout.write(`${formatReport(report)}\n\n`);
+  };
   if (!values.only || values.only === 'ingest') {
-    reports.push(
+    done(
       await ingestBenchmark(
         {
           events: int('events', values.events, 1000),
@@ -97,7 +163,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'storage') {
-    reports.push(
+    done(
       await storageBenchmark(
         {
           kinds: databases,
@@ -110,7 +176,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'erasure') {
-    reports.push(
+    done(
       await erasureBenchmark(
         {
           kinds: databases,
@@ -122,9 +188,22 @@ async function main(): Promise<void> {
       ),
     );
   }
+  if (!values.only || values.only === 'scrape') {
+    done(
+      await scrapeBenchmark(
+        {
+          kinds: databases,
+          storedMessages: int('stored-messages', values['stored-messages'], 0),
+          scrapes: int('scrapes', values.scrapes, 10),
+          databaseUrl,
+        },
+        progress,
+      ),
+    );
+  }
   if (!values.only || values.only === 'governor') {
     const redis = values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    reports.push(
+    done(
       await governorBenchmark(
         {
           calls: int('calls', values.calls, 100),
@@ -136,7 +215,7 @@ async function main(): Promise<void> {
     );
   }
   if (!values.only || values.only === 'policy') {
-    reports.push(
+    done(
       policyBenchmark(
         {
           messages: int('policy-messages', values['policy-messages'], 100),
@@ -146,8 +225,43 @@ async function main(): Promise<void> {
       ),
     );
   }
+  if (!values.only || values.only === 'crash') {
+    const redis = values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    done(
+      await crashRecoveryBenchmark(
+        {
+          kinds: databases,
+          conversations: 10,
+          rate: int('crash-rate', values['crash-rate'], 1),
+          seconds: 5,
+          databaseUrl,
+          redisUrl: redis === 'none' ? undefined : redis,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'peer') {
+    done(
+      await peerBenchmark(
+        {
+          events: int('peer-events', values['peer-events'], 1000),
+          rounds: int('peer-rounds', values['peer-rounds'], 1),
+          stormEvents: int('storm-events', values['storm-events'], 100),
+          stormRatePerSec: int('storm-rate', values['storm-rate'], 1),
+          faultEveryMs: int('fault-every', values['fault-every'], 10),
+          seed: int('seed', values.seed, 0),
+          stormLinks:
+            values['storm-links'] === 'none'
+              ? []
+              : values['storm-links'].split(',').map((n) => int('storm-links', n.trim(), 1)),
+        },
+        progress,
+      ),
+    );
+  }
   if (values.only === 'oauth') {
-    reports.push(
+    done(
       await oauthRotationBenchmark(
         {
           teams: int('teams', values.teams, 1),
@@ -161,9 +275,7 @@ async function main(): Promise<void> {
       ),
     );
   }
-  process.stdout.write(
-    values.json ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(formatReport).join('\n\n')}\n`,
-  );
+  if (values.json) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {

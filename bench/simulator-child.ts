@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ClickDeskCredentials } from '../src/app';
 import type { SimulatorCounters } from '../src/sandbox/counters';
+import type { StormCommand, StormResult } from './storm';
 
 /** A handle on the simulator running in a child process. */
 export class SimulatorChild {
@@ -29,16 +30,45 @@ export class SimulatorChild {
   }
 
   /** Publishes `count` message events and resolves once all are acknowledged. */
-  flood(count: number, conversations: number): Promise<{ seconds: number; counters: SimulatorCounters }> {
+  flood(
+    count: number,
+    conversations: number,
+  ): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
+    return this.run({ cmd: 'flood', count, conversations });
+  }
+
+  /** Publishes `rate` message events a second for `seconds`; resolves once all are acknowledged. */
+  drive(
+    rate: number,
+    seconds: number,
+  ): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
+    return this.run({ cmd: 'drive', rate, seconds });
+  }
+
+  private run(command: object): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
     return new Promise((resolve) => {
       const onMessage = (m: unknown): void => {
-        const msg = m as { done?: boolean; seconds: number; counters: SimulatorCounters };
+        const msg = m as { done?: boolean; seconds: number; counters: SimulatorCounters; cpuMicros: number };
         if (!msg.done) return;
         this.child.off('message', onMessage);
         resolve(msg);
       };
       this.child.on('message', onMessage);
-      this.child.send({ cmd: 'flood', count, conversations });
+      this.child.send(command);
+    });
+  }
+
+  /** Runs a fault storm (see storm.ts) and resolves with what the simulator saw. */
+  storm(cmd: Omit<StormCommand, 'cmd'>): Promise<StormResult> {
+    return new Promise((resolve) => {
+      const onMessage = (m: unknown): void => {
+        const msg = m as StormResult;
+        if (!msg.done) return;
+        this.child.off('message', onMessage);
+        resolve(msg);
+      };
+      this.child.on('message', onMessage);
+      this.child.send({ cmd: 'storm', ...cmd });
     });
   }
 

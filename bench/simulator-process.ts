@@ -1,11 +1,25 @@
 /**
  * The simulator in its own process, driven over IPC, so that benchmarks measure the app's
- * process alone. Messages in: {cmd:'flood', count, conversations}; out: {ready, url, credentials}
- * then {done, seconds, counters} once every event of a flood is acknowledged.
+ * process alone. Messages in: {cmd:'flood', count, conversations} (as fast as acks allow),
+ * {cmd:'drive', rate, seconds} (a steady rate) or {cmd:'storm', …} (see storm.ts); out:
+ * {ready, url, credentials}, then {done, seconds, counters, …} once every event is acknowledged
+ * (or expired).
  */
 import { Simulator } from '../src/sandbox/simulator';
+import { runStorm, type StormCommand } from './storm';
 
 const maxInFlight = Number(process.argv[2] ?? 1000);
+const TEXT =
+  'Hello, I would like to know when my order will ship and whether I can still change the address.';
+
+interface Command {
+  cmd: 'flood' | 'drive' | 'storm' | 'exit';
+  count?: number;
+  conversations?: number;
+  /** drive: events per second, for this many seconds. */
+  rate?: number;
+  seconds?: number;
+}
 
 async function main(): Promise<void> {
   const sim = new Simulator({ maxInFlight, agentJoinDelayMs: -1 });
@@ -15,20 +29,21 @@ async function main(): Promise<void> {
   };
   send({ ready: true, credentials: sim.credentials() });
 
-  process.on('message', (msg: { cmd: string; count?: number; conversations?: number }) => {
-    if (msg.cmd === 'flood') {
+  process.on('message', (msg: Command) => {
+    if (msg.cmd === 'storm') {
+      void runStorm(sim, msg as unknown as StormCommand).then(send);
+    } else if (msg.cmd === 'flood') {
       sim.resetCounters();
       const count = msg.count ?? 0;
       const conversations = msg.conversations ?? 1000;
-      const text =
-        'Hello, I would like to know when my order will ship and whether I can still change the address.';
       const started = process.hrtime.bigint();
+      const cpu = process.cpuUsage();
       for (let i = 0; i < count; i++) {
         sim.publish({
           type: 'message',
           conversation_id: `C${i % conversations}`,
           sender: { kind: 'visitor', id: `V${i % conversations}` },
-          text,
+          text: TEXT,
           ts: String(i),
         });
       }
@@ -39,8 +54,32 @@ async function main(): Promise<void> {
           done: true,
           seconds: Number(process.hrtime.bigint() - started) / 1e9,
           counters: sim.counters,
+          cpuMicros: ((u) => u.user + u.system)(process.cpuUsage(cpu)),
         });
       }, 2);
+    } else if (msg.cmd === 'drive') {
+      // A steady rate, in 20 ms ticks; visitors come and go (a new conversation every 20 messages).
+      sim.resetCounters();
+      const { rate = 500, seconds = 60 } = msg;
+      const started = Date.now();
+      let published = 0;
+      const tick = setInterval(() => {
+        const due = Math.min(rate * seconds, Math.floor(((Date.now() - started) / 1000) * rate));
+        for (; published < due; published++) {
+          const c = Math.floor(published / 20);
+          sim.publish({
+            type: 'message',
+            conversation_id: `C${c}`,
+            sender: { kind: 'visitor', id: `V${c}` },
+            text: TEXT,
+            ts: String(published),
+          });
+        }
+        if (published >= rate * seconds && sim.hub.unsettled === 0) {
+          clearInterval(tick);
+          send({ done: true, seconds: (Date.now() - started) / 1000, counters: sim.counters, published });
+        }
+      }, 20);
     } else if (msg.cmd === 'exit') {
       void sim.close().then(() => process.exit(0));
     }

@@ -12,6 +12,8 @@ import { median, type BenchReport } from './report';
 
 export interface BenchDatabase {
   kind: Exclude<StorageKind, 'memory'>;
+  /** A temp folder of its own (SQLite's file lives here). */
+  dataDir: string;
   open(): Promise<Storage>;
   cleanup(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function benchDatabase(
   const masterKey = generateMasterKeyText();
   return {
     kind,
+    dataDir,
     open: () =>
       openStorage({
         kind,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import express from 'express';
 import { DefaultBot } from './bot/default-bot';
 import { loadFaq } from './bot/faq';
-import { ClickDeskChatActions } from './clickdesk/clickdesk-chat-actions';
+import { ClickDeskDelivery } from './clickdesk/clickdesk-delivery';
 import { ClickDeskGateway, type GatewayObserver } from './clickdesk/gateway';
 import { ClickDeskWebApi } from './clickdesk/web-api-client';
 import type { AppConfig } from './config/load-config';
@@ -10,6 +10,8 @@ import type { ChatHandler } from './core/chat-handler';
 import type { ConversationStore, MessageStore, ProfileStore } from './core/conversation-store';
 import { EventDispatcher } from './core/event-dispatcher';
 import type { EventInbox } from './core/event-inbox';
+import type { FaultPoint } from './core/fault-point';
+import { OutboxSender } from './delivery/outbox-sender';
 import { CodedError, describeError, isCodedError } from './errors';
 import { createHttpApp } from './http/create-http-app';
 import { metricsRouter } from './http/metrics-router';
@@ -28,16 +30,17 @@ import {
 } from './storage/memory/memory-conversation-store';
 import { MemoryEventInbox } from './storage/memory/memory-event-inbox';
 import type { Storage } from './storage/open-storage';
-import type { SqlDatabase } from './storage/sql/sql-database';
 import { adminRouter } from './http/admin-router';
 import { legalPagesRouter } from './http/legal-pages';
 import { lifecycleWebhookRouter } from './http/lifecycle-webhook-router';
 import { ErasureWorker, type ErasureWorkerOptions } from './lifecycle/erasure-worker';
+import { keyAgeSnapshot } from './lifecycle/key-age';
 import { LifecycleJobs } from './lifecycle/lifecycle-jobs';
 import type { ReceiptSigner } from './lifecycle/receipt-signer';
 import { FreshnessRefresher } from './lifecycle/freshness-refresher';
 import { AppIdentity, storageHoldsTeam } from './lifecycle/app-identity';
 import { createMetricsHttpApp } from './http/create-metrics-http-app';
+import { oldestConfirmation } from './lifecycle/oldest-confirmation';
 import { ClickDeskOAuthClient } from './installations/clickdesk-oauth-client';
 import type { InstallationStore } from './installations/installation-store';
 import { InstallState, type UsedStates } from './installations/install-state';
@@ -97,6 +100,18 @@ export interface BotAppOptions {
   onFatal?: (err: CodedError) => void;
   /** Data lifecycle (deletion webhooks, erasure, receipts, access export); needs SQL storage. */
   lifecycle?: LifecycleWiring;
+  /**
+   * Leases: `heartbeatMs` renews this instance's leases on events and effects, `recoverMs` looks
+   * for events and effects whose instance died (their lease ran out). Defaults 5 s and 5 s, for
+   * a 15 s lease (the storage's).
+   */
+  leases?: { heartbeatMs: number; recoverMs: number };
+  /** Handler runs per event before it becomes a dead letter, and the backoff between them. */
+  handlerRetry?: { maxAttempts: number; baseMs: number; maxMs: number };
+  /** Backoff between delivery tries of an effect (never given up on transient failures). */
+  deliveryRetry?: { baseMs: number; maxMs: number };
+  /** Crash tests only: stops the process at a named step (test/fixtures/crash-app-child.ts). */
+  faultPoint?: FaultPoint;
   /** Installations by OAuth; without it the static `clickdesk.botToken` serves every call. */
   installations?: InstallationWiring;
 }
@@ -111,6 +126,8 @@ export interface LifecycleWiring {
   worker?: Pick<ErasureWorkerOptions, 'batchSize' | 'pollMs' | 'leaseMs' | 'afterBatch'>;
   /** Terms 6.1: how often records are re-confirmed, and how long messages are kept at most. */
   freshness: { intervalMs: number; retentionMs: number };
+  /** MASTER_KEY_MAX_AGE_DAYS (default 90), published beside the master key's age. */
+  masterKeyMaxAgeDays?: number;
 }
 
 export interface BotApp {
@@ -120,6 +137,7 @@ export interface BotApp {
   readonly metricsHttp: express.Express;
   readonly gateway: ClickDeskGateway;
   readonly dispatcher: EventDispatcher;
+  readonly sender: OutboxSender;
   readonly api: ClickDeskWebApi;
   readonly governor: RateGovernor;
   readonly policy: ChannelPolicy;
@@ -214,21 +232,46 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     fetchImpl: egressFetch,
     onResponse: ({ method, outcome }) => metrics.apiRequests.inc({ method, outcome }),
   });
+  const sender = new OutboxSender({
+    outbox: inbox.outbox,
+    delivery: new ClickDeskDelivery(api),
+    logger: logger.child({ part: 'sender' }),
+    // Half the governor's queue: a recovery burst waits here, never refused there.
+    maxInFlight: Math.max(1, Math.min(256, Math.floor(config.rate.maxQueuePerMethod / 2))),
+    retry: opts.deliveryRetry,
+    onSent: (kind, seconds) => {
+      if (kind === 'post') metrics.botReplyLatency.observe(seconds);
+    },
+    onRetry: () => metrics.outboxRetries.inc(),
+    onDeadLetter: () => metrics.deadLettersCreated.inc({ kind: 'effect' }),
+    faultPoint: opts.faultPoint,
+  });
   const dispatcher = new EventDispatcher({
     inbox,
     conversations: opts.conversations ?? new MemoryConversationStore(),
     messages: opts.messages ?? new MemoryMessageStore(),
     profiles: opts.profiles ?? new MemoryProfileStore(),
     handler: opts.handler ?? new DefaultBot(loadFaq(config.bot.faqFile)),
-    actions: new ClickDeskChatActions(api),
     logger: logger.child({ part: 'dispatcher' }),
+    maxAttempts: opts.handlerRetry?.maxAttempts,
+    retry: opts.handlerRetry,
     onApplied: (event) => policy.observe(event),
-    onHandled: (_event, outcome, seconds) => metrics.handlerDuration.observe({ outcome }, seconds),
-    onReplied: (seconds) => metrics.botReplyLatency.observe(seconds),
+    onEffects: () => sender.kick(),
+    onHandled: (_event, outcome, seconds) => {
+      metrics.handlerDuration.observe({ outcome }, seconds);
+      if (outcome === 'dead_letter') metrics.deadLettersCreated.inc({ kind: 'event' });
+    },
+    faultPoint: opts.faultPoint,
   });
+  metrics.bindDeadLetters(() => inbox.deadLetters.count());
   const gateway = new ClickDeskGateway({
     ...config.rtm,
-    openConnection: () => api.openConnection(),
+    openConnection: (priority) => api.openConnection(priority),
+    apiUrl: clickdesk.apiUrl,
+    openBudget: async () => {
+      const bucket = (await governor.snapshot()).find((b) => b.method === 'apps.connections.open');
+      return bucket && { limit: bucket.limit, used: bucket.used, windowMs: bucket.windowSeconds * 1000 };
+    },
     intake: async (event) => {
       if (tokens && !(await tokens.has(event.teamId))) {
         // A team that holds no installation: acknowledged (so it is not redelivered), not handled.
@@ -236,6 +279,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         return 'duplicate';
       }
       const outcome = await inbox.record(event);
+      opts.faultPoint?.('after-record');
       if (outcome === 'recorded') dispatcher.submit(event);
       return outcome;
     },
@@ -325,6 +369,8 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       },
       { path: '/admin', router: adminRouter(sql.ctx, adminToken) },
     );
+    const maxAgeDays = opts.lifecycle.masterKeyMaxAgeDays ?? 90;
+    metrics.bindKeys(() => keyAgeSnapshot(sql.db, sql.keys.currentMasterKeyId, maxAgeDays, sql.ctx.now()));
     metrics.bindLifecycle(async () => {
       const now = sql.ctx.now();
       const { pending, oldestCreatedAt } = await jobs.pendingCount();
@@ -344,6 +390,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       detail: {
         rtm_connections: gateway.openConnections,
         handlers_pending: dispatcher.pending,
+        deliveries_pending: sender.pending,
         rate_queue: governor.queueLength,
       },
     }),
@@ -373,6 +420,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     trustProxy: config.httpServer.trustProxy,
   });
   let recovery: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
   const recover = (): void => {
     dispatcher
       .recover()
@@ -380,12 +428,18 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         logger.error({ err: describeError(err) }, 'replaying unhandled events failed'),
       );
   };
+  const renewLeases = (): void => {
+    Promise.all([inbox.renewLeases(), inbox.outbox.renewLeases()]).catch((err: unknown) =>
+      logger.error({ err: describeError(err) }, 'renewing leases failed; retrying at next heartbeat'),
+    );
+  };
 
   return {
     http,
     metricsHttp,
     gateway,
     dispatcher,
+    sender,
     api,
     governor,
     policy,
@@ -404,6 +458,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
           else logger.warn({ err: describeError(err) }, 'auth.test failed; webhooks will ask again');
         },
       );
+      sender.start();
       worker?.start();
       if (refresher && opts.lifecycle) {
         const r = refresher;
@@ -414,8 +469,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         }, opts.lifecycle.freshness.intervalMs);
         freshnessTimer.unref();
       }
-      // Events another instance recorded and then died holding are replayed once their lease ends.
-      recovery = setInterval(recover, 30_000);
+      // Leases last while this instance lives (heartbeat); events and effects of an instance that
+      // died are taken over once its leases run out (the sender polls for effects itself).
+      heartbeat = setInterval(renewLeases, opts.leases?.heartbeatMs ?? 5_000);
+      heartbeat.unref();
+      recovery = setInterval(recover, opts.leases?.recoverMs ?? 5_000);
       recovery.unref();
       gateway.start();
     },
@@ -427,6 +485,16 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       const drained = await dispatcher.drain(Math.max(0, deadline - Date.now()));
       if (!drained)
         logger.warn({ pending: dispatcher.pending }, 'shutdown deadline passed with handlers still running');
+      // Committed effects not yet delivered stay in the outbox for the next start (or another instance).
+      const delivered = await sender.stop(Math.max(0, deadline - Date.now()));
+      clearInterval(heartbeat);
+      // Hand what is left to the other instances at once instead of after the lease; not while a
+      // handler or a send is still running (it would race the new holder; its lease runs out instead).
+      if (drained && delivered) {
+        await Promise.all([inbox.releaseLeases(), inbox.outbox.releaseLeases()]).catch((err: unknown) =>
+          logger.warn({ err: describeError(err) }, 'could not release leases; they run out instead'),
+        );
+      }
       governor.close();
       await gateway.close();
       await worker?.stop();
@@ -435,17 +503,6 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       return { drained };
     },
   };
-}
-
-/** When ClickDesk last confirmed the least recently confirmed record the app holds. */
-async function oldestConfirmation(db: SqlDatabase): Promise<number | undefined> {
-  const [row] = await db.all<{ oldest: number | null }>(
-    `SELECT MIN(c) AS oldest FROM (
-       SELECT MIN(confirmed_at) AS c FROM messages UNION ALL
-       SELECT MIN(confirmed_at) FROM profiles UNION ALL
-       SELECT MIN(confirmed_at) FROM conversations) t`,
-  );
-  return row?.oldest ?? undefined;
 }
 
 function combineObservers(...observers: Array<GatewayObserver | undefined>): GatewayObserver {

@@ -77,7 +77,11 @@ async function main(): Promise<void> {
   }
 
   const metrics = new AppMetrics();
-  const storage = await openStorage({ ...storageOptionsFrom(config), observer: metrics.cryptoObserver() });
+  const storage = await openStorage({
+    ...storageOptionsFrom(config),
+    observer: metrics.cryptoObserver(),
+    logger: logger.child({ part: 'storage' }),
+  });
   logger.info(
     { storage: storage.kind, dataDir: storage.kind === 'sqlite' ? config.storage.dataDir : undefined },
     'storage open',
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
         intervalMs: config.lifecycle.freshnessCheckIntervalMs,
         retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
       },
+      masterKeyMaxAgeDays: config.storage.masterKeyMaxAgeDays,
     },
     onFatal: (err) => {
       logger.fatal({ err: describeError(err) }, 'ClickDesk refused the app; shutting down');

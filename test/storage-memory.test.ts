@@ -41,7 +41,7 @@ describe('in-memory stores', () => {
     expect(inbox.pending).toBe(1);
     // Being handled by this very process: nothing to replay.
     expect(await inbox.unhandled(10)).toEqual([]);
-    await inbox.markHandled('E1');
+    await inbox.complete('E1', { effects: [] });
     expect(await inbox.record(event)).toBe('duplicate');
     expect(inbox.pending).toBe(0);
   });

@@ -1,6 +1,7 @@
 /**
  * `npm run certify -- <command>`: proof of deletion (Terms 12.4: ClickDesk may ask to certify it).
  *   certificate [--out FILE]   a signed certificate of deletion listing every erasure receipt
+ *   erasures [--json]          each erasure's layers: unreadable, purged, irrecoverable from copies
  *   verify FILE [--public-key KEY]   check a receipt or certificate (and every receipt inside it)
  *   public-key                 print the public key that receipts are signed with
  */
@@ -10,6 +11,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { describeError } from '../errors';
 import { verifyAudit } from '../lifecycle/audit-log';
+import { layersOf, receiptDocumentOf, type ErasureLayers } from '../lifecycle/erasure-layers';
+import { listGenerations } from '../storage/crypto/master-key-generations';
 import { ReceiptSigner, verifySigned, type SignedDocument } from '../lifecycle/receipt-signer';
 import { loadSodium } from '../storage/crypto/sodium';
 import { withSqlStorage } from './with-sql-storage';
@@ -19,6 +22,10 @@ const HELP = `Usage: npm run certify -- <command> [options]
 Commands:
   certificate [--out FILE]          Write a certificate of deletion: every erasure receipt this
                                     deployment issued, the audit log's head hash, signed (Ed25519).
+  erasures [--json]                 Each erasure and its layers, with the time each was reached:
+                                    (a) unreadable in the live database, (b) purged from the
+                                    database engine, (c) irrecoverable from copies (backups,
+                                    archives, replicas) — or the master keys it still waits on.
   verify FILE [--public-key KEY]    Check a receipt or a certificate (each receipt inside too).
                                     Exit 0 if valid, 1 if not. With --public-key, also that it was
                                     signed by that key.
@@ -36,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       out: { type: 'string' },
       'public-key': { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,6 +93,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${Buffer.from(signer.publicKey).toString('base64')}\n`);
     return 0;
   }
+  if (command === 'erasures') {
+    return withSqlStorage(config, async ({ db }) => {
+      const layers = await erasureLayers(db);
+      if (values.json) process.stdout.write(`${JSON.stringify(layers, null, 2)}\n`);
+      else process.stdout.write(formatLayers(layers));
+      return 0;
+    });
+  }
   if (command !== 'certificate') {
     process.stderr.write(`unknown command "${command}"\n\n${HELP}`);
     return 2;
@@ -95,6 +111,11 @@ async function main(argv: string[]): Promise<number> {
     );
     const receipts = rows.map((r) => JSON.parse(r.document) as SignedDocument);
     const audit = await verifyAudit(db);
+    const retirements = (
+      await db.all<{ retirement: string }>(
+        'SELECT retirement FROM master_keys WHERE retirement IS NOT NULL ORDER BY retired_at',
+      )
+    ).map((r) => JSON.parse(r.retirement) as SignedDocument);
     const terminated = receipts.some(
       (r) => (JSON.parse(r.document) as { event?: string }).event === 'api_access.terminated',
     );
@@ -107,6 +128,8 @@ async function main(argv: string[]): Promise<number> {
         : 'The Data named in each receipt below was permanently deleted (crypto-shredding of its data keys, then deletion of its rows).',
       api_access_terminated: terminated,
       audit_log: { entries: audit.entries, head_sha256: audit.head, intact: audit.valid },
+      erasure_layers: await erasureLayers(db),
+      master_key_retirements: retirements,
       receipts,
       receipts_sha256: createHash('sha256')
         .update(rows.map((r) => r.document).join('\n'))
@@ -119,6 +142,27 @@ async function main(argv: string[]): Promise<number> {
     } else process.stdout.write(text);
     return audit.valid ? 0 : 1;
   });
+}
+
+async function erasureLayers(db: Parameters<typeof verifyAudit>[0]): Promise<ErasureLayers[]> {
+  const generations = await listGenerations(db);
+  const rows = await db.all<{ document: string }>('SELECT document FROM receipts ORDER BY issued_at, job_id');
+  return rows.map((r) => layersOf(receiptDocumentOf(r.document), generations));
+}
+
+function formatLayers(layers: ErasureLayers[]): string {
+  if (layers.length === 0) return 'no erasures recorded\n';
+  return layers
+    .map((l) =>
+      [
+        `${l.jobId} (${l.event})`,
+        `  (a) unreadable in the live database:   ${l.unreadableAt ?? 'not stated (receipt before layers)'}`,
+        `  (b) purged from the database engine:   ${l.purgedAt ?? 'not stated (receipt before layers)'}`,
+        `  (c) irrecoverable from copies:         ${l.irrecoverableAt ?? (l.waitingOn.length === 0 ? 'not stated (receipt before layers)' : `not yet: retire master key${l.waitingOn.length > 1 ? 's' : ''} ${l.waitingOn.join(', ')} (npm run keys -- retire <id>)`)}`,
+      ].join('\n'),
+    )
+    .join('\n')
+    .concat('\n');
 }
 
 main(process.argv.slice(2)).then(

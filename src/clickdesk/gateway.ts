@@ -1,23 +1,33 @@
 import type { Logger } from 'pino';
 import type { InboundEvent } from '../core/chat-event';
-import { CodedError, describeError, isCodedError } from '../errors';
-import { backoffDelay } from './backoff';
-import { RtmConnection, type CloseReason } from './rtm-connection';
-import type { DisconnectReason, Frame } from './wire';
+import { CodedError, describeError, type ErrorCode } from '../errors';
+import { ConnectionSlot, type ReconnectReason } from './connection-slot';
+import { LogThrottle } from './log-throttle';
+import { OpenPlanner, type OpenBudget } from './open-planner';
+import type { RtmConnection } from './rtm-connection';
+import type { Frame } from './wire';
 
 /** Hooks for metrics; every method is optional to implement. */
 export interface GatewayObserver {
   connectionChanged?(open: number): void;
-  reconnect?(reason: CloseReason | DisconnectReason): void;
+  /** A link was replaced: the new one said hello after the old one was lost or told to go (`reason`). */
+  reconnect?(reason: ReconnectReason): void;
   envelope?(outcome: 'recorded' | 'duplicate' | 'unmodelled' | 'not_recorded'): void;
   protocolError?(): void;
   /** Seconds from receiving an envelope to sending its ack. */
   acked?(seconds: number): void;
 }
 
+/** Replacing a link nothing else covers is a `reply` (urgent) call; restoring redundancy is `background`. */
+export type OpenPriority = 'reply' | 'background';
+
 export interface GatewayOptions {
   /** `apps.connections.open`: a fresh single-use RTM URL. */
-  openConnection: () => Promise<string>;
+  openConnection: (priority: OpenPriority) => Promise<string>;
+  /** The Web API base URL: an RTM URL must be ws/wss on the same host (wss only if this is https). */
+  apiUrl?: string;
+  /** The `apps.connections.open` budget as the rate governor counts it (shared by every instance). */
+  openBudget?: () => Promise<OpenBudget | undefined>;
   /** Records the event durably (deduplicating); the envelope is acknowledged only after this resolves. */
   intake: (event: InboundEvent) => Promise<'recorded' | 'duplicate'>;
   connections: number;
@@ -27,8 +37,6 @@ export interface GatewayOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   helloTimeoutMs?: number;
-  /** A connection that lived this long counts as healthy: the next failure starts backoff afresh. */
-  stableAfterMs?: number;
   logger: Logger;
   /** Terminal failures (link disabled, credentials refused): the gateway has stopped. */
   onFatal: (err: CodedError) => void;
@@ -36,20 +44,34 @@ export interface GatewayOptions {
   random?: () => number;
 }
 
+/** Tier 1 (shared/clickdesk-api.md §1), used until the governor has counted a call. */
+const CONTRACT_OPEN_BUDGET = { limit: 20, windowMs: 60_000 };
+
 /**
  * Keeps `connections` RTM links to ClickDesk open and turns their envelopes into recorded
  * events. Delivery is at-least-once; the ack follows the record, and the inbox drops
- * redeliveries, so each event is handled once.
+ * redeliveries, so each event is handled once. Links are replaced make-before-break, one
+ * replacement at a time per link, with `apps.connections.open` calls planned within budget.
  */
 export class ClickDeskGateway {
+  readonly planner: OpenPlanner;
   private readonly slots: ConnectionSlot[] = [];
-  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void; onChange: boolean }>();
+  private readonly protocolLog: LogThrottle;
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
   private state: 'idle' | 'running' | 'stopping' | 'failed' = 'idle';
   private serial = 0;
 
-  constructor(readonly opts: GatewayOptions) {}
+  constructor(readonly opts: GatewayOptions) {
+    this.planner = new OpenPlanner({
+      budget: opts.openBudget,
+      fallback: CONTRACT_OPEN_BUDGET,
+      reserve: opts.connections,
+      burst: 2 * opts.connections + 1,
+    });
+    this.protocolLog = new LogThrottle(10_000);
+  }
 
   get running(): boolean {
     return this.state === 'running';
@@ -60,13 +82,18 @@ export class ClickDeskGateway {
     return this.slots.filter((s) => s.current?.isOpen).length;
   }
 
+  /** Links ClickDesk can deliver on now (open, said hello, not told to go). */
+  get deliverableConnections(): number {
+    return this.slots.filter((s) => s.current?.deliverable).length;
+  }
+
   start(): void {
     if (this.state !== 'idle') throw new Error('gateway already started');
     this.state = 'running';
     for (let i = 0; i < this.opts.connections; i++) {
       const slot = new ConnectionSlot(this, i + 1);
       this.slots.push(slot);
-      void slot.ensureConnected(false);
+      slot.replace(undefined);
     }
   }
 
@@ -113,9 +140,11 @@ export class ClickDeskGateway {
     void Promise.all(this.slots.map((s) => s.closeAll())).finally(() => this.opts.onFatal(err));
   }
 
-  sleep(ms: number): Promise<void> {
+  /** Sleeps `ms`, or less if the gateway stops or (with `onChange`) a link's state changes. */
+  sleep(ms: number, onChange = false): Promise<void> {
     return new Promise((resolve) => {
       const entry = {
+        onChange,
         timer: setTimeout(() => entry.wake(), ms),
         wake: () => {
           clearTimeout(entry.timer);
@@ -127,6 +156,23 @@ export class ClickDeskGateway {
     });
   }
 
+  /** A link opened, closed or was told to go: metrics, and slots waiting for budget look again. */
+  linksChanged(): void {
+    this.opts.observer?.connectionChanged?.(this.openConnections);
+    for (const s of this.sleepers) if (s.onChange) s.wake();
+  }
+
+  protocolError(problem: string, conn: RtmConnection): void {
+    this.opts.observer?.protocolError?.();
+    // Counted exactly in metrics; logged at most once per 10 s, so a hostile peer cannot flood the logs.
+    this.protocolLog.run((suppressed) =>
+      this.opts.logger.warn(
+        { connection: conn.label, problem, suppressed },
+        'dropped a malformed RTM frame (later ones within 10 s are counted, not logged)',
+      ),
+    );
+  }
+
   handleEnvelope(frame: Extract<Frame, { kind: 'envelope' }>, conn: RtmConnection): void {
     const { observer, logger } = this.opts;
     if (!frame.event) {
@@ -135,165 +181,46 @@ export class ClickDeskGateway {
       logger.debug({ eventType: frame.eventType }, 'acknowledged an event type this app does not handle');
       return;
     }
-    const received = process.hrtime.bigint();
-    const { eventId } = frame.event;
+    const received = observer?.acked ? performance.now() : 0;
     conn.beginIntake();
     this.inflight += 1;
-    this.opts
-      .intake(frame.event)
-      .then((outcome) => {
+    this.opts.intake(frame.event).then(
+      (outcome) => {
         observer?.envelope?.(outcome);
-        if (conn.ack(frame.envelopeId)) observer?.acked?.(Number(process.hrtime.bigint() - received) / 1e9);
+        // The ack follows the durable record: never before `intake` resolves.
+        if (conn.ack(frame.envelopeId) && observer?.acked)
+          observer.acked((performance.now() - received) / 1000);
         if (outcome === 'duplicate')
-          logger.debug({ eventId, retry: frame.retryAttempt }, 'duplicate event dropped');
-      })
-      .catch((err: unknown) => {
+          logger.debug(
+            { eventId: frame.event?.eventId, retry: frame.retryAttempt },
+            'duplicate event dropped',
+          );
+        this.intakeDone(conn);
+      },
+      (err: unknown) => {
         observer?.envelope?.('not_recorded');
         logger.error(
-          { eventId, err: describeError(err) },
+          { eventId: frame.event?.eventId, err: describeError(err) },
           'event not recorded; left unacknowledged for redelivery',
         );
-      })
-      .finally(() => {
-        conn.endIntake();
-        this.inflight -= 1;
-        if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-      });
-  }
-
-  reportConnections(): void {
-    this.opts.observer?.connectionChanged?.(this.openConnections);
-  }
-}
-
-/** One logical link: reconnects with backoff and replaces itself make-before-break. */
-class ConnectionSlot {
-  current: RtmConnection | undefined;
-  private readonly others = new Set<RtmConnection>();
-  private connecting = false;
-  private attempt = 0;
-  private adoptedAt = 0;
-
-  constructor(
-    private readonly gw: ClickDeskGateway,
-    private readonly index: number,
-  ) {}
-
-  async ensureConnected(backOffFirst: boolean): Promise<void> {
-    if (this.connecting || this.gw.stopping) return;
-    this.connecting = true;
-    const { logger, backoffBaseMs, backoffMaxMs, random } = this.gw.opts;
-    try {
-      let wait = backOffFirst;
-      while (!this.gw.stopping) {
-        if (wait) await this.gw.sleep(backoffDelay(this.attempt++, backoffBaseMs, backoffMaxMs, random));
-        if (this.gw.stopping) return;
-        wait = true;
-        try {
-          this.adopt(await this.open());
-          return;
-        } catch (err) {
-          if (isCodedError(err, 'CLICKDESK_AUTH_FAILED') || isCodedError(err, 'CLICKDESK_LINK_DISABLED')) {
-            this.gw.fail(err);
-            return;
-          }
-          logger.warn(
-            { slot: this.index, attempt: this.attempt, err: describeError(err) },
-            'RTM connect failed; backing off',
-          );
-        }
-      }
-    } finally {
-      this.connecting = false;
-    }
-  }
-
-  async closeAll(): Promise<void> {
-    const all = [...this.others, ...(this.current ? [this.current] : [])];
-    await Promise.all(all.map((c) => c.retire(1_000)));
-  }
-
-  private async open(): Promise<RtmConnection> {
-    const { opts } = this.gw;
-    const url = await opts.openConnection();
-    const conn = new RtmConnection({
-      url,
-      label: this.gw.nextLabel(this.index),
-      pingIntervalMs: opts.pingIntervalMs,
-      pongTimeoutMs: opts.pongTimeoutMs,
-      stallTimeoutMs: opts.stallTimeoutMs,
-      helloTimeoutMs: opts.helloTimeoutMs ?? 10_000,
-      logger: opts.logger,
-      onEnvelope: (frame, c) => this.gw.handleEnvelope(frame, c),
-      onNotice: (reason, c) => this.onNotice(reason, c),
-      onProtocolError: (problem, c) => {
-        opts.observer?.protocolError?.();
-        opts.logger.warn({ connection: c.label, problem }, 'dropped a malformed RTM frame');
+        this.intakeDone(conn);
       },
-      onClose: (c, why) => this.onClose(c, why),
-    });
-    this.others.add(conn);
-    try {
-      await conn.ready;
-    } catch (err) {
-      conn.terminate('hello_timeout');
-      throw err;
-    }
-    return conn;
+    );
   }
 
-  private adopt(conn: RtmConnection): void {
-    this.others.delete(conn);
-    const previous = this.current;
-    this.current = conn;
-    this.adoptedAt = Date.now();
-    this.gw.opts.logger.info({ connection: conn.label }, 'RTM connected');
-    if (previous) {
-      this.others.add(previous);
-      void previous.retire(5_000);
-    }
-    if (this.gw.stopping) conn.stopReceiving();
-    this.gw.reportConnections();
+  fatalCode(err: unknown): ErrorCode | undefined {
+    if (
+      err instanceof CodedError &&
+      (err.code === 'CLICKDESK_AUTH_FAILED' || err.code === 'CLICKDESK_LINK_DISABLED')
+    )
+      return err.code;
+    return undefined;
   }
 
-  private onNotice(reason: DisconnectReason, conn: RtmConnection): void {
-    const { logger, observer } = this.gw.opts;
-    logger.info({ connection: conn.label, reason }, 'ClickDesk sent disconnect');
-    observer?.reconnect?.(reason);
-    switch (reason) {
-      case 'link_disabled':
-        this.gw.fail(
-          new CodedError(
-            'CLICKDESK_LINK_DISABLED',
-            'ClickDesk disabled this app (link_disabled): not reconnecting. Re-enable the app in ClickDesk, then restart.',
-          ),
-        );
-        return;
-      case 'warning':
-      case 'refresh_requested':
-        // Make before break: the replacement is adopted first, then this one retires.
-        if (conn === this.current) void this.ensureConnected(false);
-        return;
-      case 'too_many_websockets':
-        logger.warn(
-          { connection: conn.label },
-          'ClickDesk holds too many connections for this app; lower RTM_CONNECTIONS',
-        );
-        void conn.retire(0);
-        return;
-    }
-  }
-
-  private onClose(conn: RtmConnection, why: CloseReason): void {
-    this.others.delete(conn);
-    if (conn !== this.current) return;
-    this.current = undefined;
-    this.gw.reportConnections();
-    if (this.gw.stopping) return;
-    this.gw.opts.logger.warn({ connection: conn.label, why }, 'RTM connection lost; reconnecting');
-    this.gw.opts.observer?.reconnect?.(why);
-    const stable = Date.now() - this.adoptedAt >= (this.gw.opts.stableAfterMs ?? 30_000);
-    if (stable) this.attempt = 0;
-    void this.ensureConnected(!stable);
+  private intakeDone(conn: RtmConnection): void {
+    conn.endIntake();
+    this.inflight -= 1;
+    if (this.inflight === 0 && this.idleWaiters.length > 0)
+      for (const wake of this.idleWaiters.splice(0)) wake();
   }
 }

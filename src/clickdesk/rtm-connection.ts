@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { parseFrame, type DisconnectReason, type Frame } from './wire';
@@ -10,12 +11,14 @@ export interface RtmConnectionOptions {
   /** A short label for logs, e.g. "slot1#3". */
   label: string;
   pingIntervalMs: number;
+  /** A ping unanswered this long is a lost pong; two lost in a row mean a dead link. */
   pongTimeoutMs: number;
   /** No frame and no server ping for this long means a silent stall. */
   stallTimeoutMs: number;
   helloTimeoutMs: number;
   logger: Logger;
   onEnvelope: (envelope: EnvelopeFrame, connection: RtmConnection) => void;
+  /** The first `disconnect` notice of this link (later ones carry nothing new), and any `link_disabled`. */
   onNotice: (reason: DisconnectReason, connection: RtmConnection) => void;
   onProtocolError: (problem: string, connection: RtmConnection) => void;
   onClose: (connection: RtmConnection, why: CloseReason) => void;
@@ -24,72 +27,82 @@ export interface RtmConnectionOptions {
 export type CloseReason =
   'closed_by_server' | 'closed_by_client' | 'pong_timeout' | 'stalled' | 'socket_error' | 'hello_timeout';
 
+/** Pongs lost in a row that make a link dead: one lost pong (a slow network, a busy peer) is tolerated. */
+const DEAD_AFTER_LOST_PONGS = 2;
+
 /**
- * One RTM WebSocket: waits for `hello`, passes envelopes up, sends acks, and watches the
- * link: a ping without a pong within `pongTimeoutMs` is a dead link; silence from the
- * server for `stallTimeoutMs` is a stall. Either way the socket is terminated and
- * `onClose` says why.
+ * One RTM WebSocket: waits for `hello`, passes envelopes up, sends acks, and watches the link
+ * with a single interval timer for its whole life, whatever the server sends: the hello
+ * deadline, client pings (two lost pongs in a row are a dead link) and the stall watchdog
+ * (silence from the server for `stallTimeoutMs`). A dead link is terminated and `onClose`
+ * says why.
  */
 export class RtmConnection {
-  /** Resolves on `hello`; rejects if the socket ends or a notice arrives first. */
+  /** Resolves on the first `hello`; rejects if the socket ends or a notice arrives first. */
   readonly ready: Promise<void>;
   private readonly ws: WebSocket;
+  private readonly ticker: NodeJS.Timeout;
+  private readonly openedAt = Date.now();
   private closeReason: CloseReason | undefined;
   private lastHeard = Date.now();
-  private pongDeadline: NodeJS.Timeout | undefined;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private helloed = false;
+  private nextPingAt = 0;
+  /** When the unanswered ping went out; 0 when none is outstanding. */
+  private pingSentAt = 0;
+  private lostPongs = 0;
+  private noticeReason: DisconnectReason | undefined;
   private inflight = 0;
   private inflightDrained: (() => void) | undefined;
   private receiving = true;
   private closed = false;
+  private settleReady: (err?: Error) => void = () => undefined;
+  /** The TCP socket under the WebSocket (from the upgrade response), corked while acks are flushed. */
+  private socket: Duplex | undefined;
+  private pendingAcks: string[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly opts: RtmConnectionOptions) {
-    this.ws = new WebSocket(opts.url, { handshakeTimeout: opts.helloTimeoutMs, maxPayload: 1024 * 1024 });
-    let settleReady: (err?: Error) => void = () => undefined;
+    // UTF-8 is not checked frame by frame: a frame that is not valid JSON is a protocol error anyway.
+    this.ws = new WebSocket(opts.url, {
+      handshakeTimeout: opts.helloTimeoutMs,
+      maxPayload: 1024 * 1024,
+      skipUTF8Validation: true,
+    });
     this.ready = new Promise<void>((resolve, reject) => {
-      settleReady = (err) => (err ? reject(err) : resolve());
+      let settled = false;
+      this.settleReady = (err) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve();
+      };
     });
     // The gateway awaits `ready`; this keeps an early failure from being an unhandled rejection.
     this.ready.catch(() => undefined);
 
-    const helloTimer = setTimeout(() => this.terminate('hello_timeout'), opts.helloTimeoutMs);
-    this.ws.on('message', (data, isBinary) => {
-      this.lastHeard = Date.now();
-      if (isBinary) {
-        opts.onProtocolError('binary frame', this);
-        return;
-      }
-      const frame = parseFrame(rawToString(data));
-      switch (frame.kind) {
-        case 'hello':
-          clearTimeout(helloTimer);
-          this.startHeartbeat();
-          settleReady();
-          return;
-        case 'disconnect':
-          settleReady(new CodedError('RTM_CONNECT_FAILED', `disconnected before hello: ${frame.reason}`));
-          this.receiving = false;
-          opts.onNotice(frame.reason, this);
-          return;
-        case 'envelope':
-          if (!this.receiving) return; // not acknowledged: ClickDesk delivers it again elsewhere
-          opts.onEnvelope(frame, this);
-          return;
-        case 'invalid':
-          opts.onProtocolError(frame.problem, this);
-          return;
-      }
+    const shortest = Math.min(
+      opts.pingIntervalMs,
+      opts.pongTimeoutMs,
+      opts.stallTimeoutMs,
+      opts.helloTimeoutMs,
+    );
+    this.ticker = setInterval(() => this.tick(), Math.max(20, Math.floor(shortest / 4)));
+    this.ws.on('upgrade', (res) => {
+      this.socket = res.socket;
     });
+    this.ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     this.ws.on('ping', () => {
       this.lastHeard = Date.now();
     });
     this.ws.on('pong', () => {
-      clearTimeout(this.pongDeadline);
-      this.pongDeadline = undefined;
+      this.pingSentAt = 0;
+      this.lostPongs = 0;
     });
     this.ws.on('unexpected-response', (_req, res) => {
       this.closeReason ??= 'socket_error';
-      settleReady(new CodedError('RTM_CONNECT_FAILED', `RTM upgrade refused with HTTP ${res.statusCode}`));
+      this.settleReady(
+        new CodedError('RTM_CONNECT_FAILED', `RTM upgrade refused with HTTP ${res.statusCode}`),
+      );
       this.ws.terminate();
     });
     this.ws.on('error', (err) => {
@@ -97,11 +110,10 @@ export class RtmConnection {
       opts.logger.debug({ connection: opts.label, err: err.message }, 'rtm socket error');
     });
     this.ws.on('close', () => {
-      clearTimeout(helloTimer);
-      this.stopTimers();
+      clearInterval(this.ticker);
       this.closed = true;
       this.receiving = false;
-      settleReady(new CodedError('RTM_CONNECT_FAILED', 'socket closed before hello'));
+      this.settleReady(new CodedError('RTM_CONNECT_FAILED', 'socket closed before hello'));
       opts.onClose(this, this.closeReason ?? 'closed_by_server');
     });
   }
@@ -114,6 +126,16 @@ export class RtmConnection {
     return !this.closed && this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** The reason of the first `disconnect` notice, if the server sent one. */
+  get notice(): DisconnectReason | undefined {
+    return this.noticeReason;
+  }
+
+  /** Open, said hello, not told to go: ClickDesk can deliver envelopes on it. */
+  get deliverable(): boolean {
+    return this.helloed && this.noticeReason === undefined && this.receiving && this.isOpen;
+  }
+
   /** Counts an envelope being recorded, so a graceful close waits for its ack. */
   beginIntake(): void {
     this.inflight += 1;
@@ -124,9 +146,18 @@ export class RtmConnection {
     if (this.inflight === 0) this.inflightDrained?.();
   }
 
+  /**
+   * Queues the ack of an envelope that has been recorded; the acks that became ready in one
+   * turn of the event loop leave together in one TCP write (each still its own frame, each
+   * sent only after its own record). False if the link is no longer open.
+   */
   ack(envelopeId: string): boolean {
     if (!this.isOpen) return false;
-    this.ws.send(JSON.stringify({ envelope_id: envelopeId }));
+    this.pendingAcks.push(envelopeId);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAcks);
+    }
     return true;
   }
 
@@ -148,6 +179,7 @@ export class RtmConnection {
       });
     }
     this.closeReason ??= 'closed_by_client';
+    this.flushAcks();
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
       this.ws.close(1000, 'bye');
     if (!this.closed) {
@@ -170,26 +202,76 @@ export class RtmConnection {
     this.ws.terminate();
   }
 
-  private startHeartbeat(): void {
-    const { pingIntervalMs, pongTimeoutMs, stallTimeoutMs } = this.opts;
-    this.timers.push(
-      setInterval(() => {
-        if (!this.isOpen || this.pongDeadline) return;
-        this.ws.ping();
-        this.pongDeadline = setTimeout(() => this.terminate('pong_timeout'), pongTimeoutMs);
-      }, pingIntervalMs),
-      setInterval(
-        () => {
-          if (Date.now() - this.lastHeard > stallTimeoutMs) this.terminate('stalled');
-        },
-        Math.max(50, Math.floor(stallTimeoutMs / 4)),
-      ),
-    );
+  private readonly flushAcks = (): void => {
+    this.flushScheduled = false;
+    const ids = this.pendingAcks;
+    if (ids.length === 0) return;
+    this.pendingAcks = [];
+    if (!this.isOpen) return;
+    this.socket?.cork();
+    // A Buffer is framed in one piece (a string would be copied, then written as two); still a text frame.
+    for (const id of ids)
+      this.ws.send(Buffer.from(`{"envelope_id":${JSON.stringify(id)}}`), { binary: false });
+    this.socket?.uncork();
+  };
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    this.lastHeard = Date.now();
+    if (isBinary) {
+      this.opts.onProtocolError('binary frame', this);
+      return;
+    }
+    const frame = parseFrame(rawToString(data));
+    switch (frame.kind) {
+      case 'hello':
+        // Only the first hello counts; repeats change nothing and start nothing.
+        if (this.helloed) return;
+        this.helloed = true;
+        this.nextPingAt = Date.now() + this.opts.pingIntervalMs;
+        this.settleReady();
+        return;
+      case 'disconnect':
+        if (this.noticeReason !== undefined && frame.reason !== 'link_disabled') return;
+        this.noticeReason ??= frame.reason;
+        this.receiving = false;
+        this.settleReady(new CodedError('RTM_CONNECT_FAILED', `disconnected before hello: ${frame.reason}`));
+        this.opts.onNotice(frame.reason, this);
+        return;
+      case 'envelope':
+        if (!this.receiving) return; // not acknowledged: ClickDesk delivers it again elsewhere
+        this.opts.onEnvelope(frame, this);
+        return;
+      case 'invalid':
+        this.opts.onProtocolError(frame.problem, this);
+        return;
+    }
   }
 
-  private stopTimers(): void {
-    for (const t of this.timers) clearInterval(t);
-    clearTimeout(this.pongDeadline);
+  private tick(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (!this.helloed) {
+      if (now - this.openedAt >= this.opts.helloTimeoutMs) this.terminate('hello_timeout');
+      return;
+    }
+    if (now - this.lastHeard > this.opts.stallTimeoutMs) {
+      this.terminate('stalled');
+      return;
+    }
+    if (this.pingSentAt !== 0 && now - this.pingSentAt >= this.opts.pongTimeoutMs) {
+      this.pingSentAt = 0;
+      this.lostPongs += 1;
+      if (this.lostPongs >= DEAD_AFTER_LOST_PONGS) {
+        this.terminate('pong_timeout');
+        return;
+      }
+      this.nextPingAt = now; // ask again at once rather than a full interval later
+    }
+    if (this.pingSentAt === 0 && now >= this.nextPingAt && this.isOpen) {
+      this.ws.ping();
+      this.pingSentAt = now;
+      this.nextPingAt = now + this.opts.pingIntervalMs;
+    }
   }
 }
 

@@ -46,6 +46,15 @@ export interface WebApiClientOptions {
   onResponse?: (info: { method: string; status: number; outcome: string }) => void;
 }
 
+/** One message of `conversations.history`. */
+export interface HistoryMessage {
+  id: string;
+  ts: string;
+  sender: { kind: string; id: string };
+  text: string;
+  client_msg_id?: string;
+}
+
 /** Which token a call uses: the app token (RTM only) or a team's bot token. */
 export type Auth = { kind: 'app' } | { kind: 'bot'; teamId: string };
 
@@ -56,25 +65,60 @@ export type Auth = { kind: 'app' } | { kind: 'bot'; teamId: string };
 export class ClickDeskWebApi {
   constructor(private readonly opts: WebApiClientOptions) {}
 
-  /** Asks for a single-use RTM URL. */
-  async openConnection(): Promise<string> {
-    const result = await this.call<{ url: string }>('apps.connections.open', {}, { kind: 'app' });
+  /** Asks for a single-use RTM URL; `priority` lets an urgent replacement go ahead of background opens. */
+  async openConnection(priority?: Priority): Promise<string> {
+    const result = await this.call<{ url: string }>(
+      'apps.connections.open',
+      {},
+      { kind: 'app' },
+      priority ? { priority } : {},
+    );
     if (typeof result.url !== 'string')
       throw new ClickDeskApiError('CLICKDESK_API_ERROR', 'apps.connections.open', 'no_url');
     return result.url;
   }
 
+  /**
+   * `clientMsgId` is stored with the message (contract §1) so a send of unknown outcome can be
+   * looked up; `beforeSend` runs once the governor grants capacity, right before the request.
+   */
   async postMessage(
     teamId: string,
     conversationId: string,
     text: string,
+    options: { clientMsgId?: string; beforeSend?: () => Promise<void> } = {},
   ): Promise<{ id: string; ts: string }> {
-    const body = { conversation_id: conversationId, text };
-    const result = await this.call<{ message: { id: string; ts: string } }>('chat.postMessage', body, {
-      kind: 'bot',
-      teamId,
-    });
+    const body = {
+      conversation_id: conversationId,
+      text,
+      ...(options.clientMsgId === undefined ? {} : { client_msg_id: options.clientMsgId }),
+    };
+    const result = await this.call<{ message: { id: string; ts: string } }>(
+      'chat.postMessage',
+      body,
+      { kind: 'bot', teamId },
+      { beforeSend: options.beforeSend },
+    );
     return result.message;
+  }
+
+  /** A conversation's messages since `oldestMs`, newest first (contract §1 `conversations.history`). */
+  async history(
+    teamId: string,
+    conversationId: string,
+    options: { oldestMs?: number; limit?: number } = {},
+  ): Promise<HistoryMessage[]> {
+    const result = await this.call<{ messages?: HistoryMessage[] }>(
+      'conversations.history',
+      {
+        conversation_id: conversationId,
+        limit: options.limit ?? 100,
+        ...(options.oldestMs === undefined ? {} : { oldest: (options.oldestMs / 1000).toFixed(6) }),
+      },
+      { kind: 'bot', teamId },
+      { priority: 'reply' },
+    );
+    return Array.isArray(result.messages) ? result.messages : [];
   }
 
   async transferToAgents(teamId: string, conversationId: string): Promise<void> {
@@ -89,7 +133,7 @@ export class ClickDeskWebApi {
     method: string,
     args: Record<string, unknown>,
     auth: Auth,
-    options: { priority?: Priority } = {},
+    options: { priority?: Priority; beforeSend?: () => Promise<void> } = {},
   ): Promise<T> {
     const body = JSON.stringify(
       this.opts.review(auth.kind === 'bot' ? auth.teamId : undefined, method, args),
@@ -101,8 +145,12 @@ export class ClickDeskWebApi {
       conversationId: typeof args.conversation_id === 'string' ? args.conversation_id : undefined,
       priority: options.priority ?? (REPLY_METHODS.has(method) ? 'reply' : 'background'),
     } as const;
+    const { beforeSend } = options;
     const run = (token: string): Promise<T> =>
-      this.opts.governor.run(call, () => this.send<T>(method, scope, body, token));
+      this.opts.governor.run(call, async () => {
+        await beforeSend?.();
+        return this.send<T>(method, scope, body, token);
+      });
     if (auth.kind === 'app') return run(this.opts.appToken);
     const token = await this.opts.botTokenFor(auth.teamId);
     try {

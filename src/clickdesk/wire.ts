@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChatEvent, InboundEvent } from '../core/chat-event';
+import { readEnvelopeFast } from './fast-envelope';
 
 /**
  * The RTM wire format (shared/clickdesk-api.md §2) and its translation into the app's
@@ -82,6 +83,11 @@ export function parseFrame(data: string): Frame {
   } catch {
     return { kind: 'invalid', problem: 'not JSON' };
   }
+  return frameFromJson(json);
+}
+
+/** Reads a parsed frame; `schemasOnly` skips the fast path (tests compare the two). Never throws. */
+export function frameFromJson(json: unknown, schemasOnly = false): Frame {
   if (typeof json !== 'object' || json === null) return { kind: 'invalid', problem: 'not an object' };
   const type = (json as { type?: unknown }).type;
   if (type === 'hello') {
@@ -94,6 +100,8 @@ export function parseFrame(data: string): Frame {
     const notice = disconnectFrame.safeParse(json);
     return notice.success ? { kind: 'disconnect', reason: notice.data.reason } : invalid(notice.error);
   }
+  const fast = schemasOnly ? undefined : readEnvelopeFast(json as Record<string, unknown>);
+  if (fast) return fast;
   const envelope = envelopeFrame.safeParse(json);
   if (!envelope.success) return invalid(envelope.error);
   const { payload } = envelope.data;

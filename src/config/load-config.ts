@@ -125,6 +125,11 @@ const schema = z
     MASTER_KEY: z.string().optional(),
     MASTER_KEY_FILE: z.string().min(1).optional(),
     MASTER_KEY_PREVIOUS: list(z.string().min(1)),
+    INSTANCE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 . _ : -')
+      .optional(),
+    MASTER_KEY_MAX_AGE_DAYS: int(1, 3650).default(90),
     WEBHOOK_SECRETS: list(
       z.string().superRefine((secret, ctx) => {
         const problem = webhookSecretProblem(secret);
@@ -293,6 +298,10 @@ export interface AppConfig {
     readonly masterKey: string | undefined;
     readonly masterKeyFile: string | undefined;
     readonly masterKeyPrevious: readonly string[];
+    /** Stable, unique per running instance: a restart takes its own leases back at once. */
+    readonly instanceId: string | undefined;
+    /** Rotate (and retire the old key) at least this often: erasures reach layer (c) only then. */
+    readonly masterKeyMaxAgeDays: number;
   };
   readonly lifecycle: {
     readonly webhookSecrets: readonly string[];
@@ -386,6 +395,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       masterKey: v.MASTER_KEY,
       masterKeyFile: v.MASTER_KEY_FILE,
       masterKeyPrevious: v.MASTER_KEY_PREVIOUS,
+      instanceId: v.INSTANCE_ID,
+      masterKeyMaxAgeDays: v.MASTER_KEY_MAX_AGE_DAYS,
     },
     lifecycle: {
       webhookSecrets: v.WEBHOOK_SECRETS,

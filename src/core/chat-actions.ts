@@ -1,6 +1,7 @@
 /**
- * What a handler may do in ClickDesk. The ClickDesk adapter implements it; every outbound
- * message goes through here, so controls on what the bot says belong in front of it.
+ * What a handler may do in ClickDesk. The dispatcher implements it over the outbox: each call
+ * becomes an effect committed with the event (see event-inbox.ts) and delivered afterwards by
+ * the sender, through the channel policy and the rate governor.
  */
 export interface ChatActions {
   postMessage(teamId: string, conversationId: string, text: string): Promise<void>;

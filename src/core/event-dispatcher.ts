@@ -9,7 +9,11 @@ import type {
   ProfileStore,
   Subject,
 } from './conversation-store';
-import type { EventInbox } from './event-inbox';
+import { effectIdOf } from './effect-id';
+import { jitteredBackoff } from './jittered-backoff';
+import type { Completion, EventInbox } from './event-inbox';
+import type { FaultPoint } from './fault-point';
+import type { OutboxEffect } from './outbox';
 import { describeError } from '../errors';
 
 export interface EventDispatcherOptions {
@@ -18,20 +22,26 @@ export interface EventDispatcherOptions {
   messages: MessageStore;
   profiles: ProfileStore;
   handler: ChatHandler;
-  actions: ChatActions;
   logger: Logger;
+  /** Handler runs per event before it becomes a dead letter (each failure is retried after a backoff). */
+  maxAttempts?: number;
+  /** Backoff between handler attempts: `baseMs * 2^(n-1)`, jittered, at most `maxMs`. */
+  retry?: { baseMs: number; maxMs: number };
   /** Sees each event once it is applied to stored state, before the handler runs. */
   onApplied?: (event: InboundEvent) => void;
-  /** Seconds from an event's arrival to a reply accepted by ClickDesk, for metrics. */
-  onReplied?: (seconds: number) => void;
-  /** Called after each event, for metrics. */
-  onHandled?: (event: InboundEvent, outcome: 'ok' | 'error', seconds: number) => void;
+  /** Effects were committed: the sender has work. */
+  onEffects?: () => void;
+  /** Called after each event, for metrics: `dead_letter` when it was given up. */
+  onHandled?: (event: InboundEvent, outcome: 'ok' | 'retry' | 'dead_letter', seconds: number) => void;
+  faultPoint?: FaultPoint;
 }
 
 /**
- * Runs recorded events: applies them to conversation state, calls the handler, marks them
- * handled. Events of one conversation run one at a time in arrival order; conversations run
- * concurrently.
+ * Runs recorded events: applies them to conversation state, calls the handler, and commits its
+ * effects to the outbox in the same transaction that marks the event handled (a crash before
+ * that commit replays the event, which produces the same effect ids; after it, the sender
+ * delivers them). A failing handler is retried with backoff, then dead-lettered, never dropped.
+ * Events of one conversation run one at a time in arrival order; conversations run concurrently.
  */
 export class EventDispatcher {
   private readonly lanes = new Map<string, Promise<void>>();
@@ -45,11 +55,10 @@ export class EventDispatcher {
   }
 
   submit(event: InboundEvent): void {
-    const arrived = process.hrtime.bigint();
     const key = `${event.teamId}:${conversationOf(event.event) ?? event.eventId}`;
     this.inflight += 1;
     const previous = this.lanes.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.process(event, arrived));
+    const next = previous.then(() => this.process(event));
     this.lanes.set(key, next);
     void next.finally(() => {
       if (this.lanes.get(key) === next) this.lanes.delete(key);
@@ -58,12 +67,21 @@ export class EventDispatcher {
     });
   }
 
-  /** Re-submits events recorded before a crash but never handled. Returns how many. */
-  async recover(batch = 1000): Promise<number> {
-    const events = await this.opts.inbox.unhandled(batch);
-    for (const event of events) this.submit(event);
-    if (events.length > 0) this.opts.logger.info({ count: events.length }, 'replaying unhandled events');
-    return events.length;
+  /**
+   * Re-submits events recorded but not being handled (a crashed instance's, or this one's
+   * before a restart), in batches until none are left or `maxPending` are queued here; pacing
+   * is the rate governor's, downstream. Returns how many.
+   */
+  async recover(batch = 500, maxPending = 5_000): Promise<number> {
+    let total = 0;
+    while (this.inflight < maxPending) {
+      const events = await this.opts.inbox.unhandled(Math.min(batch, maxPending - this.inflight));
+      for (const event of events) this.submit(event);
+      total += events.length;
+      if (events.length === 0) break;
+    }
+    if (total > 0) this.opts.logger.info({ count: total }, 'replaying unhandled events');
+    return total;
   }
 
   /** Resolves true once every submitted event is done, false if the deadline passed first. */
@@ -78,31 +96,112 @@ export class EventDispatcher {
     });
   }
 
-  private async process(event: InboundEvent, arrived: bigint): Promise<void> {
+  private async process(event: InboundEvent): Promise<void> {
     const { logger, inbox, handler, onHandled } = this.opts;
+    const maxAttempts = this.opts.maxAttempts ?? 5;
+    const retry = this.opts.retry ?? { baseMs: 200, maxMs: 30_000 };
     const started = process.hrtime.bigint();
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     // Built on first use: most events never log, and a child logger per event is measurable garbage.
     let child: Logger | undefined;
     const log = (): Logger =>
       (child ??= logger.child({ eventId: event.eventId, eventType: event.event.type }));
-    let outcome: 'ok' | 'error' = 'ok';
-    try {
-      const conversation = await this.apply(event);
-      this.opts.onApplied?.(event);
-      await handler.handle(event, this.context(event, conversation, log, arrived));
-    } catch (err) {
-      outcome = 'error';
-      log().error({ err: describeError(err) }, 'event handler failed');
+    for (let local = 1; ; local++) {
+      try {
+        const conversation = await this.apply(event);
+        this.opts.onApplied?.(event);
+        const completion = this.collector(event, conversation);
+        await handler.handle(event, completion.context(log));
+        this.opts.faultPoint?.('during-handler');
+        const outcome = await inbox.complete(event.eventId, completion.result());
+        this.opts.faultPoint?.('after-outbox-commit');
+        if (outcome === 'lost') {
+          log().warn('another instance took this event over; its effects are theirs to commit');
+        } else {
+          const { handover } = completion.result();
+          // The commit applied it already where storage is shared; this keeps a memory store in step.
+          if (handover) await this.setStatus(handover.teamId, handover.conversationId, 'handed_over');
+          if (completion.result().effects.length > 0) this.opts.onEffects?.();
+        }
+        onHandled?.(event, 'ok', seconds());
+        return;
+      } catch (err) {
+        const error = describeError(err);
+        let attempts = local;
+        try {
+          attempts = await inbox.failed(event.eventId, error.code);
+        } catch {
+          // Storage is failing too: count this process's attempts.
+        }
+        if (attempts >= maxAttempts) {
+          log().error({ err: error, attempts }, 'event handler kept failing; event dead-lettered');
+          try {
+            await inbox.deadLetter(event.eventId, `handler_failed:${error.code}`);
+          } catch (deadErr) {
+            log().error(
+              { err: describeError(deadErr) },
+              'could not dead-letter the event; it will be replayed once its lease runs out',
+            );
+          }
+          onHandled?.(event, 'dead_letter', seconds());
+          return;
+        }
+        log().warn({ err: error, attempts }, 'event handler failed; retrying');
+        onHandled?.(event, 'retry', seconds());
+        await new Promise((r) => setTimeout(r, jitteredBackoff(attempts, retry)));
+      }
     }
-    try {
-      await inbox.markHandled(event.eventId);
-    } catch (err) {
-      log().error(
-        { err: describeError(err) },
-        'could not mark event handled; it will be replayed at restart',
-      );
-    }
-    onHandled?.(event, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** The handler's actions, recorded as effects to commit with the event. */
+  private collector(
+    event: InboundEvent,
+    conversation: ConversationRecord | undefined,
+  ): { context(logger: () => Logger): HandlerContext; result(): Completion } {
+    const effects: OutboxEffect[] = [];
+    let handover: Completion['handover'];
+    const conversationId = conversationOf(event.event);
+    const subject: Subject | undefined = conversation && { kind: 'visitor', id: conversation.visitorId };
+    const requireConversation = (): string => {
+      if (conversationId === undefined)
+        throw new Error(`a ${event.event.type} event has no conversation to act in`);
+      return conversationId;
+    };
+    // ChatActions over the outbox: each call becomes an effect, committed when the handler returns.
+    const actions: ChatActions = {
+      postMessage: (teamId, conversationId, text) => {
+        effects.push(effectOf(teamId, conversationId, { kind: 'post', text }));
+        return Promise.resolve();
+      },
+      transferToAgents: (teamId, conversationId) => {
+        effects.push(effectOf(teamId, conversationId, { kind: 'transfer' }));
+        handover = { teamId, conversationId };
+        return Promise.resolve();
+      },
+    };
+    const effectOf = (
+      teamId: string,
+      conversationId: string,
+      effect: OutboxEffect['effect'],
+    ): OutboxEffect => ({
+      effectId: effectIdOf(event.eventId, effects.length),
+      eventId: event.eventId,
+      teamId,
+      conversationId,
+      subject,
+      effect,
+    });
+    return {
+      context: (logger) => ({
+        conversation,
+        get logger() {
+          return logger();
+        },
+        reply: async (text) => actions.postMessage(event.teamId, requireConversation(), text),
+        transferToHuman: async () => actions.transferToAgents(event.teamId, requireConversation()),
+      }),
+      result: () => ({ effects, handover }),
+    };
   }
 
   /** Applies the event to stored state and returns the conversation as it now stands. */
@@ -160,35 +259,5 @@ export class EventDispatcher {
     const updated = { ...current, status };
     await this.opts.conversations.put(updated);
     return updated;
-  }
-
-  private context(
-    event: InboundEvent,
-    conversation: ConversationRecord | undefined,
-    logger: () => Logger,
-    arrived: bigint,
-  ): HandlerContext {
-    const { actions } = this.opts;
-    const conversationId = conversationOf(event.event);
-    const requireConversation = (): string => {
-      if (conversationId === undefined)
-        throw new Error(`a ${event.event.type} event has no conversation to act in`);
-      return conversationId;
-    };
-    return {
-      conversation,
-      get logger() {
-        return logger();
-      },
-      reply: async (text) => {
-        await actions.postMessage(event.teamId, requireConversation(), text);
-        this.opts.onReplied?.(Number(process.hrtime.bigint() - arrived) / 1e9);
-      },
-      transferToHuman: async () => {
-        const id = requireConversation();
-        await actions.transferToAgents(event.teamId, id);
-        await this.setStatus(event.teamId, id, 'handed_over');
-      },
-    };
   }
 }

@@ -5,9 +5,13 @@ import type { KeyRing } from '../storage/crypto/key-ring';
 import type { SqlDatabase } from '../storage/sql/sql-database';
 import type { StorageContext } from '../storage/sql/storage-context';
 import { WHOLE_TEAM } from '../storage/sql/tombstones';
+import { unretiredGenerations } from '../storage/crypto/master-key-generations';
 import { appendAudit } from './audit-log';
+import { describeLayers, RECEIPT_VERSION } from './erasure-layers';
 import type { Job, LifecycleJobs } from './lifecycle-jobs';
 import type { ReceiptSigner } from './receipt-signer';
+import { erasureSteps } from './erasure-steps';
+import { PURGED_TABLES } from './sealed-tables';
 
 export interface ErasureWorkerOptions {
   db: SqlDatabase;
@@ -29,26 +33,22 @@ export interface ErasureWorkerOptions {
   onFinished?: (job: Job, seconds: number) => void;
 }
 
-interface DeleteStep {
-  table: string;
-  /** Counted under this name in the receipt. */
-  name: string;
-  where: string;
-  params: unknown[];
-  /** Primary key to delete by in batches; absent for small tables deleted in one statement. */
-  key?: string;
-}
-
 /**
- * Runs data-lifecycle jobs (Terms 6.3, 6.4, 12.4): shred the keys first, so the Data is
- * unreadable at once, then delete the rows in batches (progress is committed with each batch,
- * so a job cut off by a crash resumes where it stopped), checkpoint SQLite so no erased bytes
- * stay in its files, and issue one signed receipt. Every step can run again without harm.
+ * Runs data-lifecycle jobs (Terms 6.3, 6.4, 12.4), proving erasure in layers:
+ * (a) unreadable — the keys are shredded first (every instance drops them at commit), then the
+ *     rows are deleted in batches (progress is committed with each batch, so a job cut off by a
+ *     crash resumes where it stopped);
+ * (b) purged from the engine — the database's own remnants are removed (SQLite: WAL truncated;
+ *     PostgreSQL: tables rewritten), retried until done; the job does not finish before;
+ * (c) irrecoverable from copies — reached later, when every master-key generation live at the
+ *     shred is retired (lifecycle/key-retirement); the receipt names them.
+ * One signed receipt states (a) and (b) with their times. Every step can run again without harm.
  */
 export class ErasureWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private readonly aborter = new AbortController();
   private readonly now: () => number;
 
   constructor(private readonly opts: ErasureWorkerOptions) {
@@ -65,9 +65,11 @@ export class ErasureWorker {
   kick(): void {
     if (this.running || this.stopped) return;
     this.running = this.drain()
-      .catch((err: unknown) =>
-        this.opts.logger.error({ err: describeError(err) }, 'lifecycle job failed; it will be retried'),
-      )
+      .catch((err: unknown) => {
+        if (this.stopped)
+          this.opts.logger.info('lifecycle job left open while stopping; it resumes at the next start');
+        else this.opts.logger.error({ err: describeError(err) }, 'lifecycle job failed; it will be retried');
+      })
       .finally(() => {
         this.running = undefined;
       });
@@ -86,6 +88,7 @@ export class ErasureWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    this.aborter.abort(); // a purge still retrying is left for the next start (the job stays open)
     await this.running;
   }
 
@@ -100,7 +103,9 @@ export class ErasureWorker {
     // 1. Tombstone and shred: the Data is unreadable from here on, whatever its size.
     if (progress.shreddedAt === undefined) {
       // Tombstone and key destruction commit together: one transaction, one fsync.
+      let atRisk: string[] = [];
       const destroyed = await db.transaction(async (tx) => {
+        atRisk = await unretiredGenerations(tx);
         if (scope.kind === 'subject') {
           await ctx.tombstones.add(tx, scope.teamId, scope.subjectRef);
           return keys.destroy(scope.teamId, 'subject', scope.subjectRef, tx);
@@ -116,6 +121,11 @@ export class ErasureWorker {
       });
       if (scope.kind === 'all') destroyed.push(...(await keys.destroyAll()));
       progress.shreddedAt = this.now();
+      progress.generationsAtRisk = atRisk;
+      // An agent's messages in visitors' conversations are sealed under the visitors' keys: they
+      // become unreadable when deleted below, not here.
+      if (!(scope.kind === 'subject' && scope.subjectKind === 'agent'))
+        progress.unreadableAt = progress.shreddedAt;
       progress.keysDestroyed = [...new Set([...progress.keysDestroyed, ...destroyed])];
       progress.step = 'shredded';
       await this.save(job);
@@ -123,12 +133,16 @@ export class ErasureWorker {
     }
 
     // 2. Delete the rows, batch by batch, counting what went.
-    for (const step of this.steps(job)) {
+    for (const step of erasureSteps(job, db.dialect)) {
       for (;;) {
         const deleted = await db.transaction(async (tx) => {
           const n = step.key
             ? await tx.run(
-                `DELETE FROM ${step.table} WHERE ${step.key} IN (SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?)`,
+                // PostgreSQL: `= ANY(ARRAY(subquery))` runs the batch's SELECT once (an InitPlan); with
+                // `IN (subquery)` the planner may re-run it per row and take minutes on a large table.
+                db.dialect === 'postgres'
+                  ? `DELETE FROM ${step.table} WHERE ${step.key} = ANY(ARRAY(SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?))`
+                  : `DELETE FROM ${step.table} WHERE ${step.key} IN (SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?)`,
                 [...step.params, this.opts.batchSize ?? 2_000],
               )
             : await tx.run(`DELETE FROM ${step.table} WHERE ${step.where}`, step.params);
@@ -148,22 +162,43 @@ export class ErasureWorker {
       }
     }
 
-    // 3. No erased bytes left in SQLite's files (secure_delete zeroed the pages; this empties the WAL).
-    await db.checkpoint();
+    progress.unreadableAt ??= this.now();
+    progress.deletedAt ??= this.now();
+
+    // 3. Layer (b): nothing of it left in the engine's files; retried (off the event loop) until done.
+    if (progress.purgedAt === undefined) {
+      progress.step = 'purging';
+      await this.save(job);
+      const report = await db.purge(PURGED_TABLES, {
+        signal: this.aborter.signal,
+        onRetry: async (attempt, reason) => {
+          if (attempt === 1 || attempt % 20 === 0)
+            log.warn({ attempt, reason }, 'erased rows not yet purged from the database engine; retrying');
+          await this.save(job);
+        },
+      });
+      progress.purgedAt = this.now();
+      progress.purge = report;
+      await this.save(job);
+      log.info(
+        { attempts: report.attempts, ms: progress.purgedAt - started },
+        'purged from the database engine',
+      );
+    }
 
     // 4. One signed receipt, the audit entry and the job's end, in one transaction.
     const finished = this.now();
     const receipt = this.opts.signer.sign({
       kind: 'clickdesk-bot-erasure-receipt',
-      version: 1,
+      version: RECEIPT_VERSION,
       job_id: job.jobId,
       event: job.type,
       team_id: scope.kind === 'all' ? null : scope.teamId,
       subject: scope.kind === 'subject' ? { kind: scope.subjectKind, pseudonym: scope.subjectRef } : null,
       counts: progress.counts,
       keys_destroyed: progress.keysDestroyed,
-      method:
-        'crypto-shredding (data keys destroyed), then deletion of the rows; SQLite secure_delete and WAL checkpoint',
+      method: `crypto-shredding (data keys destroyed), deletion of the rows, then purge from the ${db.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} engine`,
+      layers: describeLayers(progress),
       requested_at: job.requestedAt ?? null,
       received_at: job.createdAt,
       started_at: job.startedAt ?? started,
@@ -200,58 +235,6 @@ export class ErasureWorker {
     );
     this.opts.onFinished?.(job, (finished - started) / 1000);
     if (scope.kind === 'all') this.opts.onTerminated?.();
-  }
-
-  private steps(job: Job): DeleteStep[] {
-    const s = job.scope;
-    if (s.kind === 'subject') {
-      const p = [s.teamId, s.subjectRef];
-      return [
-        {
-          table: 'messages',
-          name: 'messages',
-          where: 'team_id = ? AND subject_ref = ?',
-          params: p,
-          key: 'event_id',
-        },
-        {
-          table: 'inbox',
-          name: 'inbox_events',
-          where: 'team_id = ? AND subject_ref = ?',
-          params: p,
-          key: 'event_id',
-        },
-        { table: 'profiles', name: 'profiles', where: 'team_id = ? AND subject_ref = ?', params: p },
-        {
-          table: 'conversations',
-          name: 'conversations',
-          where: 'team_id = ? AND visitor_ref = ?',
-          params: p,
-        },
-      ];
-    }
-    if (s.kind === 'team') {
-      const p = [s.teamId];
-      return [
-        { table: 'messages', name: 'messages', where: 'team_id = ?', params: p, key: 'event_id' },
-        { table: 'inbox', name: 'inbox_events', where: 'team_id = ?', params: p, key: 'event_id' },
-        { table: 'profiles', name: 'profiles', where: 'team_id = ?', params: p },
-        { table: 'conversations', name: 'conversations', where: 'team_id = ?', params: p },
-        // Its tokens were sealed under the team key just shredded; the row goes too.
-        { table: 'installations', name: 'installations', where: 'team_id = ?', params: p },
-      ];
-    }
-    return [
-      { table: 'messages', name: 'messages', where: '1 = 1', params: [], key: 'event_id' },
-      { table: 'inbox', name: 'inbox_events', where: '1 = 1', params: [], key: 'event_id' },
-      { table: 'profiles', name: 'profiles', where: '1 = 1', params: [] },
-      { table: 'conversations', name: 'conversations', where: '1 = 1', params: [] },
-      { table: 'installations', name: 'installations', where: '1 = 1', params: [] },
-      { table: 'oauth_states', name: 'oauth_states', where: '1 = 1', params: [] },
-      { table: 'tombstones', name: 'tombstones', where: '1 = 1', params: [] },
-      { table: 'webhook_deliveries', name: 'webhook_ids', where: '1 = 1', params: [] },
-      { table: 'data_keys', name: 'data_keys', where: '1 = 1', params: [] },
-    ];
   }
 
   private async save(job: Job): Promise<void> {

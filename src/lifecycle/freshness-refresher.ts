@@ -14,12 +14,20 @@ export interface FreshnessOptions {
   /** Messages are kept at most this long, confirmed or not. */
   retentionMs: number;
   batch?: number;
+  /** Rows deleted per transaction when dropping or expiring (default 2,000). */
+  deleteStep?: number;
   onDropped?: (reason: 'deleted_upstream' | 'not_confirmed', count: number) => void;
   /** A job was recorded (a person deleted upstream): run it. */
   onJob?: () => void;
 }
 
 const HOUR = 60 * 60 * 1000;
+/** Each table's primary key, to delete a bounded step of rows by it. */
+const ROW_KEY = {
+  messages: 'event_id',
+  profiles: 'team_id, subject_ref',
+  conversations: 'team_id, conversation_ref',
+} as const;
 
 /**
  * Terms 6.1 and 6.5: every cached record is re-confirmed with ClickDesk within 24 hours or
@@ -44,9 +52,11 @@ export class FreshnessRefresher {
       [staleBefore, ctx.freshSince(), batch],
     );
     for (const p of profiles) {
-      const fields = await ctx.open<Record<string, string>>(
-        { table: 'profiles', teamId: p.team_id, recordId: p.subject_ref, field: 'body' },
-        p.body,
+      const fields = await this.readable(() =>
+        ctx.open<Record<string, string>>(
+          { table: 'profiles', teamId: p.team_id, recordId: p.subject_ref, field: 'body' },
+          p.body,
+        ),
       );
       if (!fields?.id) continue;
       const outcome = await this.confirm('visitors.info', { visitor_id: fields.id }, p.team_id);
@@ -75,9 +85,11 @@ export class FreshnessRefresher {
       [staleBefore, ctx.freshSince(), batch],
     );
     for (const c of conversations) {
-      const body = await ctx.open<{ conversationId?: string }>(
-        { table: 'conversations', teamId: c.team_id, recordId: c.conversation_ref, field: 'body' },
-        c.body,
+      const body = await this.readable(() =>
+        ctx.open<{ conversationId?: string }>(
+          { table: 'conversations', teamId: c.team_id, recordId: c.conversation_ref, field: 'body' },
+          c.body,
+        ),
       );
       if (!body?.conversationId) continue;
       const outcome = await this.confirm(
@@ -116,17 +128,12 @@ export class FreshnessRefresher {
     if (deletedUpstream > 0) this.opts.onJob?.();
 
     // Fail closed: whatever was not re-confirmed within 24 hours goes.
-    const dropped = await ctx.db.transaction(async (tx) => {
-      let n = 0;
-      for (const table of ['messages', 'profiles', 'conversations']) {
-        n += await tx.run(`DELETE FROM ${table} WHERE confirmed_at < ?`, [ctx.freshSince()]);
-      }
-      return n;
-    });
+    let dropped = 0;
+    for (const table of ['messages', 'profiles', 'conversations'] as const) {
+      dropped += await this.deleteInSteps(table, 'confirmed_at < ?', [ctx.freshSince()]);
+    }
     if (dropped > 0) this.opts.onDropped?.('not_confirmed', dropped);
-    const expired = await ctx.db.run('DELETE FROM messages WHERE created_at < ?', [
-      now - this.opts.retentionMs,
-    ]);
+    const expired = await this.deleteInSteps('messages', 'created_at < ?', [now - this.opts.retentionMs]);
     // Deduplication needs handled event ids for minutes (ClickDesk's redeliveries), webhook ids for
     // ClickDesk's retries: a week and a month keep both, and the tables from growing for a year.
     await ctx.db.run('DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?', [
@@ -136,6 +143,41 @@ export class FreshnessRefresher {
     if (dropped + expired + deletedUpstream > 0) await ctx.db.checkpoint();
     this.opts.logger.info({ refreshed, deletedUpstream, dropped, expired }, 'freshness pass done');
     return { refreshed, deletedUpstream, dropped, expired };
+  }
+
+  /**
+   * A record that cannot be read (KEY_MISSING, DECRYPT_FAILED: already logged and counted) is
+   * skipped, not allowed to stop the pass: left unconfirmed, it is dropped at 24 h like any other.
+   */
+  private async readable<T>(read: () => Promise<T | undefined>): Promise<T | undefined> {
+    try {
+      return await read();
+    } catch (err) {
+      if (isCodedError(err, 'KEY_MISSING') || isCodedError(err, 'DECRYPT_FAILED')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes the rows matching `where` a bounded step at a time (indexed by migration 6), one short
+   * transaction each, yielding between steps: a day's worth of expired messages never holds the
+   * event loop (SQLite is synchronous) or the one SQLite writer for long.
+   */
+  private async deleteInSteps(
+    table: keyof typeof ROW_KEY,
+    where: string,
+    params: readonly unknown[],
+  ): Promise<number> {
+    const key = ROW_KEY[table];
+    const step = this.opts.deleteStep ?? 2_000;
+    const sql = `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`;
+    let total = 0;
+    for (;;) {
+      const n = await this.opts.ctx.db.transaction((tx) => tx.run(sql, [...params, step]));
+      total += n;
+      if (n < step) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private async confirm(

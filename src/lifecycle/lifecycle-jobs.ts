@@ -6,6 +6,15 @@ export interface JobProgress {
   counts: Record<string, number>;
   keysDestroyed: string[];
   shreddedAt?: number;
+  /** Layer (a): every row about the subject unreadable in the live database. */
+  unreadableAt?: number;
+  /** Master-key generations not retired when the keys were destroyed: layer (c) waits on them. */
+  generationsAtRisk?: string[];
+  /** When the last row was deleted (the purge starts then). */
+  deletedAt?: number;
+  /** Layer (b): purged from the database engine. */
+  purgedAt?: number;
+  purge?: { engine: string; done: string; remains: string; attempts: number };
   step?: string;
 }
 

@@ -20,8 +20,13 @@ export async function exportSubject(
     created_at: number;
     confirmed_at: number;
   }>(
-    'SELECT event_id, sender_kind, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND subject_ref = ? AND confirmed_at >= ? ORDER BY created_at, event_id',
-    [teamId, ref, ctx.freshSince()],
+    // A visitor's conversations whole (agent and bot messages too); an agent's own messages.
+    subject.kind === 'visitor'
+      ? 'SELECT event_id, sender_kind, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND (subject_ref = ? OR conversation_ref IN (SELECT conversation_ref FROM conversations WHERE team_id = ? AND visitor_ref = ?)) AND confirmed_at >= ? ORDER BY created_at, event_id'
+      : 'SELECT event_id, sender_kind, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND subject_ref = ? AND confirmed_at >= ? ORDER BY created_at, event_id',
+    subject.kind === 'visitor'
+      ? [teamId, ref, teamId, ref, ctx.freshSince()]
+      : [teamId, ref, ctx.freshSince()],
   );
   for (const row of rows) {
     const body = await ctx.open<{ text: string; ts: string; senderId: string; conversationId?: string }>(

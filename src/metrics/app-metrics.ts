@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayObserver } from '../clickdesk/gateway';
 import type { PolicyRule } from '../policy/channel-policy';
+import type { KeyAgeSnapshot } from '../lifecycle/key-age';
 import type { CryptoObserver } from '../storage/crypto/key-ring';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
 import type { BucketSnapshot, GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
@@ -62,7 +63,7 @@ export class AppMetrics {
   });
   readonly rtmReconnects = this.counter(
     'clickdesk_rtm_reconnects_total',
-    'RTM links replaced or lost, by reason.',
+    'RTM links replaced (the new link said hello), by what ended or notified the old one.',
     ['reason'],
   );
   readonly rtmEvents = this.counter(
@@ -100,7 +101,7 @@ export class AppMetrics {
   });
   readonly botReplyLatency = new Histogram({
     name: 'clickdesk_bot_reply_latency_seconds',
-    help: 'From receiving a visitor event to the bot reply being accepted by ClickDesk.',
+    help: 'From committing a bot reply (with its event) to ClickDesk accepting it.',
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
@@ -132,7 +133,26 @@ export class AppMetrics {
     ['rule'],
   );
 
+  readonly deadLettersCreated = this.counter(
+    'clickdesk_dead_letters_created_total',
+    'Events (handler kept failing) and effects (ClickDesk refused them for good) set aside for an operator.',
+    ['kind'],
+  );
+  readonly outboxRetries = this.counter(
+    'clickdesk_outbox_retries_total',
+    'Deliveries of a committed effect that failed transiently and were scheduled again.',
+    [],
+  );
+
   private governor: RateGovernor | undefined;
+  private deadLetterSource: (() => Promise<Record<'event' | 'effect', number>>) | undefined;
+
+  /** Publishes how many dead letters wait for an operator (`npm run dead-letters`). */
+  bindDeadLetters(source: () => Promise<Record<'event' | 'effect', number>>): void {
+    this.deadLetterSource = source;
+  }
+
+  private keysSource: (() => Promise<KeyAgeSnapshot>) | undefined;
   private lifecycleSource: (() => Promise<LifecycleSnapshot>) | undefined;
 
   /** Publishes the data lifecycle: pending jobs, their age, and the oldest unconfirmed record. */
@@ -188,14 +208,51 @@ export class AppMetrics {
     for (const operation of ['encrypt', 'decrypt', 'wrap', 'unwrap', 'shred']) {
       for (const outcome of ['ok', 'failed']) this.cryptoOperations.inc({ operation, outcome }, 0);
     }
+    // A record naming a key that does not exist (KEY_MISSING) is an error; a destroyed key is an erasure.
+    for (const outcome of ['key_missing', 'key_destroyed'])
+      this.cryptoOperations.inc({ operation: 'decrypt', outcome }, 0);
+    const keys = async (): Promise<KeyAgeSnapshot | undefined> => this.keysSource?.();
+    const keyGauge = (name: string, help: string, pick: (s: KeyAgeSnapshot) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const s = await keys();
+          if (s) this.set(pick(s));
+        },
+      });
+    keyGauge(
+      'clickdesk_master_key_age_seconds',
+      'How long the current master key has been in use (since first seen by the database).',
+      (s) => s.currentAgeSeconds,
+    );
+    keyGauge(
+      'clickdesk_master_key_max_age_seconds',
+      'MASTER_KEY_MAX_AGE_DAYS in seconds: rotate and retire the master key before its age passes this.',
+      (s) => s.maxAgeSeconds,
+    );
+    keyGauge(
+      'clickdesk_erasures_awaiting_key_retirement',
+      'Erasures whose pre-erasure copies (backups, archives) stay readable until a master key is retired (layer (c) not reached).',
+      (s) => s.erasuresAwaitingRetirement,
+    );
+    keyGauge(
+      'clickdesk_erasure_oldest_awaiting_key_retirement_seconds',
+      'Age of the oldest erasure still waiting for a master-key retirement (0 when none).',
+      (s) => s.oldestAwaitingRetirementSeconds,
+    );
     for (const reason of ['deleted_upstream', 'not_confirmed']) this.freshnessDropped.inc({ reason }, 0);
     for (const reason of ['other_app', 'unknown_team']) this.webhooksIgnored.inc({ reason }, 0);
-    const lifecycle = async (): Promise<LifecycleSnapshot> =>
-      (await this.lifecycleSource?.()) ?? {
-        pending: 0,
-        oldestPendingAgeSeconds: 0,
-        oldestConfirmationAgeSeconds: 0,
-      };
+    // The three lifecycle gauges of one scrape share one read of the database.
+    const lifecycle = sharedWhilePending(
+      async (): Promise<LifecycleSnapshot> =>
+        (await this.lifecycleSource?.()) ?? {
+          pending: 0,
+          oldestPendingAgeSeconds: 0,
+          oldestConfirmationAgeSeconds: 0,
+        },
+    );
     const gauge = (name: string, help: string, pick: (s: LifecycleSnapshot) => number) =>
       new Gauge({
         name,
@@ -222,6 +279,25 @@ export class AppMetrics {
     );
     this.rtmDuplicates.inc(0);
     this.rtmProtocolErrors.inc(0);
+    for (const kind of ['event', 'effect']) this.deadLettersCreated.inc({ kind }, 0);
+    this.outboxRetries.inc(0);
+    const deadLetters = async (): Promise<Record<'event' | 'effect', number>> =>
+      (await this.deadLetterSource?.()) ?? { event: 0, effect: 0 };
+    new Gauge({
+      name: 'clickdesk_dead_letters',
+      help: 'Dead letters waiting for an operator, by kind (event or effect); see npm run dead-letters.',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      async collect() {
+        const counts = await deadLetters();
+        for (const kind of ['event', 'effect'] as const) this.set({ kind }, counts[kind]);
+      },
+    });
+  }
+
+  /** Publishes master-key age and erasures still readable from copies (layer (c) not reached). */
+  bindKeys(source: () => Promise<KeyAgeSnapshot>): void {
+    this.keysSource = source;
   }
 
   /** Publishes the governor's buckets: limit, window, remaining, utilisation, queue. */
@@ -242,11 +318,18 @@ export class AppMetrics {
   }
 
   gatewayObserver(): GatewayObserver {
+    // One child per outcome, so the per-envelope path does not hash its labels each time.
+    const events = {
+      recorded: this.rtmEvents.labels('recorded'),
+      duplicate: this.rtmEvents.labels('duplicate'),
+      unmodelled: this.rtmEvents.labels('unmodelled'),
+      not_recorded: this.rtmEvents.labels('not_recorded'),
+    };
     return {
       connectionChanged: (open) => this.rtmConnections.set(open),
       reconnect: (reason) => this.rtmReconnects.inc({ reason }),
       envelope: (outcome) => {
-        this.rtmEvents.inc({ outcome });
+        events[outcome].inc();
         this.rtmLastEvent.set(Date.now() / 1000);
         if (outcome === 'duplicate') this.rtmDuplicates.inc();
       },
@@ -255,8 +338,12 @@ export class AppMetrics {
     };
   }
 
+  private readonly bucketSnapshot = sharedWhilePending(
+    async (): Promise<BucketSnapshot[]> => (await this.governor?.snapshot()) ?? [],
+  );
+
   private bucketGauge(name: string, help: string, pick: (b: BucketSnapshot) => number): void {
-    const snapshot = async (): Promise<BucketSnapshot[]> => (await this.governor?.snapshot()) ?? [];
+    const snapshot = this.bucketSnapshot;
     new Gauge({
       name,
       help,
@@ -272,4 +359,20 @@ export class AppMetrics {
   private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
+}
+
+/**
+ * Calls made while an earlier call is still pending get its promise: the gauges of one scrape
+ * (prom-client collects them concurrently) read their common source once.
+ */
+function sharedWhilePending<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (pending) return pending;
+    const p = read().finally(() => {
+      if (pending === p) pending = undefined;
+    });
+    pending = p;
+    return p;
+  };
 }

@@ -23,6 +23,10 @@ interface Delivery {
   envelopeIds: string[];
   timer: NodeJS.Timeout | undefined;
   duplicate: boolean;
+  /** Waiting in the queue for a link (first delivery or a redelivery). */
+  queued: boolean;
+  /** Acknowledged or expired: never sent again, never counted again. */
+  settled: boolean;
 }
 
 /**
@@ -41,7 +45,12 @@ export class RtmHub {
   private readonly outstanding = new Map<string, Delivery>();
   private readonly queue = new Fifo<Delivery>();
   private readonly ackedEvents = new Set<string>();
+  /** Deliveries not yet settled, queued ones included. */
   private inflight = 0;
+  /** Of those, how many wait in the queue (the queue may also hold settled ones, skipped when reached). */
+  private queued = 0;
+  private gapStartedAt: number | undefined = Date.now();
+  private longestGap = 0;
   private nextLinkId = 1;
   private roundRobin = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -76,9 +85,22 @@ export class RtmHub {
     return this.links.length;
   }
 
-  /** Deliveries sent and not yet acknowledged or expired, plus those waiting for a link. */
+  /** Events published and not yet acknowledged or expired (sent, or waiting for a link). Never negative. */
   get unsettled(): number {
-    return this.inflight + this.queue.length;
+    return this.inflight;
+  }
+
+  /** Links ClickDesk can deliver on: open and not told to go. */
+  get deliverableLinks(): number {
+    let n = 0;
+    for (const l of this.links) if (l.receiving && l.ws.readyState === WebSocket.OPEN) n += 1;
+    return n;
+  }
+
+  /** The longest time, in ms since `resetTracking()`, with no link to deliver on (the current gap included). */
+  get longestGapMs(): number {
+    const current = this.gapStartedAt === undefined ? 0 : Date.now() - this.gapStartedAt;
+    return Math.max(this.longestGap, current);
   }
 
   publish(teamId: string, event: Record<string, unknown>): string {
@@ -95,13 +117,28 @@ export class RtmHub {
     const duplicate = this.faults.duplicateNext > 0;
     if (duplicate) this.faults.duplicateNext -= 1;
     this.inflight += 1;
-    this.send({ eventId, payload, attempt: 0, envelopeIds: [], timer: undefined, duplicate });
+    this.send({
+      eventId,
+      payload,
+      attempt: 0,
+      envelopeIds: [],
+      timer: undefined,
+      duplicate,
+      queued: false,
+      settled: false,
+    });
     return eventId;
   }
 
+  /**
+   * Sends a `disconnect` notice. A link is told to go once: after a notice it delivers nothing
+   * more (contract §2.5), so a later notice for it has nothing to say and is not sent; `target`
+   * chooses among the links not yet notified. `link_disabled` goes to every link. Returns the
+   * number of links notified.
+   */
   disconnect(reason: DisconnectReason, target: Target = 'all'): number {
     if (reason === 'link_disabled') this.disabled = true;
-    const chosen = reason === 'link_disabled' ? [...this.links] : this.pick(target);
+    const chosen = reason === 'link_disabled' ? [...this.links] : this.pick(target, true);
     for (const link of chosen) {
       link.receiving = false;
       sendJson(link.ws, { type: 'disconnect', reason });
@@ -110,6 +147,7 @@ export class RtmHub {
         this.after(this.opts.refreshGraceMs, () => link.ws.terminate());
       else link.ws.close(1000, reason);
     }
+    this.noteLinks();
     this.pump();
     return chosen.length;
   }
@@ -143,10 +181,15 @@ export class RtmHub {
 
   resetTracking(): void {
     this.ackedEvents.clear();
+    this.longestGap = 0;
+    this.gapStartedAt = this.deliverableLinks === 0 ? Date.now() : undefined;
   }
 
   private accept(ws: WebSocket): void {
     if (this.links.length >= this.opts.maxConnections) {
+      // Contract §2.5: the connection opens, says hello, and is then told why it cannot stay.
+      ws.on('error', () => undefined);
+      sendJson(ws, this.hello(this.links.length + 1));
       sendJson(ws, { type: 'disconnect', reason: 'too_many_websockets' });
       ws.close(1008, 'too_many_websockets');
       return;
@@ -166,17 +209,34 @@ export class RtmHub {
     );
     ws.on('error', () => undefined);
     ws.on('close', () => {
+      link.receiving = false;
       const i = this.links.indexOf(link);
       if (i >= 0) this.links.splice(i, 1);
+      this.noteLinks();
       this.onLinksChanged?.(this.links.length);
     });
-    sendJson(ws, {
+    sendJson(ws, this.hello(this.links.length));
+    this.noteLinks();
+    this.pump();
+  }
+
+  private hello(connections: number): Record<string, unknown> {
+    return {
       type: 'hello',
-      num_connections: this.links.length,
+      num_connections: connections,
       connection_info: { app_id: this.opts.appId },
       debug_info: { approximate_connection_time: 3600 },
-    });
-    this.pump();
+    };
+  }
+
+  /** Tracks the gaps with no link to deliver on. */
+  private noteLinks(): void {
+    const none = this.deliverableLinks === 0;
+    if (none && this.gapStartedAt === undefined) this.gapStartedAt = Date.now();
+    else if (!none && this.gapStartedAt !== undefined) {
+      this.longestGap = Math.max(this.longestGap, Date.now() - this.gapStartedAt);
+      this.gapStartedAt = undefined;
+    }
   }
 
   private onClientFrame(text: string | null): void {
@@ -201,6 +261,7 @@ export class RtmHub {
   }
 
   private send(d: Delivery): void {
+    if (d.settled) return;
     const copies = d.duplicate && d.attempt === 0 ? 2 : 1;
     const sent: string[] = [];
     for (let i = 0; i < copies; i++) {
@@ -222,6 +283,8 @@ export class RtmHub {
       if (d.attempt > 0) this.counters().envelopesRedelivered += 1;
     }
     if (sent.length === 0) {
+      d.queued = true;
+      this.queued += 1;
       this.queue.push(d);
       return;
     }
@@ -229,6 +292,7 @@ export class RtmHub {
   }
 
   private onAckTimeout(d: Delivery): void {
+    if (d.settled) return;
     if (d.attempt < this.opts.maxRetries) {
       d.attempt += 1;
       this.send(d);
@@ -238,7 +302,18 @@ export class RtmHub {
     this.settle(d, false);
   }
 
+  /**
+   * Settles a delivery once. A late ack can arrive while its redelivery waits in the queue: the
+   * delivery is settled then and there, and the queued entry is skipped when reached, so an
+   * acknowledged event is never delivered again and nothing is counted twice.
+   */
   private settle(d: Delivery, acked: boolean): void {
+    if (d.settled) return;
+    d.settled = true;
+    if (d.queued) {
+      d.queued = false;
+      this.queued -= 1;
+    }
     clearTimeout(d.timer);
     for (const id of d.envelopeIds) this.outstanding.delete(id);
     d.envelopeIds = [];
@@ -255,27 +330,31 @@ export class RtmHub {
     while (
       this.queue.length > 0 &&
       !this.faults.stall &&
-      this.inflight - this.queue.length < this.opts.maxInFlight
+      this.inflight - this.queued < this.opts.maxInFlight
     ) {
       if (!this.links.some((l) => l.receiving)) return;
       const d = this.queue.shift();
-      if (d) this.send(d);
-      else return;
+      if (!d) return;
+      if (d.settled) continue;
+      d.queued = false;
+      this.queued -= 1;
+      this.send(d);
     }
   }
 
   private nextReceivingLink(): Link | undefined {
     if (this.faults.stall) return undefined;
-    if (this.inflight - this.queue.length > this.opts.maxInFlight) return undefined;
+    if (this.inflight - this.queued > this.opts.maxInFlight) return undefined;
     const open = this.links.filter((l) => l.receiving && l.ws.readyState === WebSocket.OPEN);
     if (open.length === 0) return undefined;
     this.roundRobin = (this.roundRobin + 1) % open.length;
     return open[this.roundRobin];
   }
 
-  private pick(target: Target): Link[] {
-    if (target === 'all') return [...this.links];
-    const link = target === 'oldest' ? this.links[0] : this.links[this.links.length - 1];
+  private pick(target: Target, notNotified = false): Link[] {
+    const links = notNotified ? this.links.filter((l) => l.receiving) : this.links;
+    if (target === 'all') return [...links];
+    const link = target === 'oldest' ? links[0] : links[links.length - 1];
     return link ? [link] : [];
   }
 

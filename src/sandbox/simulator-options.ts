@@ -46,6 +46,7 @@ export const DEFAULT_LIMITS: Record<string, number> = {
   'visitors.info': 50,
   'conversations.info': 50,
   'conversations.transfer': 50,
+  'conversations.history': 50,
   'chat.postMessage': 600,
   'auth.revoke': 50,
   'oauth.v2.access': 20,

@@ -238,20 +238,22 @@ export class Simulator {
     return m;
   }
 
-  postBotMessage(team: Team, c: SimConversation, text: string): SimMessage {
-    const m = this.world.addMessage(c.id, { kind: 'bot', id: team.botId, name: 'Bot' }, text);
+  postBotMessage(team: Team, c: SimConversation, text: string, clientMsgId?: string): SimMessage {
+    const m = this.world.addMessage(c.id, { kind: 'bot', id: team.botId, name: 'Bot' }, text, clientMsgId);
     this.publishMessage(c, m); // the app sees its own messages echoed back
     return m;
   }
 
-  transferToAgents(c: SimConversation): void {
+  /** Returns false when the conversation is already with the agents (nothing happens then). */
+  transferToAgents(c: SimConversation): boolean {
+    if (c.assignedTo !== null) return false;
     c.assignedTo = 'agents';
     this.world.addMessage(
       c.id,
       { kind: 'system', id: 'system', name: 'ClickDesk' },
       'Transferring you to a member of the team…',
     );
-    if (this.options.agentJoinDelayMs < 0) return;
+    if (this.options.agentJoinDelayMs < 0) return true;
     this.later(this.options.agentJoinDelayMs, () => {
       if (!this.world.conversations.has(c.id)) return;
       const agent = this.world.agentsOf(c.teamId)[0];
@@ -273,6 +275,7 @@ export class Simulator {
       );
       this.publishMessage(c, greeting);
     });
+    return true;
   }
 
   endConversation(conversationId: string, endedBy = 'visitor'): void {

@@ -57,8 +57,32 @@ export function webApiRouter(sim: Simulator): express.Router {
       if (!id || a.to !== 'agents') return fail(res, 'invalid_arguments');
       const c = sim.world.conversations.get(id);
       if (!c || c.teamId !== team.id) return fail(res, 'conversation_not_found');
-      sim.transferToAgents(c);
-      res.json({ ok: true });
+      if (sim.transferToAgents(c)) res.json({ ok: true });
+      else res.json({ ok: true, already_transferred: true });
+    },
+    'conversations.history': (a, team, res) => {
+      const id = str(a.conversation_id);
+      const limit = a.limit === undefined ? 100 : Number(a.limit);
+      const oldest = a.oldest === undefined ? 0 : Number(a.oldest);
+      if (!id || !Number.isInteger(limit) || limit < 1 || limit > 200 || !Number.isFinite(oldest))
+        return fail(res, 'invalid_arguments');
+      const c = sim.world.conversations.get(id);
+      if (!c || c.teamId !== team.id) return fail(res, 'conversation_not_found');
+      const newestFirst = sim.world
+        .history(c.id)
+        .filter((m) => Number(m.ts) >= oldest)
+        .reverse();
+      res.json({
+        ok: true,
+        messages: newestFirst.slice(0, limit).map((m) => ({
+          id: m.id,
+          ts: m.ts,
+          sender: { kind: m.sender.kind, id: m.sender.id },
+          text: m.text,
+          ...(m.clientMsgId === undefined ? {} : { client_msg_id: m.clientMsgId }),
+        })),
+        has_more: newestFirst.length > limit,
+      });
     },
     'auth.revoke': (_a, team, res) => {
       sim.uninstall(team.id);
@@ -67,11 +91,20 @@ export function webApiRouter(sim: Simulator): express.Router {
     'chat.postMessage': (a, team, res) => {
       const id = str(a.conversation_id);
       const text = str(a.text);
+      const clientMsgId = a.client_msg_id;
       if (!id || !text || text.length > 4000) return fail(res, 'invalid_arguments');
+      if (
+        clientMsgId !== undefined &&
+        (typeof clientMsgId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(clientMsgId))
+      )
+        return fail(res, 'invalid_arguments');
       const c = sim.world.conversations.get(id);
       if (!c || c.teamId !== team.id) return fail(res, 'conversation_not_found');
-      const m = sim.postBotMessage(team, c, text);
-      res.json({ ok: true, message: { id: m.id, ts: m.ts } });
+      const m = sim.postBotMessage(team, c, text, clientMsgId);
+      res.json({
+        ok: true,
+        message: { id: m.id, ts: m.ts, ...(clientMsgId === undefined ? {} : { client_msg_id: clientMsgId }) },
+      });
     },
   };
 

@@ -25,6 +25,8 @@ export interface SimMessage {
   sender: { kind: SenderKind; id: string; name: string };
   text: string;
   ts: string;
+  /** The poster's idempotency key (contract §1): stored and returned, never deduplicated on. */
+  clientMsgId?: string;
 }
 
 export interface SimAgent {
@@ -73,9 +75,21 @@ export class SimWorld {
     return conversation;
   }
 
-  addMessage(conversationId: string, sender: SimMessage['sender'], text: string): SimMessage {
+  addMessage(
+    conversationId: string,
+    sender: SimMessage['sender'],
+    text: string,
+    clientMsgId?: string,
+  ): SimMessage {
     const ts = (Date.now() / 1000).toFixed(6);
-    const message: SimMessage = { id: newId('M'), conversationId, sender, text, ts };
+    const message: SimMessage = {
+      id: newId('M'),
+      conversationId,
+      sender,
+      text,
+      ts,
+      ...(clientMsgId === undefined ? {} : { clientMsgId }),
+    };
     this.messages.get(conversationId)?.push(message);
     for (const listener of this.listeners.get(conversationId) ?? []) listener(message);
     return message;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load-config';
 import type { ConversationStore, MessageStore, ProfileStore } from '../core/conversation-store';
 import type { EventInbox } from '../core/event-inbox';
@@ -12,6 +13,7 @@ import {
   MemoryProfileStore,
 } from './memory/memory-conversation-store';
 import { MemoryEventInbox } from './memory/memory-event-inbox';
+import { defaultInstanceId } from './sql/lease-options';
 import type { InstallationStore } from '../installations/installation-store';
 import type { UsedStates } from '../installations/install-state';
 import { MemoryInstallationStore } from './memory/memory-installation-store';
@@ -40,6 +42,12 @@ export interface StorageOptions {
   masterKeys: MasterKeySources;
   now?: () => number;
   observer?: CryptoObserver;
+  /** Who holds this process's leases on events and effects; see lease-options.ts for the default. */
+  instanceId?: string;
+  /** How long a lease lasts without a heartbeat (default 15 s). */
+  leaseMs?: number;
+  /** Where KEY_MISSING and similar storage errors are logged. */
+  logger?: Pick<Logger, 'error'>;
 }
 
 /** Every store the app keeps, over one database; `sql` is undefined for the in-memory kind. */
@@ -65,6 +73,7 @@ export function storageOptionsFrom(config: Pick<AppConfig, 'mode' | 'storage'>):
     kind: storage.kind,
     dataDir: storage.dataDir,
     databaseUrl: storage.databaseUrl,
+    instanceId: storage.instanceId,
     masterKeys: {
       key: storage.masterKey,
       file: storage.masterKeyFile,
@@ -99,25 +108,35 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
     opts.kind === 'postgres'
       ? PostgresDatabase.connect(opts.databaseUrl ?? '', { schema: opts.pgSchema })
       : new SqliteDatabase(sqliteFile(opts.dataDir));
+  const cipher = new FieldCipher(sodium);
+  const keys = new KeyRing(db, masters, sodium, {
+    observer: opts.observer,
+    onDestroyed: () => cipher.wipe(),
+  });
   try {
     await migrate(db);
-    const cipher = new FieldCipher(sodium);
-    const keys = new KeyRing(db, masters, sodium, opts.observer, () => cipher.wipe());
     await keys.open();
-    const ctx = new StorageContext(db, keys, cipher, opts.now, opts.observer);
+    const ctx = new StorageContext(db, keys, cipher, opts.now, opts.observer, opts.logger);
     await ctx.tombstones.load();
     return {
       kind: opts.kind,
-      inbox: new SqlEventInbox(ctx),
+      inbox: new SqlEventInbox(ctx, {
+        instanceId: opts.instanceId ?? defaultInstanceId(opts.kind, opts.dataDir),
+        leaseMs: opts.leaseMs,
+      }),
       conversations: new SqlConversationStore(ctx),
       messages: new SqlMessageStore(ctx),
       profiles: new SqlProfileStore(ctx),
       installations: new SqlInstallationStore(ctx),
       usedStates: new SqlUsedStates(db, opts.now),
       sql: { db, ctx, keys },
-      close: () => db.close(),
+      close: async () => {
+        await keys.close();
+        await db.close();
+      },
     };
   } catch (err) {
+    await keys.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;
   }

@@ -6,7 +6,7 @@ import type { BotApp } from '../../src/app';
 import type { CodedError } from '../../src/errors';
 import { ReceiptSigner } from '../../src/lifecycle/receipt-signer';
 import { loadSodium } from '../../src/storage/crypto/sodium';
-import type { Storage } from '../../src/storage/open-storage';
+import type { Storage, StorageOptions } from '../../src/storage/open-storage';
 import { Simulator } from '../../src/sandbox/simulator';
 import type { SimulatorOptions } from '../../src/sandbox/simulator-options';
 import type { ChatHandler } from '../../src/core/chat-handler';
@@ -37,10 +37,12 @@ export async function startLifecyclePair(
     /** The app's logger (silent unless a test reads the log). */
     logger?: Logger;
     simulator?: Partial<SimulatorOptions>;
+    /** Extra storage options (observer, logger). */
+    storage?: Partial<StorageOptions>;
   } = {},
 ): Promise<LifecyclePair> {
   const fx = await storageFixture(kind);
-  const storage = await fx.open(options.now ? { now: options.now } : {});
+  const storage = await fx.open({ ...(options.now ? { now: options.now } : {}), ...options.storage });
   const sim = new Simulator({
     ...FAST_SIMULATOR,
     agentJoinDelayMs: -1,

@@ -46,6 +46,7 @@ async function seed(p: LifecyclePair): Promise<void> {
   await profiles.put('T1', AGENT, { name: 'Alex Agent', email: 'alex@support.example' });
 }
 
+/** What the access export holds: for a visitor, their conversations whole (Ada's has the agent's message too). */
 const held = async (p: LifecyclePair, teamId: string, who: Subject) => {
   const data = await exportSubject(p.storage.sql!.ctx, teamId, who);
   return { messages: (data.messages as unknown[]).length, profile: data.profile !== null };
@@ -88,9 +89,11 @@ describe.each(STORAGE_KINDS)('deletion webhooks on %s', (kind) => {
     });
     expect(await held(p, 'T1', ADA)).toEqual({ messages: 0, profile: false });
     expect(await held(p, 'T1', BOB)).toEqual({ messages: 5, profile: true });
-    expect(await held(p, 'T1', AGENT)).toEqual({ messages: 1, profile: true });
+    // The agent's message was in Ada's conversation: it went with it; the agent's profile stays.
+    expect(await held(p, 'T1', AGENT)).toEqual({ messages: 0, profile: true });
     expect(await held(p, 'T2', OTHER_TEAM_VISITOR)).toEqual({ messages: 5, profile: true });
     expect(await p.storage.conversations.get('T1', 'C-ada')).toBeUndefined();
+    expect(await p.storage.messages.listConversation('T1', 'C-ada')).toEqual([]);
     expect((await p.storage.messages.listConversation('T1', 'C-bob')).map((m) => m.text)).toContain(
       'MARK-V-bob-0',
     );
@@ -99,7 +102,7 @@ describe.each(STORAGE_KINDS)('deletion webhooks on %s', (kind) => {
     expect(doc).toMatchObject({
       event: 'data_deletion.requested',
       team_id: 'T1',
-      counts: { messages: 5, profiles: 1, conversations: 1 },
+      counts: { messages: 6, profiles: 1, conversations: 1 },
     });
     expect(doc.subject.pseudonym).not.toContain('ada');
     expect(receipt!.document).not.toContain('V-ada');
@@ -231,7 +234,7 @@ describe.each(STORAGE_KINDS)('forged and broken deliveries on %s', (kind) => {
   ])('answers %s with %i and erases nothing', async (_what, status, headers) => {
     const res = await post(body, headers());
     expect(res.status).toBe(status);
-    expect(await held(p, 'T1', ADA)).toEqual({ messages: 5, profile: true });
+    expect(await held(p, 'T1', ADA)).toEqual({ messages: 6, profile: true });
   });
 
   it('answers a malformed (but signed) body with 400 and erases nothing', async () => {
@@ -239,14 +242,14 @@ describe.each(STORAGE_KINDS)('forged and broken deliveries on %s', (kind) => {
     const res = await post(bad, p.sim.webhooks.sign('msg_malformed', now(), bad));
     expect(res.status).toBe(400);
     expect(((await res.json()) as { message: string }).message).toMatch(/team_id/);
-    expect(await held(p, 'T1', ADA)).toEqual({ messages: 5, profile: true });
+    expect(await held(p, 'T1', ADA)).toEqual({ messages: 6, profile: true });
   });
 
   it('answers an oversized body with 413 and erases nothing', async () => {
     const big = JSON.stringify({ type: 'app.uninstalled', team_id: 'T1', pad: 'x'.repeat(100_000) });
     const res = await post(big, p.sim.webhooks.sign('msg_big', now(), big));
     expect(res.status).toBe(413);
-    expect(await held(p, 'T1', ADA)).toEqual({ messages: 5, profile: true });
+    expect(await held(p, 'T1', ADA)).toEqual({ messages: 6, profile: true });
   });
 
   it('answers a replayed webhook-id with 2xx and records no second job', async () => {
@@ -306,7 +309,7 @@ describe.each(STORAGE_KINDS)('forged and broken deliveries on %s', (kind) => {
     expect(await jobsFor('msg_other_app')).toBe(0);
     await new Promise((r) => setTimeout(r, 300)); // a worker poll or more: still nothing happens
     expect((await receipts(p)).length).toBe(before.receipts);
-    expect(await held(p, 'T1', ADA)).toEqual({ messages: 5, profile: true });
+    expect(await held(p, 'T1', ADA)).toEqual({ messages: 6, profile: true });
     expect(p.fatal).toEqual([]);
     expect(await ignoredCount('other_app')).toBe(before.ignored + 1);
   });

@@ -1,6 +1,12 @@
 import type { Subject } from '../../src/core/conversation-store';
+import { FreshnessRefresher } from '../../src/lifecycle/freshness-refresher';
+import { LifecycleJobs } from '../../src/lifecycle/lifecycle-jobs';
+import { silentLogger } from '../../src/logging/create-logger';
+import type { SqlRunner } from '../../src/storage/sql/sql-database';
 import { exportSubject } from '../../src/lifecycle/subject-export';
+import { fullScans } from '../helpers/full-scans';
 import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
+import { STORAGE_KINDS } from '../helpers/storage-fixtures';
 
 const HOUR = 3_600_000;
 
@@ -65,6 +71,28 @@ describe('24-hour freshness', () => {
     expect(Number(left?.n)).toBe(0);
   });
 
+  it('drops at 24 h a record whose key is missing, without that record stopping the pass', async () => {
+    const broken = await chat('Broken');
+    const fine = await chat('Fine');
+    const db = p.storage.sql!.db;
+    const ref = p.storage.sql!.ctx.subjectRef(p.sim.team.id, broken.who);
+    const [row] = await db.all<{ body: Buffer }>('SELECT body FROM profiles WHERE subject_ref = ?', [ref]);
+    const body = Buffer.from(row!.body);
+    body.fill(0xab, 1, 17); // names a data key that does not exist
+    await db.run('UPDATE profiles SET body = ? WHERE subject_ref = ?', [body, ref]);
+
+    clock += 13 * HOUR;
+    const pass = await p.app.refresher!.runOnce();
+    expect(pass.refreshed).toBeGreaterThanOrEqual(1); // the others were re-confirmed
+    expect(await held(fine.who)).toEqual({ profile: true, messages: 1 });
+    clock += 12 * HOUR;
+    await p.app.refresher!.runOnce();
+    const [left] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM profiles WHERE subject_ref = ?', [
+      ref,
+    ]);
+    expect(Number(left?.n)).toBe(0);
+  });
+
   it('forgets handled event ids after a week, so the inbox does not grow for a year', async () => {
     await chat('Someone');
     const db = p.storage.sql!.db;
@@ -82,5 +110,71 @@ describe('24-hour freshness', () => {
     clock += 2 * 24 * HOUR;
     await p.app.refresher!.runOnce();
     expect(await count()).toBe(0);
+  });
+});
+
+describe.each(STORAGE_KINDS)('expiry and drops (%s)', (kind) => {
+  let p: LifecyclePair;
+  beforeEach(async () => {
+    p = await startLifecyclePair(kind);
+  });
+  afterEach(() => p.stop());
+
+  it('deletes expired and unconfirmed messages in bounded steps, each found through an index', async () => {
+    const db = p.storage.sql!.db;
+    const now = Date.now();
+    const insert = (id: string, createdAt: number, confirmedAt: number) =>
+      db.run(
+        'INSERT INTO messages (event_id, team_id, conversation_ref, subject_ref, sender_kind, body, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [id, 'T1', 'c1', 's1', 'visitor', Buffer.alloc(1), createdAt, confirmedAt],
+      );
+    for (let i = 0; i < 50; i++) await insert(`expired${i}`, now - 31 * 24 * HOUR, now - HOUR);
+    for (let i = 0; i < 30; i++) await insert(`unconfirmed${i}`, now - 25 * HOUR, now - 25 * HOUR);
+    // Enough fresh rows that the planner prefers an index wherever one serves.
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 20_000; i++)
+        await tx.run(
+          'INSERT INTO messages (event_id, team_id, conversation_ref, subject_ref, sender_kind, body, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          [`kept${i}`, 'T1', `c${i % 100}`, 's1', 'visitor', Buffer.alloc(1), now - HOUR, now - HOUR],
+        );
+    });
+    await db.run('ANALYZE');
+
+    // Every statement and how many rows it changed, per transaction.
+    const steps: Array<{ sql: string; params: unknown[]; changed: number }> = [];
+    const transaction = db.transaction.bind(db);
+    jest.spyOn(db, 'transaction').mockImplementation((fn) =>
+      transaction((tx) => {
+        const recording: SqlRunner = {
+          all: (sql, params) => tx.all(sql, params),
+          run: async (sql, params = []) => {
+            const changed = await tx.run(sql, params);
+            steps.push({ sql, params: [...params], changed });
+            return changed;
+          },
+        };
+        return fn(recording);
+      }),
+    );
+    const refresher = new FreshnessRefresher({
+      ctx: p.storage.sql!.ctx,
+      api: p.app.api,
+      jobs: new LifecycleJobs(db),
+      logger: silentLogger(),
+      retentionMs: 30 * 24 * HOUR,
+      deleteStep: 7,
+    });
+    const pass = await refresher.runOnce();
+
+    expect({ dropped: pass.dropped, expired: pass.expired }).toEqual({ dropped: 30, expired: 50 });
+    const left = await db.all<{ event_id: string }>('SELECT event_id FROM messages');
+    expect(left.filter((r) => !r.event_id.startsWith('kept'))).toEqual([]);
+    expect(left).toHaveLength(20_000);
+    const deletes = steps.filter((s) => s.sql.startsWith('DELETE FROM messages'));
+    expect(deletes.length).toBeGreaterThanOrEqual(Math.ceil(30 / 7) + Math.ceil(50 / 7));
+    for (const step of deletes) {
+      expect(step.changed).toBeLessThanOrEqual(7);
+      expect(await fullScans(db, step.sql, step.params)).toEqual([]);
+    }
   });
 });

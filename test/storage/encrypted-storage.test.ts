@@ -48,7 +48,7 @@ describe.each(STORAGE_KINDS)('encrypted storage on %s', (kind) => {
     const e = event();
     expect(await storage.inbox.record(e)).toBe('recorded');
     expect(await storage.inbox.record(e)).toBe('duplicate');
-    await storage.inbox.markHandled(e.eventId);
+    await storage.inbox.complete(e.eventId, { effects: [] });
     expect(await storage.inbox.record(e)).toBe('duplicate');
   });
 
@@ -69,8 +69,8 @@ describe.each(STORAGE_KINDS)('encrypted storage on %s', (kind) => {
   it('replays an unhandled event only once its lease ran out, to one instance', async () => {
     let now = 1_000_000;
     const ctx = new StorageContext(storage.sql!.db, storage.sql!.keys, storage.sql!.ctx.cipher, () => now);
-    const a = new SqlEventInbox(ctx, 60_000);
-    const b = new SqlEventInbox(ctx, 60_000);
+    const a = new SqlEventInbox(ctx, { instanceId: 'a', leaseMs: 60_000 });
+    const b = new SqlEventInbox(ctx, { instanceId: 'b', leaseMs: 60_000 });
     const e = event();
     await a.record(e);
     expect(await b.unhandled(10)).toEqual([]);
@@ -78,7 +78,7 @@ describe.each(STORAGE_KINDS)('encrypted storage on %s', (kind) => {
     const [replayed] = await b.unhandled(10);
     expect(replayed).toEqual(e);
     expect(await a.unhandled(10)).toEqual([]);
-    await b.markHandled(e.eventId);
+    expect(await b.complete(e.eventId, { effects: [] })).toBe('completed');
     now += 600_000;
     expect(await a.unhandled(10)).toEqual([]);
   });

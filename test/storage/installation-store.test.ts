@@ -122,7 +122,7 @@ describe.each(STORAGE_KINDS)('the installation store on %s', (kind) => {
   it('shredding the team key makes the installation unreadable (uninstall, termination)', async () => {
     await storage.installations.save(inst());
     await storage.installations.save(inst({ teamId: 'T2' }));
-    await storage.sql!.keys.destroy('T1', 'team');
+    await storage.sql!.keys.destroy('T1', 'team', undefined);
     expect(await storage.installations.get('T1')).toBeUndefined();
     expect((await storage.installations.get('T2'))?.accessToken).toBe(ACCESS);
   });

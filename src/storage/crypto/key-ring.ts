@@ -1,61 +1,136 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { CodedError } from '../../errors';
 import type { SqlDatabase, SqlRunner } from '../sql/sql-database';
-import type { MasterKey, MasterKeySet } from './master-keys';
+import { KeyCache } from './key-cache';
+import { KeyWrapper, type WrappedKeyRow } from './key-wrapper';
+import { registerGenerations } from './master-key-generations';
+import type { MasterKeySet } from './master-keys';
 import type { Sodium } from './sodium';
 
-/** A usable data key: its public id and the unwrapped key bytes. */
+/** A usable data key: its public id and the unwrapped key bytes. Use it at once, never across an await. */
 export interface DataKey {
   readonly id: string;
   readonly key: Uint8Array;
 }
 
+export type CryptoOutcome = 'ok' | 'failed' | 'key_missing' | 'key_destroyed';
+
 export interface CryptoObserver {
-  operation?(op: 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'shred', outcome: 'ok' | 'failed'): void;
+  operation?(op: 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'shred', outcome: CryptoOutcome): void;
 }
 
 type Scope = 'team' | 'subject' | 'index';
 
-interface KeyRow {
-  key_id: string;
-  team_id: string;
+interface KeyRow extends WrappedKeyRow {
   scope: Scope;
-  subject_ref: string;
-  master_key_id: string | null;
-  wrapped: Buffer | null;
 }
 
-const NONCE = 24;
-/** How long an unwrapped key is kept in memory; a key shredded by another instance stops working here within this. */
-const CACHE_MS = 60_000;
+/** What a shred told the other instances (PostgreSQL NOTIFY payload). */
+interface ShredNotice {
+  /** Every key and every team: termination. */
+  all?: boolean;
+  /** The team the keys belonged to (its blind-index cache entries are dropped too). */
+  team?: string;
+  /** The keys destroyed; absent when there were too many to list (then the whole team is dropped). */
+  keys?: string[];
+}
+
+/** PostgreSQL channel on which instances tell each other which keys were shredded. */
+export const SHRED_CHANNEL = 'cdbs_key_shred';
+/** NOTIFY payloads must stay under 8,000 bytes. */
+const MAX_NOTICE_KEYS = 150;
+const BLIND_CACHE_MAX = 50_000;
+
+export interface KeyRingOptions {
+  observer?: CryptoObserver;
+  /** Called after keys are dropped from memory, to wipe copies held elsewhere (the cipher's scratch memory). */
+  onDestroyed?: () => void;
+  /** How long an unwrapped key stays in memory (default 60 s) and how many at most (default 10,000). */
+  cacheTtlMs?: number;
+  cacheMax?: number;
+  now?: () => number;
+}
 
 /**
  * The key hierarchy (Terms 6.2):
  *   master key (env or file, never stored) → wraps → data keys (random, one per team and per
  *   subject, stored wrapped in `data_keys`) → encrypt → Data fields.
  * Destroying a data key's wrapped copy (crypto-shredding) makes every ciphertext under it
- * unreadable at once, backups included. A deployment-wide index key (also wrapped) keys the
- * blind indexes that stand in for people's and conversations' ids.
+ * unreadable in the live database at once; copies of the database made before stay readable
+ * with the master key that wrapped it until that master key is retired (see lifecycle/
+ * key-generations). A deployment-wide index key (also wrapped) keys the blind indexes that
+ * stand in for people's and conversations' ids.
+ *
+ * With several instances on PostgreSQL, a shred is announced with NOTIFY in the shredding
+ * transaction: every instance drops the keys (zeroed) when it commits. While an instance is
+ * not listening (connecting, or its listener dropped), it caches no key at all.
  */
 export class KeyRing {
-  private readonly bySubject = new Map<string, { key: DataKey; at: number }>();
-  private readonly byId = new Map<string, { key: DataKey; at: number }>();
+  private readonly cache: KeyCache;
+  private readonly wrapper: KeyWrapper;
   private readonly creating = new Map<string, Promise<DataKey>>();
   private readonly blindCache = new Map<string, string>();
   private indexKey: Buffer | undefined;
+  private listening: boolean;
+  private unlisten: (() => Promise<void>) | undefined;
+  private readonly observer: CryptoObserver;
+  private readonly onDestroyed: () => void;
+  private readonly now: () => number;
 
   constructor(
     private readonly db: SqlDatabase,
     private readonly masters: MasterKeySet,
     private readonly sodium: Sodium,
-    private readonly observer: CryptoObserver = {},
-    /** Called after keys are destroyed, to wipe copies held elsewhere (the cipher's scratch memory). */
-    private readonly onDestroyed: () => void = () => undefined,
-  ) {}
+    options: KeyRingOptions = {},
+  ) {
+    this.observer = options.observer ?? {};
+    this.onDestroyed = options.onDestroyed ?? (() => undefined);
+    this.now = options.now ?? Date.now;
+    this.wrapper = new KeyWrapper(masters, sodium, this.observer);
+    this.cache = new KeyCache(sodium, options.cacheTtlMs, options.cacheMax, Date.now, this.onDestroyed);
+    // SQLite has one process writing; PostgreSQL caches only once the listener is up.
+    this.listening = db.dialect !== 'postgres';
+  }
 
-  /** Loads (or creates) the index key. Call once before use. */
+  /** Registers the master-key generations, starts listening for shreds, loads the index key. */
   async open(): Promise<void> {
+    await registerGenerations(this.db, this.masters, this.now());
+    if (this.db.listen) {
+      this.unlisten = await this.db.listen(
+        SHRED_CHANNEL,
+        (payload) => this.onNotice(payload),
+        (up) => {
+          // A dropped listener may have missed a shred: forget everything, cache nothing until back.
+          if (!up) this.cache.clear();
+          this.listening = up;
+        },
+      );
+    }
     this.indexKey = Buffer.from((await this.keyFor('*', 'index', '')).key);
+  }
+
+  /** Stops listening and zeroes every key held in memory, the index key included. */
+  async close(): Promise<void> {
+    await this.unlisten?.();
+    this.cache.close();
+    this.forgetIndex();
+  }
+
+  /** The id of the master key that wraps new data keys. */
+  get currentMasterKeyId(): string {
+    return this.masters.current.id;
+  }
+
+  /** How many unwrapped keys are held in memory now (tests). */
+  get cachedKeys(): number {
+    return this.cache.size;
+  }
+
+  /** How many blind-index inputs (raw ids) of a team are held in memory now (tests). */
+  cachedBlindsOf(teamId: string): number {
+    let n = 0;
+    for (const input of this.blindCache.keys()) if (input.split('|')[1] === teamId) n += 1;
+    return n;
   }
 
   /** A keyed hash standing in for an identifier, e.g. blind('visitor', teamId, visitorId). */
@@ -63,59 +138,61 @@ export class KeyRing {
     const input = `${kind}|${teamId}|${id}`;
     const cached = this.blindCache.get(input);
     if (cached) return cached;
-    if (!this.indexKey) throw new Error('KeyRing.open() was not awaited');
+    if (!this.indexKey) throw new Error('KeyRing.open() was not awaited, or the keys were destroyed');
     const ref = createHmac('sha256', this.indexKey).update(input).digest('base64url').slice(0, 22);
     this.blindCache.set(input, ref);
-    if (this.blindCache.size > 50_000) this.blindCache.delete(this.blindCache.keys().next().value as string);
+    if (this.blindCache.size > BLIND_CACHE_MAX)
+      this.blindCache.delete(this.blindCache.keys().next().value as string);
     return ref;
   }
 
   /** The live data key if it is in memory already (the common case, without a promise). */
   cachedKeyFor(teamId: string, scope: Scope, subjectRef: string): DataKey | undefined {
-    const hit = this.bySubject.get(`${teamId}|${scope}|${subjectRef}`);
-    return hit && Date.now() - hit.at < CACHE_MS ? hit.key : undefined;
+    return this.listening ? this.cache.byOwnerOf(teamId, `${scope}|${subjectRef}`) : undefined;
   }
 
   /** The live data key of a team (subjectRef '') or of a subject, created on first use. */
   async keyFor(teamId: string, scope: Scope, subjectRef: string): Promise<DataKey> {
+    const hit = this.cachedKeyFor(teamId, scope, subjectRef);
+    if (hit) return hit;
     const cacheKey = `${teamId}|${scope}|${subjectRef}`;
-    const hit = this.bySubject.get(cacheKey);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.key;
     let pending = this.creating.get(cacheKey);
     if (!pending) {
       pending = this.loadOrCreate(teamId, scope, subjectRef).finally(() => this.creating.delete(cacheKey));
       this.creating.set(cacheKey, pending);
     }
-    const key = await pending;
-    this.bySubject.set(cacheKey, { key, at: Date.now() });
-    this.byId.set(key.id, { key, at: Date.now() });
-    return key;
+    return pending;
   }
 
-  /** The data key with this id, to decrypt; throws DATA_KEY_DESTROYED once it was shredded. */
+  /**
+   * The data key with this id, to decrypt. Throws DATA_KEY_DESTROYED once it was shredded (the
+   * Data was erased) and KEY_MISSING when no such key was ever stored here (a corrupted key id
+   * or a lost key row: an error, never an erasure).
+   */
   async keyById(keyId: string): Promise<DataKey> {
-    const hit = this.byId.get(keyId);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.key;
+    const hit = this.listening ? this.cache.byKeyId(keyId) : undefined;
+    if (hit) return hit;
     const [row] = await this.db.all<KeyRow>('SELECT * FROM data_keys WHERE key_id = ?', [keyId]);
-    if (!row?.wrapped) {
+    if (!row) {
       throw new CodedError(
-        'DATA_KEY_DESTROYED',
-        `data key ${keyId} ${row ? 'was destroyed (erased Data)' : 'does not exist'}`,
+        'KEY_MISSING',
+        `data key ${keyId} does not exist: the stored value names a key this database never held (corrupted key id, or a data_keys row lost or restored from another copy)`,
       );
     }
-    const key = { id: keyId, key: this.unwrap(row) };
-    this.byId.set(keyId, { key, at: Date.now() });
-    return key;
+    if (!row.wrapped)
+      throw new CodedError('DATA_KEY_DESTROYED', `data key ${keyId} was destroyed (erased Data)`);
+    return this.remember(row, this.wrapper.unwrap(row));
   }
 
   /**
    * Crypto-shredding: destroys the live keys of a subject (or, with scope 'team' and no subject,
-   * of the team). Runs in `tx` when given, so it commits together with what the caller records.
+   * of the team). Runs in `tx` when given, so it commits together with what the caller records;
+   * every instance drops the keys from memory when it commits.
    */
   async destroy(
     teamId: string,
     scope: 'team' | 'subject',
-    subjectRef?: string,
+    subjectRef: string | undefined,
     tx?: SqlRunner,
   ): Promise<string[]> {
     const where =
@@ -132,10 +209,15 @@ export class KeyRing {
         `UPDATE data_keys SET wrapped = NULL, master_key_id = NULL, destroyed_at = ? WHERE ${where} AND destroyed_at IS NULL`,
         [Date.now(), ...params],
       );
-      return rows.map((r) => r.key_id);
+      const keys = rows.map((r) => r.key_id);
+      await this.announce(t, {
+        team: teamId,
+        ...(keys.length <= MAX_NOTICE_KEYS ? { keys } : {}),
+      });
+      return keys;
     };
     const destroyed = tx ? await run(tx) : await this.db.transaction(run);
-    this.forget(destroyed);
+    this.forget({ team: teamId, keys: destroyed });
     this.observer.operation?.('shred', 'ok');
     return destroyed;
   }
@@ -150,11 +232,10 @@ export class KeyRing {
         'UPDATE data_keys SET wrapped = NULL, master_key_id = NULL, destroyed_at = ? WHERE destroyed_at IS NULL',
         [Date.now()],
       );
+      await this.announce(tx, { all: true });
       return rows.map((r) => r.key_id);
     });
-    this.forget(destroyed);
-    this.blindCache.clear();
-    this.indexKey = undefined;
+    this.forget({ all: true });
     return destroyed;
   }
 
@@ -188,8 +269,8 @@ export class KeyRing {
       if (rows.length === 0) return done;
       await this.db.transaction(async (tx) => {
         for (const row of rows) {
-          const key = this.unwrap(row);
-          const wrapped = this.wrap(row, key);
+          const key = this.wrapper.unwrap(row);
+          const wrapped = this.wrapper.wrap(row, key);
           await tx.run(
             'UPDATE data_keys SET wrapped = ?, master_key_id = ? WHERE key_id = ? AND master_key_id = ? AND destroyed_at IS NULL',
             [wrapped, this.masters.current.id, row.key_id, row.master_key_id],
@@ -222,7 +303,7 @@ export class KeyRing {
         master_key_id: null,
         wrapped: null,
       };
-      const wrapped = this.wrap(fresh, key);
+      const wrapped = this.wrapper.wrap(fresh, key);
       // Group-committed with other writes; the partial unique index settles a race between instances.
       await this.db.write(
         (tx) =>
@@ -235,72 +316,53 @@ export class KeyRing {
       [row] = await select();
       if (!row) throw new Error('data key vanished right after it was created');
     }
-    return { id: row.key_id, key: this.unwrap(row) };
+    return this.remember(row, this.wrapper.unwrap(row));
   }
 
-  private wrap(row: Pick<KeyRow, 'key_id' | 'team_id' | 'scope' | 'subject_ref'>, key: Uint8Array): Buffer {
-    const master = this.masters.current;
-    const nonce = randomBytes(NONCE);
-    const sealed = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-      key,
-      wrapAd(row, master.id),
-      null,
-      nonce,
-      master.key,
-    );
-    this.observer.operation?.('wrap', 'ok');
-    return Buffer.concat([nonce, sealed]);
+  private remember(row: KeyRow, key: Uint8Array): DataKey {
+    const entry = { id: row.key_id, key, teamId: row.team_id, owner: `${row.scope}|${row.subject_ref}` };
+    if (this.listening) this.cache.set(entry);
+    return entry;
   }
 
-  private unwrap(row: KeyRow): Uint8Array {
-    const master = this.master(row.master_key_id);
-    const wrapped = row.wrapped ?? Buffer.alloc(0);
+  /** Tells the other instances, in the shredding transaction (delivered when it commits). */
+  private async announce(tx: SqlRunner, notice: ShredNotice): Promise<void> {
+    const channel = this.db.noticeChannel?.(SHRED_CHANNEL);
+    if (channel) await tx.all('SELECT pg_notify(?, ?)', [channel, JSON.stringify(notice)]);
+  }
+
+  private onNotice(payload: string): void {
+    let notice: ShredNotice;
     try {
-      const key = this.sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        null,
-        wrapped.subarray(NONCE),
-        wrapAd(row, master.id),
-        wrapped.subarray(0, NONCE),
-        master.key,
-      );
-      this.observer.operation?.('unwrap', 'ok');
-      return key;
-    } catch (err) {
-      this.observer.operation?.('unwrap', 'failed');
-      throw new CodedError(
-        'DECRYPT_FAILED',
-        `data key ${row.key_id} does not unwrap under master key ${master.id} (tampered)`,
-        { cause: err },
-      );
+      notice = JSON.parse(payload) as ShredNotice;
+    } catch {
+      notice = { all: true }; // unreadable notice: assume the worst
     }
+    this.forget(notice);
   }
 
-  private master(id: string | null): MasterKey {
-    const found = [this.masters.current, ...this.masters.previous].find((m) => m.id === id);
-    if (!found) {
-      throw new CodedError(
-        'MASTER_KEY_UNKNOWN',
-        `a data key is wrapped by master key ${id ?? '(none)'}, which is not configured: add it to MASTER_KEY_PREVIOUS until "npm run keys -- rotate" has re-wrapped everything`,
-      );
+  /** Drops (zeroed) the keys a shred destroyed and the raw ids of the blind-index cache of that team. */
+  private forget(notice: ShredNotice): void {
+    if (notice.all) {
+      this.cache.clear();
+      this.forgetIndex();
+      return;
     }
-    return found;
-  }
-
-  private forget(keyIds: string[]): void {
-    const gone = new Set(keyIds);
-    for (const [k, v] of this.bySubject) if (gone.has(v.key.id)) this.bySubject.delete(k);
-    for (const id of gone) {
-      const entry = this.byId.get(id);
-      if (entry) this.sodium.memzero(entry.key.key);
-      this.byId.delete(id);
+    if (notice.team !== undefined) {
+      if (notice.keys) this.cache.dropIds(notice.keys);
+      else this.cache.dropTeam(notice.team);
+      // Raw ids (`visitor|T|V…`) must not outlive an erasure: drop the team's whole blind cache.
+      for (const input of this.blindCache.keys()) {
+        if (input.split('|')[1] === notice.team) this.blindCache.delete(input);
+      }
     }
     this.onDestroyed();
   }
-}
 
-function wrapAd(row: Pick<KeyRow, 'key_id' | 'team_id' | 'scope' | 'subject_ref'>, masterId: string): Buffer {
-  return Buffer.from(
-    `cdbs:dek:v1|${row.key_id}|${row.team_id}|${row.scope}|${row.subject_ref}|${masterId}`,
-    'utf8',
-  );
+  private forgetIndex(): void {
+    this.indexKey?.fill(0);
+    this.indexKey = undefined;
+    this.blindCache.clear();
+    this.onDestroyed();
+  }
 }

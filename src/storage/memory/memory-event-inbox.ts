@@ -1,34 +1,57 @@
 import type { InboundEvent } from '../../core/chat-event';
-import type { EventInbox } from '../../core/event-inbox';
+import type { DeadLetter, DeadLetterCounts, DeadLetterStore } from '../../core/dead-letters';
+import type { Completion, EventInbox } from '../../core/event-inbox';
+import { MemoryOutbox } from './memory-outbox';
 
 /**
  * In-process inbox: deduplicates within this process only and forgets on restart. Handled
  * ids are kept in a bounded window (redeliveries arrive within seconds), so memory stays flat
  * however many events pass. Every recorded event is already being handled by this process, so
- * there is never anything to replay.
+ * there is never anything to replay; within the process the guarantees are the SQL inbox's:
+ * effects join the outbox as the event is marked handled, failures are counted, dead letters kept.
  */
 export class MemoryEventInbox implements EventInbox {
-  private readonly pendingEvents = new Map<string, InboundEvent>();
+  readonly outbox: MemoryOutbox;
+  readonly deadLetters: DeadLetterStore;
+  private readonly pendingEvents = new Map<string, { event: InboundEvent; failures: number }>();
+  private readonly dead = new Map<string, { event: InboundEvent; reason: string; at: number }>();
   private readonly handled = new Set<string>();
 
-  constructor(private readonly handledWindow = 100_000) {}
+  constructor(
+    private readonly handledWindow = 100_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.outbox = new MemoryOutbox(now);
+    this.deadLetters = new MemoryDeadLetters(this, this.outbox);
+  }
 
   record(event: InboundEvent): Promise<'recorded' | 'duplicate'> {
-    if (this.pendingEvents.has(event.eventId) || this.handled.has(event.eventId)) {
+    const id = event.eventId;
+    if (this.pendingEvents.has(id) || this.handled.has(id) || this.dead.has(id)) {
       return Promise.resolve('duplicate');
     }
-    this.pendingEvents.set(event.eventId, event);
+    this.pendingEvents.set(id, { event, failures: 0 });
     return Promise.resolve('recorded');
   }
 
-  markHandled(eventId: string): Promise<void> {
+  complete(eventId: string, completion: Completion): Promise<'completed' | 'lost'> {
+    if (this.handled.has(eventId)) return Promise.resolve('lost');
+    this.outbox.add(completion.effects);
+    this.markHandled(eventId);
+    return Promise.resolve('completed');
+  }
+
+  failed(eventId: string, _error: string): Promise<number> {
+    const entry = this.pendingEvents.get(eventId);
+    if (!entry) return Promise.resolve(1);
+    entry.failures += 1;
+    return Promise.resolve(entry.failures);
+  }
+
+  deadLetter(eventId: string, reason: string): Promise<void> {
+    const entry = this.pendingEvents.get(eventId);
     this.pendingEvents.delete(eventId);
-    this.handled.add(eventId);
-    if (this.handled.size > this.handledWindow) {
-      // Sets iterate in insertion order: the first entry is the oldest.
-      const oldest = this.handled.values().next();
-      if (!oldest.done) this.handled.delete(oldest.value);
-    }
+    if (entry) this.dead.set(eventId, { event: entry.event, reason, at: this.now() });
     return Promise.resolve();
   }
 
@@ -36,8 +59,71 @@ export class MemoryEventInbox implements EventInbox {
     return Promise.resolve([]);
   }
 
+  renewLeases(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  releaseLeases(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Events recorded and not yet handled (for tests and diagnostics). */
   get pending(): number {
     return this.pendingEvents.size;
+  }
+
+  /** Dead events, for the dead-letter view. */
+  deadEvents(): DeadLetter[] {
+    return [...this.dead].map(([id, d]) => ({
+      kind: 'event' as const,
+      id,
+      teamId: d.event.teamId,
+      reason: d.reason,
+      at: d.at,
+    }));
+  }
+
+  dropDead(eventId: string): boolean {
+    if (!this.dead.delete(eventId)) return false;
+    this.markHandled(eventId);
+    return true;
+  }
+
+  private markHandled(eventId: string): void {
+    this.pendingEvents.delete(eventId);
+    this.handled.add(eventId);
+    if (this.handled.size > this.handledWindow) {
+      // Sets iterate in insertion order: the first entry is the oldest.
+      const oldest = this.handled.values().next();
+      if (!oldest.done) this.handled.delete(oldest.value);
+    }
+  }
+}
+
+class MemoryDeadLetters implements DeadLetterStore {
+  constructor(
+    private readonly inbox: MemoryEventInbox,
+    private readonly outbox: MemoryOutbox,
+  ) {}
+
+  list(limit: number): Promise<DeadLetter[]> {
+    const all = [...this.inbox.deadEvents(), ...this.outbox.deadLetters()].sort((a, b) => a.at - b.at);
+    return Promise.resolve(all.slice(0, limit));
+  }
+
+  count(): Promise<DeadLetterCounts> {
+    return Promise.resolve({
+      event: this.inbox.deadEvents().length,
+      effect: this.outbox.deadLetters().length,
+    });
+  }
+
+  /** Memory dead events cannot be replayed from here (nothing replays a memory inbox); effects can. */
+  retry(kind: DeadLetter['kind'], id: string): Promise<boolean> {
+    return Promise.resolve(kind === 'effect' ? this.outbox.revive(id) : false);
+  }
+
+  drop(kind: DeadLetter['kind'], id: string): Promise<boolean> {
+    return Promise.resolve(kind === 'effect' ? this.outbox.drop(id) : this.inbox.dropDead(id));
   }
 }

@@ -2,7 +2,7 @@ import type { SqlDatabase } from './sql-database';
 
 /**
  * Versioned schema migrations, run at start on both dialects. Append new versions; never edit
- * an applied one. `{blob}` and `{bigint}` become each dialect's types.
+ * an applied one. `{blob}`, `{bigint}` and `{serial}` become each dialect's types.
  *
  * Nothing a person wrote or is called is stored in clear: Data lives in `body`/`payload`
  * columns encrypted per field (see storage/crypto); ids of people and conversations are keyed
@@ -119,6 +119,56 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     `,
   },
   {
+    version: 3,
+    name: 'exactly-once effects: outbox, handler failures, dead letters',
+    sql: `
+      ALTER TABLE inbox ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE inbox ADD COLUMN dead_at {bigint};
+      ALTER TABLE inbox ADD COLUMN dead_reason TEXT;
+      CREATE INDEX inbox_replay ON inbox (received_at) WHERE handled_at IS NULL AND dead_at IS NULL;
+      CREATE INDEX inbox_leased ON inbox (lease_owner) WHERE handled_at IS NULL;
+
+      CREATE TABLE outbox (
+        seq {serial},
+        effect_id TEXT NOT NULL UNIQUE,
+        event_id TEXT NOT NULL,
+        team_id TEXT NOT NULL,
+        subject_ref TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload {blob} NOT NULL,
+        state TEXT NOT NULL,
+        created_at {bigint} NOT NULL,
+        next_at {bigint} NOT NULL,
+        tries INTEGER NOT NULL DEFAULT 0,
+        attempted_at {bigint},
+        lease_owner TEXT,
+        lease_until {bigint},
+        last_error TEXT,
+        dead_at {bigint},
+        dead_reason TEXT
+      );
+      CREATE INDEX outbox_lane ON outbox (lane, seq) WHERE state = 'pending';
+      CREATE INDEX outbox_due ON outbox (next_at) WHERE state = 'pending';
+      CREATE INDEX outbox_leased ON outbox (lease_owner) WHERE state = 'pending';
+      CREATE INDEX outbox_subject ON outbox (team_id, subject_ref)
+    `,
+  },
+  {
+    version: 4,
+    name: 'erasure proof in layers: master-key generations',
+    sql: `
+      CREATE TABLE master_keys (
+        master_key_id TEXT PRIMARY KEY,
+        first_seen_at {bigint} NOT NULL,
+        retired_at {bigint},
+        retirement TEXT
+      );
+      INSERT INTO master_keys (master_key_id, first_seen_at)
+        SELECT master_key_id, MIN(created_at) FROM data_keys WHERE master_key_id IS NOT NULL GROUP BY master_key_id
+    `,
+  },
+  {
     version: 5,
     name: 'installations (tokens sealed under the team key) and used OAuth states',
     sql: `
@@ -137,11 +187,25 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       );
     `,
   },
+  {
+    version: 6,
+    name: 'indexes for freshness: oldest confirmation and expiry without a table scan',
+    // Terms 6.1: the freshness gauge (MIN(confirmed_at) per scrape) and the refresher's drops and
+    // expiry read these columns; without an index each read scanned every stored message.
+    sql: `
+      CREATE INDEX messages_confirmed ON messages (confirmed_at);
+      CREATE INDEX messages_created ON messages (created_at);
+      CREATE INDEX profiles_confirmed ON profiles (confirmed_at);
+      CREATE INDEX conversations_confirmed ON conversations (confirmed_at);
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {
   const types =
-    db.dialect === 'postgres' ? { blob: 'BYTEA', bigint: 'BIGINT' } : { blob: 'BLOB', bigint: 'INTEGER' };
+    db.dialect === 'postgres'
+      ? { blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' }
+      : { blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
   await db.run(
     `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.bigint} NOT NULL)`,
   );
@@ -155,7 +219,10 @@ export async function migrate(db: SqlDatabase): Promise<number[]> {
         [m.version],
       );
       if (done.length > 0) return;
-      const sql = m.sql.replace(/\{blob\}/g, types.blob).replace(/\{bigint\}/g, types.bigint);
+      const sql = m.sql
+        .replace(/\{blob\}/g, types.blob)
+        .replace(/\{bigint\}/g, types.bigint)
+        .replace(/\{serial\}/g, types.serial);
       for (const statement of sql
         .split(';')
         .map((s) => s.trim())

@@ -1,5 +1,14 @@
 import pg from 'pg';
-import { WriteBatcher, type SqlDatabase, type SqlRunner, type WriteLane } from './sql-database';
+import { listenForNotices } from './postgres-listener';
+import { purgePostgres } from './postgres-purge';
+import {
+  WriteBatcher,
+  type PurgeOptions,
+  type PurgeReport,
+  type SqlDatabase,
+  type SqlRunner,
+  type WriteLane,
+} from './sql-database';
 
 // BIGINT columns hold millisecond timestamps and counts: safe as JavaScript numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -30,6 +39,7 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
   constructor(
     private readonly pool: pg.Pool,
     readonly schema?: string,
+    private readonly connection?: pg.ClientConfig,
   ) {
     super(pool);
     this.batchers = {
@@ -46,7 +56,7 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
     });
     // Errors on idle clients (server restart) are reported by the next query; they must not crash the process.
     pool.on('error', () => undefined);
-    return new PostgresDatabase(pool, options.schema);
+    return new PostgresDatabase(pool, options.schema, { connectionString: url });
   }
 
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
@@ -70,6 +80,24 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
 
   checkpoint(): Promise<void> {
     return Promise.resolve();
+  }
+
+  purge(tables: readonly string[], options: PurgeOptions = {}): Promise<PurgeReport> {
+    return purgePostgres(this.pool, tables, options);
+  }
+
+  listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onState: (up: boolean) => void,
+  ): Promise<() => Promise<void>> {
+    if (!this.connection) throw new Error('listen needs a database opened with PostgresDatabase.connect');
+    return listenForNotices(this.connection, this.noticeChannel(channel), onMessage, onState);
+  }
+
+  /** Channels are database-wide: instances on another schema must not hear this one's notices. */
+  noticeChannel(channel: string): string {
+    return this.schema ? `${channel}_${this.schema.toLowerCase()}` : channel;
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,7 @@ export class SqlConversationStore implements ConversationStore {
       key,
     );
     const now = this.ctx.now();
+    this.ctx.rememberOwner(teamId, ref, visitorRef);
     await this.ctx.db.write((tx) =>
       tx.run(
         `INSERT INTO conversations (team_id, conversation_ref, visitor_ref, body, status, started_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -20,7 +20,40 @@ export interface SqlDatabase extends SqlRunner {
   write<T>(op: (tx: SqlRunner) => Promise<T>, lane?: WriteLane): Promise<T>;
   /** SQLite: fold the WAL back into the database file and truncate it (after erasure). */
   checkpoint(): Promise<void>;
+  /**
+   * Removes what the engine still holds of deleted and updated rows of `tables` (erasure layer
+   * (b)), retrying off the event loop until it is done; resolves only then. Each failed attempt
+   * is reported to `onRetry` (the caller renews its lease there). `signal` gives up.
+   */
+  purge(tables: readonly string[], options?: PurgeOptions): Promise<PurgeReport>;
+  /**
+   * PostgreSQL: runs `onMessage` for every NOTIFY on `channel`; `onState(false)` when the
+   * listening connection is lost (messages may have been missed), `onState(true)` when back.
+   * Resolves with a function that stops listening.
+   */
+  listen?(
+    /** A base name; the database scopes it (per schema), the same way for `noticeChannel`. */
+    channel: string,
+    onMessage: (payload: string) => void,
+    onState: (up: boolean) => void,
+  ): Promise<() => Promise<void>>;
+  /** PostgreSQL: the channel name to `pg_notify` for a base name given to `listen`. */
+  noticeChannel?(channel: string): string;
   close(): Promise<void>;
+}
+
+export interface PurgeOptions {
+  onRetry?: (attempt: number, reason: string) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface PurgeReport {
+  engine: 'sqlite' | 'postgres';
+  /** What was done, in words, for the receipt. */
+  done: string;
+  /** What the engine may still hold, in words, for the receipt (never hidden). */
+  remains: string;
+  attempts: number;
 }
 
 export type WriteLane = 'ack' | 'default';

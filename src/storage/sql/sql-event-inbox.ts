@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatEvent, InboundEvent } from '../../core/chat-event';
+import { conversationOf, type ChatEvent, type InboundEvent } from '../../core/chat-event';
 import type { Subject } from '../../core/conversation-store';
-import type { EventInbox } from '../../core/event-inbox';
+import type { Completion, EventInbox } from '../../core/event-inbox';
+import { describeError } from '../../errors';
+import { DEFAULT_LEASE_MS, type LeaseOptions } from './lease-options';
+import { SqlDeadLetters } from './sql-dead-letters';
+import { SqlOutbox, type SealedEffect } from './sql-outbox';
 import type { StorageContext } from './storage-context';
 
 /** Whose Data an event carries, when the event says. */
@@ -24,24 +28,45 @@ export function subjectOf(event: ChatEvent): Subject | undefined {
  * The durable inbox: an event is recorded (encrypted) in the same group commit as others
  * arriving meanwhile, and `record` resolves only after that commit, so the gateway's ack
  * follows durability. The primary key on event_id deduplicates across every instance sharing
- * the database. The recording instance holds a lease on the event until it is handled; an
- * event whose lease ran out (its instance died) is replayed by whichever instance recovers it.
- * Handled events keep only their id (for deduplication), never their payload.
+ * the database. The recording instance leases the event; its heartbeat (`renewLeases`) keeps
+ * the lease while the event waits or runs, and `complete` commits the effects and marks the
+ * event handled only while the lease is still its own. An instance that stops renewing (it
+ * died) loses its events to whichever instance recovers them, seconds later; restarted with
+ * the same instance id, it takes them back at once. Handled events keep only their id (for
+ * deduplication), never their payload; dead-lettered ones keep it, encrypted, for an operator.
  */
 export class SqlEventInbox implements EventInbox {
-  readonly instanceId = randomUUID();
+  readonly outbox: SqlOutbox;
+  readonly deadLetters: SqlDeadLetters;
+  readonly instanceId: string;
+  private readonly leaseMs: number;
+  private reclaimOwn = true;
 
   constructor(
     private readonly ctx: StorageContext,
-    private readonly leaseMs = 5 * 60_000,
-  ) {}
+    lease: Partial<LeaseOptions> = {},
+  ) {
+    this.instanceId = lease.instanceId ?? randomUUID();
+    this.leaseMs = lease.leaseMs ?? DEFAULT_LEASE_MS;
+    this.outbox = new SqlOutbox(ctx, { instanceId: this.instanceId, leaseMs: this.leaseMs });
+    this.deadLetters = new SqlDeadLetters(ctx);
+  }
 
   async record(event: InboundEvent): Promise<'recorded' | 'duplicate'> {
     const subject = subjectOf(event.event);
     const subjectRef = subject ? this.ctx.subjectRef(event.teamId, subject) : '';
     // An erased person's (or team's) late events are acknowledged and dropped, never stored.
     if (await this.ctx.tombstones.isErased(event.teamId, subjectRef)) return 'duplicate';
-    const key = await this.ctx.keyOf(event.teamId, subjectRef || undefined);
+    // Sealed under the key of the person the event is about (Terms 6.3): in a visitor's
+    // conversation that is the visitor, whoever wrote it (agent, bot, system).
+    const conversationId = conversationOf(event.event);
+    const ownerRef =
+      subject?.kind === 'visitor' || conversationId === undefined
+        ? subjectRef
+        : ((await this.ctx.conversationOwnerRef(event.teamId, conversationId)) ?? subjectRef);
+    if (ownerRef !== subjectRef && (await this.ctx.tombstones.isErased(event.teamId, ownerRef)))
+      return 'duplicate';
+    const key = await this.ctx.keyOf(event.teamId, ownerRef || undefined);
     const payload = this.ctx.seal(
       { table: 'inbox', teamId: event.teamId, recordId: event.eventId, field: 'payload' },
       event,
@@ -59,49 +84,114 @@ export class SqlEventInbox implements EventInbox {
     return changes === 1 ? 'recorded' : 'duplicate';
   }
 
-  async markHandled(eventId: string): Promise<void> {
+  async complete(eventId: string, completion: Completion): Promise<'completed' | 'lost'> {
+    const sealed: SealedEffect[] = [];
+    for (const effect of completion.effects) {
+      const row = await this.outbox.seal(effect);
+      if (row) sealed.push(row);
+    }
+    const { handover } = completion;
+    return this.ctx.db.write(async (tx) => {
+      const won = await tx.run(
+        'UPDATE inbox SET handled_at = ?, payload = NULL, lease_owner = NULL, lease_until = NULL WHERE event_id = ? AND handled_at IS NULL AND dead_at IS NULL AND lease_owner = ?',
+        [this.ctx.now(), eventId, this.instanceId],
+      );
+      if (won !== 1) return 'lost';
+      for (const row of sealed) await this.outbox.insert(tx, row);
+      if (handover) {
+        await tx.run(
+          "UPDATE conversations SET status = 'handed_over' WHERE team_id = ? AND conversation_ref = ? AND status = 'bot'",
+          [handover.teamId, this.ctx.conversationRef(handover.teamId, handover.conversationId)],
+        );
+      }
+      return 'completed';
+    });
+  }
+
+  async failed(eventId: string, _error: string): Promise<number> {
+    return this.ctx.db.write(async (tx) => {
+      await tx.run('UPDATE inbox SET failures = failures + 1 WHERE event_id = ? AND handled_at IS NULL', [
+        eventId,
+      ]);
+      const [row] = await tx.all<{ failures: number }>('SELECT failures FROM inbox WHERE event_id = ?', [
+        eventId,
+      ]);
+      return Number(row?.failures ?? 1);
+    });
+  }
+
+  async deadLetter(eventId: string, reason: string): Promise<void> {
     await this.ctx.db.write((tx) =>
       tx.run(
-        'UPDATE inbox SET handled_at = ?, payload = NULL, lease_owner = NULL, lease_until = NULL WHERE event_id = ?',
-        [this.ctx.now(), eventId],
+        'UPDATE inbox SET dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE event_id = ? AND handled_at IS NULL AND lease_owner = ?',
+        [this.ctx.now(), reason.slice(0, 200), eventId, this.instanceId],
       ),
     );
   }
 
-  /** Claims unhandled events whose lease ran out (or that this instance recorded before a restart). */
+  /** Claims unhandled events whose lease ran out (or, at start, that this instance held before a restart). */
   async unhandled(limit: number): Promise<InboundEvent[]> {
     const now = this.ctx.now();
-    const rows = await this.ctx.db.all<{
-      event_id: string;
-      team_id: string;
-      payload: Buffer | null;
-      lease_until: number | null;
-    }>(
-      'SELECT event_id, team_id, payload, lease_until FROM inbox WHERE handled_at IS NULL AND (lease_until IS NULL OR lease_until < ?) ORDER BY received_at LIMIT ?',
-      [now, limit],
+    const own = this.reclaimOwn ? ' OR lease_owner = ?' : '';
+    const ownParam = this.reclaimOwn ? [this.instanceId] : [];
+    this.reclaimOwn = false;
+    const rows = await this.ctx.db.all<{ event_id: string; team_id: string }>(
+      `SELECT event_id, team_id FROM inbox WHERE handled_at IS NULL AND dead_at IS NULL AND (lease_until IS NULL OR lease_until < ?${own}) ORDER BY received_at LIMIT ?`,
+      [now, ...ownParam, limit],
     );
-    const claimed = await this.ctx.db.transaction(async (tx) => {
-      const mine: typeof rows = [];
+    if (rows.length === 0) return [];
+    const claimed = await this.ctx.db.write(async (tx) => {
+      const mine: Array<{ event_id: string; team_id: string; payload: Buffer | null }> = [];
       for (const row of rows) {
         const won = await tx.run(
-          'UPDATE inbox SET lease_owner = ?, lease_until = ? WHERE event_id = ? AND handled_at IS NULL AND (lease_until IS NULL OR lease_until < ?)',
-          [this.instanceId, now + this.leaseMs, row.event_id, now],
+          'UPDATE inbox SET lease_owner = ?, lease_until = ? WHERE event_id = ? AND handled_at IS NULL AND dead_at IS NULL AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)',
+          [this.instanceId, now + this.leaseMs, row.event_id, now, this.instanceId],
         );
-        if (won === 1) mine.push(row);
+        if (won !== 1) continue;
+        const [full] = await tx.all<{ payload: Buffer | null }>(
+          'SELECT payload FROM inbox WHERE event_id = ?',
+          [row.event_id],
+        );
+        mine.push({ ...row, payload: full?.payload ?? null });
       }
       return mine;
     });
     const events: InboundEvent[] = [];
+    // Each event is decrypted alone: one that cannot be is dead-lettered, the others go on.
     for (const row of claimed) {
-      const event = row.payload
-        ? await this.ctx.open<InboundEvent>(
-            { table: 'inbox', teamId: row.team_id, recordId: row.event_id, field: 'payload' },
-            row.payload,
-          )
-        : undefined;
+      let event: InboundEvent | undefined;
+      try {
+        event = row.payload
+          ? await this.ctx.open<InboundEvent>(
+              { table: 'inbox', teamId: row.team_id, recordId: row.event_id, field: 'payload' },
+              row.payload,
+            )
+          : undefined;
+      } catch (err) {
+        await this.deadLetter(row.event_id, `undecryptable:${describeError(err).code}`);
+        continue;
+      }
       if (event) events.push(event);
-      else await this.markHandled(row.event_id); // its subject was erased meanwhile: nothing left to handle
+      else await this.complete(row.event_id, { effects: [] }); // its subject was erased meanwhile: nothing left to handle
     }
     return events;
+  }
+
+  async releaseLeases(): Promise<void> {
+    await this.ctx.db.write((tx) =>
+      tx.run(
+        'UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
+        [this.instanceId],
+      ),
+    );
+  }
+
+  async renewLeases(): Promise<void> {
+    await this.ctx.db.write((tx) =>
+      tx.run(
+        'UPDATE inbox SET lease_until = ? WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
+        [this.ctx.now() + this.leaseMs, this.instanceId],
+      ),
+    );
   }
 }

@@ -8,15 +8,28 @@ interface Body {
   conversationId: string;
 }
 
-/** Chat history: each message's text, timestamp and sender id encrypted under its subject's key. */
+/** Chat history: each message's text, timestamp and sender id encrypted under its conversation's visitor's key. */
 export class SqlMessageStore implements MessageStore {
   constructor(private readonly ctx: StorageContext) {}
 
+  /**
+   * Stores a message under the key of the person it is about: the conversation's visitor when
+   * the conversation is known (agent, bot and system messages included, so erasing the visitor
+   * erases the whole conversation), else its subject's, else the team's. `subject_ref` stays the
+   * author (or, for bot and system messages, the subject) so an agent's erasure finds theirs.
+   */
   async append(message: StoredMessage): Promise<void> {
     const { teamId } = message;
     const subjectRef = message.subject ? this.ctx.subjectRef(teamId, message.subject) : '';
+    // A message about a visitor is in that visitor's conversation; only an agent's message, or
+    // one about nobody yet, needs the conversation looked up.
+    const ownerRef =
+      message.subject?.kind === 'visitor'
+        ? subjectRef
+        : ((await this.ctx.conversationOwnerRef(teamId, message.conversationId)) ?? subjectRef);
     if (await this.ctx.tombstones.isErased(teamId, subjectRef)) return;
-    const key = await this.ctx.keyOf(teamId, subjectRef || undefined);
+    if (ownerRef !== subjectRef && (await this.ctx.tombstones.isErased(teamId, ownerRef))) return;
+    const key = await this.ctx.keyOf(teamId, ownerRef || undefined);
     const body: Body = {
       text: message.text,
       ts: message.ts,

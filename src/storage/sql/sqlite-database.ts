@@ -1,7 +1,15 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { WriteBatcher, type SqlDatabase, type SqlRunner, type WriteLane } from './sql-database';
+import { openCheckpointer } from './sqlite-checkpointer';
+import {
+  WriteBatcher,
+  type PurgeOptions,
+  type PurgeReport,
+  type SqlDatabase,
+  type SqlRunner,
+  type WriteLane,
+} from './sql-database';
 
 /**
  * SQLite through better-sqlite3: one file, WAL, `secure_delete` so deleted rows are overwritten
@@ -59,9 +67,54 @@ export class SqliteDatabase implements SqlDatabase {
     return this.batchers[lane].write(op);
   }
 
+  /** Best effort, off the event loop: a few TRUNCATE attempts (erasure uses `purge`, which insists). */
   async checkpoint(): Promise<void> {
-    await this.txChain;
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    await this.emptyWal({ maxAttempts: 5 }).catch(() => undefined);
+  }
+
+  /**
+   * Layer (b) on SQLite: `secure_delete` has already zeroed deleted and replaced cells in every
+   * page written since; this empties the WAL, whose older frames still hold the previous page
+   * versions, with `wal_checkpoint(TRUNCATE)` retried until it succeeds.
+   */
+  async purge(_tables: readonly string[], options: PurgeOptions = {}): Promise<PurgeReport> {
+    const attempts = await this.emptyWal(options);
+    return {
+      engine: 'sqlite',
+      done: 'deleted and replaced cells zeroed in place (secure_delete); WAL checkpointed into the database file and truncated to 0 bytes (wal_checkpoint(TRUNCATE) succeeded)',
+      remains:
+        'nothing in the database, -wal or -shm files; blocks the file system freed earlier may keep old bytes until reused (use an encrypted file system)',
+      attempts,
+    };
+  }
+
+  /**
+   * The checkpoint runs in a worker thread (never on the event loop). Each attempt first copies
+   * frames without blocking writers (PASSIVE); then, with this connection's transactions held
+   * back (they queue, asynchronously, for the attempt's few milliseconds), asks for TRUNCATE. A
+   * reader elsewhere holding an old snapshot makes it fail: retried with backoff (up to 1 s).
+   */
+  private async emptyWal(options: PurgeOptions & { maxAttempts?: number }): Promise<number> {
+    if (this.file === ':memory:') return 1;
+    const checkpointer = openCheckpointer(this.file);
+    try {
+      let wait = 10;
+      for (let attempt = 1; ; attempt++) {
+        if (options.signal?.aborted) throw new Error('checkpoint abandoned (stopping)');
+        await checkpointer.passive();
+        const outcome = this.txChain.then(() => checkpointer.truncate());
+        this.txChain = outcome.catch(() => undefined);
+        const { done, reason } = await outcome;
+        if (done) return attempt;
+        if (attempt >= (options.maxAttempts ?? Number.MAX_SAFE_INTEGER))
+          throw new Error(`WAL not emptied after ${attempt} attempts: ${reason}`);
+        await options.onRetry?.(attempt, reason);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, 1_000);
+      }
+    } finally {
+      await checkpointer.close();
+    }
   }
 
   async close(): Promise<void> {

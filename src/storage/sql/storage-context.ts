@@ -1,9 +1,12 @@
+import type { Logger } from 'pino';
 import type { Subject } from '../../core/conversation-store';
 import { CodedError, isCodedError } from '../../errors';
 import type { FieldCipher, FieldContext } from '../crypto/field-cipher';
 import type { CryptoObserver, DataKey, KeyRing } from '../crypto/key-ring';
 import type { SqlDatabase } from './sql-database';
 import { Tombstones } from './tombstones';
+
+const NO_OWNER_MS = 2_000;
 
 /** What every encrypted store shares: the database, the key ring, the cipher, and a clock. */
 export class StorageContext {
@@ -13,6 +16,7 @@ export class StorageContext {
     readonly cipher: FieldCipher,
     readonly now: () => number = Date.now,
     private readonly observer: CryptoObserver = {},
+    private readonly logger?: Pick<Logger, 'error'>,
   ) {
     this.tombstones = new Tombstones(db, now);
   }
@@ -42,22 +46,76 @@ export class StorageContext {
     return this.keys.cachedKeyFor(teamId, scope, ref) ?? this.keys.keyFor(teamId, scope, ref);
   }
 
+  /**
+   * Whose key seals Data of a conversation: its visitor's, when the conversation is stored (so a
+   * visitor's erasure takes the whole conversation: agent, bot and system messages included);
+   * otherwise the author's (`fallbackRef`), or the team's when that is empty.
+   */
+  async conversationOwnerRef(teamId: string, conversationId: string): Promise<string | undefined> {
+    const conversationRef = this.conversationRef(teamId, conversationId);
+    const key = `${teamId}|${conversationRef}`;
+    const known = this.owners.get(key);
+    if (typeof known === 'string') return known;
+    if (known !== undefined && known > this.now()) return undefined;
+    const [row] = await this.db.all<{ visitor_ref: string }>(
+      'SELECT visitor_ref FROM conversations WHERE team_id = ? AND conversation_ref = ?',
+      [teamId, conversationRef],
+    );
+    this.remember(key, row ? row.visitor_ref : this.now() + NO_OWNER_MS);
+    return row?.visitor_ref;
+  }
+
+  /**
+   * A conversation's visitor never changes: remembered (blind refs only, bounded) so a message
+   * costs no extra query; "not stored yet" is remembered for 2 s only (another instance may
+   * store it). An erased owner is caught by the tombstone check all the same.
+   */
+  rememberOwner(teamId: string, conversationRef: string, visitorRef: string): void {
+    this.remember(`${teamId}|${conversationRef}`, visitorRef);
+  }
+
+  private remember(key: string, value: string | number): void {
+    this.owners.delete(key);
+    this.owners.set(key, value);
+    if (this.owners.size > 50_000) this.owners.delete(this.owners.keys().next().value as string);
+  }
+
+  /** `<team>|<conversation ref>` → the visitor's ref, or until when it is known to be absent. */
+  private readonly owners = new Map<string, string | number>();
+
   seal(ctx: FieldContext, value: unknown, key: DataKey): Buffer {
+    if (isWiped(key.key)) {
+      // A key dropped from memory (zeroed) while a caller still held it: never encrypt under zeroes.
+      throw new CodedError('KEY_MISSING', `data key ${key.id} was dropped from memory before use; retry`);
+    }
     const sealed = this.cipher.encrypt(ctx, Buffer.from(JSON.stringify(value), 'utf8'), key.id, key.key);
     this.observer.operation?.('encrypt', 'ok');
     return sealed;
   }
 
   /**
-   * Decrypts a stored value. Returns undefined when its key was destroyed (the Data was erased);
-   * a tampered or moved value throws DECRYPT_FAILED.
+   * Decrypts a stored value. Returns undefined only when its key was destroyed (the Data was
+   * erased). A key that does not exist throws KEY_MISSING (logged and counted: a corrupted key
+   * id or a lost key row is an error, never an erasure); a tampered or moved value throws
+   * DECRYPT_FAILED.
    */
   async open<T>(ctx: FieldContext, stored: Uint8Array): Promise<T | undefined> {
     let key: DataKey;
     try {
       key = await this.keys.keyById(this.cipher.keyIdOf(stored));
     } catch (err) {
-      if (isCodedError(err, 'DATA_KEY_DESTROYED')) return undefined;
+      if (isCodedError(err, 'DATA_KEY_DESTROYED')) {
+        this.observer.operation?.('decrypt', 'key_destroyed');
+        return undefined;
+      }
+      if (isCodedError(err, 'KEY_MISSING')) {
+        this.observer.operation?.('decrypt', 'key_missing');
+        this.logger?.error(
+          { code: 'KEY_MISSING', table: ctx.table, field: ctx.field, recordId: ctx.recordId },
+          'stored record names a data key that does not exist; it cannot be read',
+        );
+        throw err;
+      }
       this.observer.operation?.('decrypt', 'failed');
       throw err;
     }
@@ -75,4 +133,9 @@ export class StorageContext {
       );
     }
   }
+}
+
+function isWiped(key: Uint8Array): boolean {
+  for (const byte of key) if (byte !== 0) return false;
+  return true;
 }

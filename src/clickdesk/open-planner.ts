@@ -1,0 +1,118 @@
+/** The `apps.connections.open` budget: at most `limit` calls in any `windowMs` (tier 1: 20 per 60 s, per app). */
+export interface OpenBudget {
+  limit: number;
+  /** Calls counted in the current window, by every instance of the app (the rate governor's view). */
+  used: number;
+  windowMs: number;
+}
+
+export interface OpenPlannerOptions {
+  /** The shared view of the budget; undefined (or a failing probe) falls back to this instance's own count. */
+  budget?: () => Promise<OpenBudget | undefined>;
+  /** Used when the probe knows nothing yet (no call made so far). */
+  fallback: { limit: number; windowMs: number };
+  /** Opens kept back for urgent replacements: background opens stop when only this many remain. */
+  reserve: number;
+  /** Permits that may go back to back (e.g. every link replaced at once, plus a retry). */
+  burst: number;
+  now?: () => number;
+}
+
+/**
+ * Plans `apps.connections.open` calls so that a reconnect storm never runs the app out of its
+ * budget (Terms 4.9: never attempt to exceed a limit), while a link that goes down in calm
+ * weather is replaced at once.
+ *
+ * Permits come from a small bucket (`burst`: every link replaced at once, and a retry) that
+ * refills one permit per half step while more than half the budget is left, one per 0.6 step
+ * down to `reserve`, then one per step, the sustainable pace (step = window / limit: 3 s for 20
+ * per minute, so 1.5 s, 1.8 s, 3 s). An urgent open (no link ClickDesk can deliver on) takes
+ * any permit; a background open (restoring redundancy while another link delivers) leaves one
+ * permit of the bucket and the last `reserve` calls of the budget to urgent ones, so in calm
+ * weather it goes at once and in a storm it waits.
+ * The budget is the rate governor's count, shared by every instance; a permit counts from the
+ * moment it is granted, so two links replacing themselves at once never both take the last call.
+ */
+export class OpenPlanner {
+  private readonly granted: number[] = [];
+  private inFlight = 0;
+  private openingLinks = 0;
+  private tokens: number;
+  private refilledAt: number;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: OpenPlannerOptions) {
+    this.now = opts.now ?? Date.now;
+    this.tokens = opts.burst;
+    this.refilledAt = this.now();
+  }
+
+  /** Links granted a permit that have not yet said hello (or failed): see `opened()`. */
+  get opening(): number {
+    return this.openingLinks;
+  }
+
+  /**
+   * 0 when the open may go now (the permit is then taken: call `release()` once the call is
+   * answered and `opened()` once the link said hello or failed), else how long to wait before
+   * asking again. `urgent` is judged when the turn comes, after earlier requests were decided.
+   */
+  take(urgent: () => boolean): Promise<number> {
+    const decision = this.chain.then(() => this.decide(urgent));
+    this.chain = decision.catch(() => undefined);
+    return decision;
+  }
+
+  /** The permitted call has been answered (or failed): the shared count now includes it. */
+  release(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+  }
+
+  /** The permitted link said hello, or the attempt failed. */
+  opened(): void {
+    this.openingLinks = Math.max(0, this.openingLinks - 1);
+  }
+
+  private async decide(isUrgent: () => boolean): Promise<number> {
+    const shared = await this.probe();
+    const urgent = isUrgent();
+    const now = this.now();
+    const { limit, windowMs } = shared ?? this.opts.fallback;
+    while (this.granted.length > 0 && (this.granted[0] ?? 0) <= now - windowMs) this.granted.shift();
+    const used = Math.max((shared?.used ?? 0) + this.inFlight, this.granted.length);
+    const remaining = limit - used;
+    const step = windowMs / Math.max(1, limit);
+    const { reserve, burst } = this.opts;
+    const refillEvery = remaining > limit / 2 ? step / 2 : remaining > reserve ? step * 0.6 : step;
+    this.tokens = Math.min(burst, this.tokens + (now - this.refilledAt) / refillEvery);
+    this.refilledAt = now;
+
+    let wait = 0;
+    if (remaining <= 0) {
+      const oldest = this.granted[0];
+      wait = oldest === undefined ? step : Math.min(step, oldest + windowMs - now);
+    } else if (!urgent && remaining <= reserve) {
+      wait = step;
+    } else {
+      // A background open leaves one permit for an urgent replacement, so in a storm it waits.
+      const needed = urgent ? 1 : 2;
+      if (this.tokens < needed) wait = (needed - this.tokens) * refillEvery;
+    }
+    if (wait > 0) return Math.max(1, Math.ceil(wait));
+    this.tokens -= 1;
+    this.granted.push(now);
+    this.inFlight += 1;
+    this.openingLinks += 1;
+    return 0;
+  }
+
+  private async probe(): Promise<OpenBudget | undefined> {
+    if (!this.opts.budget) return undefined;
+    try {
+      return await this.opts.budget();
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import type { Logger } from 'pino';
+import type { ChatDelivery } from '../core/chat-delivery';
+import type { FaultPoint } from '../core/fault-point';
+import { jitteredBackoff } from '../core/jittered-backoff';
+import type { DoneOutcome, Outbox, OutboxRow } from '../core/outbox';
+import { describeError } from '../errors';
+import { classifyFailure, LeaseLostError } from './classify-failure';
+
+export interface OutboxSenderOptions {
+  outbox: Outbox;
+  delivery: ChatDelivery;
+  logger: Logger;
+  /** Rows in delivery at once (one per conversation); keeps the rate queue below RATE_MAX_QUEUE. */
+  maxInFlight?: number;
+  /** How often to look for rows due again (retries, rows of instances that died). */
+  pollMs?: number;
+  /** Backoff between tries of one effect: `baseMs * 2^(n-1)`, jittered, at most `maxMs`; never given up. */
+  retry?: { baseMs: number; maxMs: number };
+  /** Seconds from an effect's commit to ClickDesk accepting it. */
+  onSent?: (kind: 'post' | 'transfer', seconds: number) => void;
+  onRetry?: (reason: string) => void;
+  onDeadLetter?: (reason: string) => void;
+  /** A send of unknown outcome was found in the conversation's history (not sent again). */
+  onReconciled?: () => void;
+  faultPoint?: FaultPoint;
+  now?: () => number;
+}
+
+type Stage = 'reconcile' | 'queued' | 'sending';
+
+/** How far before the recorded attempt the history is searched (clock skew between us and ClickDesk). */
+const HISTORY_SKEW_MS = 60_000;
+
+/**
+ * Delivers committed effects: each through `ChatDelivery` (the channel policy and the rate
+ * governor are behind it). Before a post leaves, the attempt is recorded; a row found with an
+ * attempt but no answer (a crash, a timeout) is looked up in `conversations.history` by its
+ * `client_msg_id` before it is posted again. Transient failures are retried with capped,
+ * jittered backoff, forever; permanent ones become dead letters.
+ */
+export class OutboxSender {
+  private readonly inFlight = new Set<string>();
+  private pumping = false;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: OutboxSenderOptions) {}
+
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1_000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** New rows were committed, or a delivery finished: look for work now. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump().finally(() => {
+      this.pumping = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Stops claiming; resolves true once deliveries in flight are done, false if the deadline passed. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    if (this.inFlight.size === 0) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private async pump(): Promise<void> {
+    const max = this.opts.maxInFlight ?? 64;
+    try {
+      for (;;) {
+        const room = max - this.inFlight.size;
+        if (room <= 0 || this.stopped) return;
+        const rows = (await this.opts.outbox.claim(room)).filter((r) => !this.inFlight.has(r.effectId));
+        if (rows.length === 0) return;
+        for (const row of rows) {
+          this.inFlight.add(row.effectId);
+          void this.deliver(row).finally(() => {
+            this.inFlight.delete(row.effectId);
+            if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+            this.kick();
+          });
+        }
+      }
+    } catch (err) {
+      this.opts.logger.error(
+        { err: describeError(err) },
+        'claiming outbox rows failed; retrying at next poll',
+      );
+    }
+  }
+
+  private async deliver(row: OutboxRow): Promise<void> {
+    const { outbox, delivery, faultPoint } = this.opts;
+    const now = this.opts.now ?? Date.now;
+    const { teamId, conversationId, effectId, effect } = row;
+    // Where a failure struck: looking up an earlier send, waiting to send, or after the send left.
+    let stage: Stage = row.attemptedAt !== undefined ? 'reconcile' : 'queued';
+    try {
+      let outcome: DoneOutcome;
+      if (effect.kind === 'post') {
+        if (
+          row.attemptedAt !== undefined &&
+          (await delivery.wasPosted(teamId, conversationId, effectId, row.attemptedAt - HISTORY_SKEW_MS))
+        ) {
+          this.opts.onReconciled?.();
+          outcome = 'already_sent';
+        } else {
+          stage = 'queued';
+          outcome = await delivery.post(teamId, conversationId, effect.text, effectId, async () => {
+            if (!(await outbox.markAttempt(effectId))) throw new LeaseLostError(effectId);
+            stage = 'sending';
+            faultPoint?.('before-send');
+          });
+          faultPoint?.('after-answer');
+        }
+      } else {
+        stage = 'sending';
+        await delivery.transfer(teamId, conversationId);
+        outcome = 'sent';
+      }
+      await outbox.markDone(effectId, outcome);
+      if (outcome === 'sent') this.opts.onSent?.(effect.kind, (now() - row.createdAt) / 1000);
+    } catch (err) {
+      await this.failed(row, err, stage);
+    }
+  }
+
+  private async failed(row: OutboxRow, err: unknown, stage: Stage): Promise<void> {
+    const { outbox, logger } = this.opts;
+    const now = this.opts.now ?? Date.now;
+    const failure = classifyFailure(err);
+    const log = logger.child({ effectId: row.effectId, kind: row.effect.kind, reason: failure.reason });
+    try {
+      if (failure.kind === 'lease_lost') {
+        log.warn('another instance took this effect over');
+      } else if (failure.kind === 'permanent') {
+        await outbox.deadLetter(row.effectId, failure.reason);
+        log.error('ClickDesk refused the effect for good; dead-lettered');
+        this.opts.onDeadLetter?.(failure.reason);
+      } else {
+        const retry = this.opts.retry ?? { baseMs: 500, maxMs: 60_000 };
+        const delay = jitteredBackoff(row.tries + 1, retry);
+        // A failed history lookup leaves an earlier send as unknown as it was; a failure before
+        // this try's send left (queue full, deadline) proves nothing left; after it, the answer says.
+        const delivered = stage === 'reconcile' ? 'unknown' : stage === 'queued' ? 'no' : failure.delivered;
+        await outbox.retryLater(row.effectId, now() + delay, failure.reason, delivered);
+        log.warn(
+          { err: describeError(err), tries: row.tries + 1, delayMs: Math.round(delay) },
+          'delivery failed; will retry',
+        );
+        this.opts.onRetry?.(failure.reason);
+      }
+    } catch (storeErr) {
+      // The row stays leased to us; once the lease runs out it is claimed again.
+      log.error({ err: describeError(storeErr) }, 'could not record the delivery failure');
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PURGED_TABLES } from '../../src/lifecycle/sealed-tables';
+import type { StorageFixture } from './storage-fixtures';
+import { adminQuery } from './storage-fixtures';
+
+/**
+ * The raw files a forensic reader would take: SQLite's database, -wal and -shm; PostgreSQL's
+ * relation files (heap and TOAST, every 1 GB segment) of the app's tables in the fixture's
+ * schema, found with pg_relation_filepath under SHOW data_directory (tests run on the same
+ * machine as the server, as a user that can read them).
+ */
+export async function rawDatabaseFiles(fx: StorageFixture): Promise<string[]> {
+  if (fx.kind === 'sqlite') return fx.files().filter((f) => existsSync(f));
+  const dataDir = (await adminQuery('SHOW data_directory')).rows[0].data_directory as string;
+  const files: string[] = [];
+  for (const table of PURGED_TABLES) {
+    const { rows } = await adminQuery(
+      `SELECT pg_relation_filepath(c.oid) AS heap,
+              CASE WHEN c.reltoastrelid <> 0 THEN pg_relation_filepath(c.reltoastrelid) END AS toast
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2`,
+      [fx.pgSchema, table],
+    );
+    for (const rel of [rows[0]?.heap, rows[0]?.toast] as Array<string | null | undefined>) {
+      if (!rel) continue;
+      const base = path.join(dataDir, rel);
+      for (let segment = 0; ; segment++) {
+        const file = segment === 0 ? base : `${base}.${segment}`;
+        if (!existsSync(file)) break;
+        files.push(file);
+      }
+    }
+  }
+  return files;
+}
+
+/** Which of `needles` occur in any of `files` (as indexes into `needles`). */
+export function occurrences(files: readonly string[], needles: readonly Buffer[]): number[] {
+  const contents = files.map((f) => readFileSync(f));
+  return needles.flatMap((needle, i) => (contents.some((c) => c.includes(needle)) ? [i] : []));
+}
