@@ -6,6 +6,7 @@ import { adminRouter } from '../../src/http/admin-router';
 import { createHttpApp } from '../../src/http/create-http-app';
 import { silentLogger } from '../../src/logging/create-logger';
 import type { Storage } from '../../src/storage/open-storage';
+import { httpCall } from '../helpers/http-call';
 import { nonLoopbackAddress } from '../helpers/non-loopback-address';
 import { storageFixture, type StorageFixture } from '../helpers/storage-fixtures';
 
@@ -80,16 +81,20 @@ describe('admin channel check (TRUST_PROXY)', () => {
     let server: Server;
     let base: string;
     beforeAll(async () => {
-      server = appTrusting([]).listen(0, '0.0.0.0');
+      server = appTrusting([]).listen(0, '127.0.0.1');
       await once(server, 'listening');
-      base = `http://${outside.address}:${(server.address() as AddressInfo).port}`;
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
     it('refuses a plain remote client, token or not, and ignores a forged X-Forwarded-Proto', async () => {
-      const res = await fetch(`${base}${PATH}`, { headers: { ...bearer, 'x-forwarded-proto': 'https' } });
+      // From this machine's non-loopback address to 127.0.0.1: the app sees a remote caller.
+      const res = await httpCall(`${base}${PATH}`, {
+        localAddress: outside.address,
+        headers: { ...bearer, 'x-forwarded-proto': 'https' },
+      });
       expect(res.status).toBe(403);
-      expect(await res.json()).toMatchObject({ error: 'insecure_channel' });
+      expect(JSON.parse(res.text)).toMatchObject({ error: 'insecure_channel' });
     });
   });
 });

@@ -5,7 +5,7 @@ import { fullScans } from '../helpers/full-scans';
 import { STORAGE_KINDS } from '../helpers/storage-fixtures';
 
 /** Tables that grow with chat volume or over the app's life: a scrape may never walk them whole. */
-const GROWING = ['messages', 'profiles', 'conversations', 'lifecycle_jobs', 'inbox'];
+const GROWING = ['messages', 'profiles', 'conversations', 'lifecycle_jobs', 'inbox', 'outbox'];
 
 /** Fills the tables with enough rows that the planner prefers an index wherever one serves. */
 async function seed(db: SqlDatabase, rows: number): Promise<void> {
@@ -32,6 +32,17 @@ async function seed(db: SqlDatabase, rows: number): Promise<void> {
        SELECT 'j' || g, 'w' || g, 'app.uninstalled', ?::bigint - g, 'done', '{}' FROM generate_series(1, ?) AS g`,
       [now, rows / 10],
     );
+    await db.run(
+      `INSERT INTO inbox (event_id, team_id, subject_ref, received_at, handled_at)
+       SELECT 'Ev' || g, 'T1', 's' || (g % 500), ?::bigint - g, ?::bigint - g FROM generate_series(1, ?) AS g`,
+      [now, now, rows],
+    );
+    await db.run(
+      `INSERT INTO outbox (effect_id, event_id, team_id, subject_ref, lane, kind, payload, state, created_at, next_at)
+       SELECT 'Ev' || g || '-0', 'Ev' || g, 'T1', 's' || (g % 500), 'c' || (g % 500), 'post', '\\x00'::bytea, 'pending', ?::bigint - g, ?::bigint
+       FROM generate_series(1, ?) AS g`,
+      [now, now, rows],
+    );
     await db.run('ANALYZE');
     return;
   }
@@ -40,6 +51,14 @@ async function seed(db: SqlDatabase, rows: number): Promise<void> {
       await tx.run(
         'INSERT INTO messages (event_id, team_id, conversation_ref, subject_ref, sender_kind, body, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         [`Ev${g}`, 'T1', `c${g % 500}`, `s${g % 500}`, 'visitor', Buffer.alloc(1), now - g, now - g],
+      );
+      await tx.run(
+        'INSERT INTO inbox (event_id, team_id, subject_ref, received_at, handled_at) VALUES (?, ?, ?, ?, ?)',
+        [`Ev${g}`, 'T1', `s${g % 500}`, now - g, now - g],
+      );
+      await tx.run(
+        "INSERT INTO outbox (effect_id, event_id, team_id, subject_ref, lane, kind, payload, state, created_at, next_at) VALUES (?, ?, 'T1', ?, ?, 'post', ?, 'pending', ?, ?)",
+        [`Ev${g}-0`, `Ev${g}`, `s${g % 500}`, `c${g % 500}`, Buffer.alloc(1), now - g, now],
       );
       if (g % 10 !== 0) continue;
       await tx.run(

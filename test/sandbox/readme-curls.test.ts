@@ -137,11 +137,14 @@ curl.describeIf("the README's sandbox curls", () => {
       await until('greeted', () => botSpoke(chat.conversation_id));
       await p.app.dispatcher.drain(5_000);
       expect(p.sim.world.countBy(chat.conversation_id, 'bot')).toBe(1);
+      await linksBack(); // steady links before the next fault, whose check counts them
     },
-    'POST /sandbox/faults/raw {"frames":["not json"]}': async () => {
+    'POST /sandbox/faults/raw {"frames":["not json"]}': async (_body, before) => {
       await until('a protocol error', async () => (await metric('clickdesk_rtm_protocol_errors_total')) >= 1);
       expect(logs.some((l) => String(l.msg).startsWith('dropped a malformed RTM frame'))).toBe(true);
-      expect(p.app.gateway.openConnections).toBe(2);
+      // The link stays up: both links open, and no new one was needed.
+      await linksBack();
+      expect(connected()).toBe(before.connected);
     },
     'POST /sandbox/events {"event":{"type":"visitor_updated","visitor_id":"V1"}}': async () => {
       const calls = JSON.stringify(p.sim.counters.apiCalls);

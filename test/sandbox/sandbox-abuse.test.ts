@@ -111,7 +111,8 @@ describe('a sandbox that cannot be abused (real process, SANDBOX=1, NODE_ENV=pro
     'refuses its controls to a caller that is not on loopback, even listening on every interface',
     async () => {
       const before = captured.length;
-      const res = await httpCall(`http://${outside.address}:${new URL(simUrl).port}/sandbox/webhooks`, {
+      const res = await httpCall(`http://127.0.0.1:${new URL(simUrl).port}/sandbox/webhooks`, {
+        localAddress: outside.address,
         method: 'POST',
         headers: { ...json, host: 'localhost' },
         body: JSON.stringify({ type: 'app.uninstalled', team_id: 'T0SANDBOX', url: captureUrl }),

@@ -49,8 +49,9 @@ describe('sandbox controls (loopback and Host check)', () => {
     await new Promise<void>((r) => sink.close(() => r()));
   });
 
-  const sendWebhook = (host: string | undefined, via = '127.0.0.1') =>
-    httpCall(`http://${via}:${port}/sandbox/webhooks`, {
+  const sendWebhook = (host: string | undefined, from?: string) =>
+    httpCall(`http://127.0.0.1:${port}/sandbox/webhooks`, {
+      localAddress: from,
       method: 'POST',
       headers: { ...json, ...(host === undefined ? {} : { host }) },
       body: JSON.stringify({ type: 'app.uninstalled', team_id: 'T0SANDBOX', url: sinkUrl }),
@@ -95,7 +96,7 @@ describe('sandbox controls (loopback and Host check)', () => {
       expect(res.status).toBe(403);
       expect(JSON.parse(res.text)).toMatchObject({ error: 'not_loopback' });
       expect(received).toBe(0);
-      const page = await httpCall(`http://${outside.address}:${port}/visitor/`);
+      const page = await httpCall(`http://127.0.0.1:${port}/visitor/`, { localAddress: outside.address });
       expect(page.status).toBe(200);
     });
   });

@@ -199,6 +199,15 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX conversations_confirmed ON conversations (confirmed_at);
     `,
   },
+  {
+    version: 7,
+    name: 'dead letters counted through partial indexes',
+    // The dead-letter gauges are read on every scrape: only the dead rows, never the whole inbox.
+    sql: `
+      CREATE INDEX inbox_dead ON inbox (dead_at) WHERE dead_at IS NOT NULL;
+      CREATE INDEX outbox_dead ON outbox (dead_at) WHERE state = 'dead'
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {
