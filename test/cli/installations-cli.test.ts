@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { startOAuthSimulator } from '../helpers/oauth-pair';
@@ -71,7 +72,7 @@ describe('npm run installations', () => {
         CLICKDESK_CLIENT_ID: OAUTH.clientId,
         CLICKDESK_CLIENT_SECRET: OAUTH.clientSecret,
         PUBLIC_URL: 'http://127.0.0.1:9',
-        WEBHOOK_SECRETS: `whsec_${Buffer.from('0123456789abcdef0123').toString('base64')}`,
+        WEBHOOK_SECRETS: `whsec_${randomBytes(32).toString('base64')}`,
       };
       const list = await run(['list'], env);
       expect(list.status).toBe(0);
