@@ -12,6 +12,7 @@ import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
 import { formatReport, type BenchReport } from './report';
+import { oauthRotationBenchmark } from './oauth-rotation.bench';
 import { scrapeBenchmark } from './scrape.bench';
 import { soakBenchmark } from './soak';
 
@@ -23,7 +24,8 @@ Runs the benchmarks and prints each figure beside its baseline and their ratio.
 prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds them.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, scrape, governor, policy, crash, peer
+  --only NAME          run one benchmark: ingest, storage, erasure, scrape, governor, policy, crash, peer,
+                       oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
@@ -46,8 +48,10 @@ Options:
   --fault-every MS     a random fault every MS milliseconds during a storm (default 200)
   --storm-links LIST   link counts to storm with (default 1,2; "none" to skip the storms)
   --seed N             seed of the storm's fault sequence (default 1)
+  --teams N            oauth: installed teams (default 100)
+  --token-ttl N        oauth: seconds an access token lives at ClickDesk (default 60)
   --json               print the reports as JSON instead of tables
-  --minutes N          soak: how long (default 10; 1 for a quick check)
+  --minutes N          soak and oauth: how long (default 10; 1 for a quick check)
   --rate N             soak: events per second (default 500)
   --sample-seconds N   soak: a line every N seconds (default 30)
   --heap-snapshots DIR soak: write V8 heap snapshots there (after warm-up and at the end);
@@ -80,6 +84,8 @@ async function main(): Promise<void> {
       'fault-every': { type: 'string', default: '200' },
       'storm-links': { type: 'string', default: '1,2' },
       seed: { type: 'string', default: '1' },
+      teams: { type: 'string', default: '100' },
+      'token-ttl': { type: 'string', default: '60' },
       json: { type: 'boolean', default: false },
       minutes: { type: 'string', default: '10' },
       rate: { type: 'string', default: '500' },
@@ -101,7 +107,7 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'scrape', 'governor', 'policy', 'crash', 'peer'];
+  const known = ['ingest', 'storage', 'erasure', 'scrape', 'governor', 'policy', 'crash', 'peer', 'oauth'];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -249,6 +255,21 @@ async function main(): Promise<void> {
             values['storm-links'] === 'none'
               ? []
               : values['storm-links'].split(',').map((n) => int('storm-links', n.trim(), 1)),
+        },
+        progress,
+      ),
+    );
+  }
+  if (values.only === 'oauth') {
+    done(
+      await oauthRotationBenchmark(
+        {
+          teams: int('teams', values.teams, 1),
+          durationMs: int('minutes', values.minutes, 1) * 60_000,
+          tokenTtlMs: int('token-ttl', values['token-ttl'], 2) * 1000,
+          instances: 2,
+          chatEveryMs: 50,
+          databaseUrl,
         },
         progress,
       ),

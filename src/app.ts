@@ -41,11 +41,30 @@ import { FreshnessRefresher } from './lifecycle/freshness-refresher';
 import { AppIdentity, storageHoldsTeam } from './lifecycle/app-identity';
 import { createMetricsHttpApp } from './http/create-metrics-http-app';
 import { oldestConfirmation } from './lifecycle/oldest-confirmation';
+import { ClickDeskOAuthClient } from './installations/clickdesk-oauth-client';
+import type { InstallationStore } from './installations/installation-store';
+import { InstallState, type UsedStates } from './installations/install-state';
+import { installRouter } from './installations/install-router';
+import { TokenRotator, type TokenRotatorOptions } from './installations/token-rotator';
 
 export interface ClickDeskCredentials {
   readonly apiUrl: string;
   readonly appToken: string;
-  readonly botToken: string;
+  /** Single-team setup: one static bot token. Without it, each team's comes from its installation. */
+  readonly botToken?: string;
+}
+
+/** One app, many teams (shared/clickdesk-api.md §4): the install flow, the store, token rotation. */
+export interface InstallationWiring {
+  store: InstallationStore;
+  usedStates: UsedStates;
+  clientId: string;
+  clientSecret: string;
+  /** The app's public base URL; ClickDesk sends installers back to `{publicUrl}/oauth/callback`. */
+  publicUrl: () => string;
+  rotation?: Pick<TokenRotatorOptions, 'refreshAheadMs' | 'leaseMs' | 'sweepMs' | 'afterGrant'>;
+  /** The install flow's clock (tests move it past the state's 10 minutes). */
+  now?: () => number;
 }
 
 export type BotAppConfig = Pick<
@@ -93,6 +112,8 @@ export interface BotAppOptions {
   deliveryRetry?: { baseMs: number; maxMs: number };
   /** Crash tests only: stops the process at a named step (test/fixtures/crash-app-child.ts). */
   faultPoint?: FaultPoint;
+  /** Installations by OAuth; without it the static `clickdesk.botToken` serves every call. */
+  installations?: InstallationWiring;
 }
 
 export interface LifecycleWiring {
@@ -123,6 +144,8 @@ export interface BotApp {
   readonly metrics: AppMetrics;
   readonly worker: ErasureWorker | undefined;
   readonly refresher: FreshnessRefresher | undefined;
+  /** Each team's bot token, kept valid; undefined in the single-team (static token) setup. */
+  readonly tokens: TokenRotator | undefined;
   start(): Promise<void>;
   /** Graceful: stop intake, ack what was recorded, finish handlers within the deadline, close links. */
   stop(): Promise<{ drained: boolean }>;
@@ -157,10 +180,47 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   });
   metrics.bindGovernor(governor);
 
+  const egressFetch = createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]);
+  const installs = opts.installations;
+  const oauthClient =
+    installs &&
+    new ClickDeskOAuthClient({
+      apiUrl: clickdesk.apiUrl,
+      clientId: installs.clientId,
+      clientSecret: installs.clientSecret,
+      redirectUri: () => new URL('oauth/callback', `${installs.publicUrl().replace(/\/+$/, '')}/`).toString(),
+      fetchImpl: egressFetch,
+      governor,
+    });
+  const tokens =
+    installs &&
+    oauthClient &&
+    new TokenRotator({
+      store: installs.store,
+      oauth: oauthClient,
+      logger: logger.child({ part: 'tokens' }),
+      ...installs.rotation,
+      onRefresh: (outcome) => metrics.installations.refreshes.inc({ outcome }),
+    });
+  if (installs) metrics.installations.bind(() => installs.store.list());
+  const staticToken = (): string => {
+    if (clickdesk.botToken) return clickdesk.botToken;
+    throw new CodedError(
+      'CONFIG_INVALID',
+      'no bot token: set CLICKDESK_BOT_TOKEN or configure installations',
+    );
+  };
   const api = new ClickDeskWebApi({
     baseUrl: clickdesk.apiUrl,
     appToken: clickdesk.appToken,
-    botTokenFor: () => clickdesk.botToken,
+    botTokenFor: tokens ? (teamId) => tokens.tokenFor(teamId) : staticToken,
+    renewBotToken: tokens && ((teamId, expired) => tokens.renew(teamId, expired)),
+    onBotAuthFailed: (teamId, apiError) => {
+      if (!tokens || !installs || apiError !== 'token_revoked') return;
+      // ClickDesk revoked the team's token (uninstalled, reinstalled elsewhere): stop using it.
+      tokens.forget(teamId);
+      logger.warn({ teamId }, "ClickDesk revoked this team's bot token: the installation is no longer used");
+    },
     review: createOutboundGuard({
       policy,
       onBlock: config.policy.onBlock,
@@ -169,7 +229,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       onBlocked: (rule) => metrics.policyBlocked.inc({ rule }),
     }),
     governor,
-    fetchImpl: createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]),
+    fetchImpl: egressFetch,
     onResponse: ({ method, outcome }) => metrics.apiRequests.inc({ method, outcome }),
   });
   const sender = new OutboxSender({
@@ -213,6 +273,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       return bucket && { limit: bucket.limit, used: bucket.used, windowMs: bucket.windowSeconds * 1000 };
     },
     intake: async (event) => {
+      if (tokens && !(await tokens.has(event.teamId))) {
+        // A team that holds no installation: acknowledged (so it is not redelivered), not handled.
+        metrics.installations.eventsDropped.inc({ reason: 'not_installed' });
+        return 'duplicate';
+      }
       const outcome = await inbox.record(event);
       opts.faultPoint?.('after-record');
       if (outcome === 'recorded') dispatcher.submit(event);
@@ -239,7 +304,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       now: sql.ctx.now,
       logger: logger.child({ part: 'lifecycle' }),
       ...opts.lifecycle.worker,
-      onFinished: (job, seconds) => metrics.lifecycleJobSeconds.observe({ event: job.type }, seconds),
+      onFinished: (job, seconds) => {
+        metrics.lifecycleJobSeconds.observe({ event: job.type }, seconds);
+        // The team's installation was shredded with its Data: stop using a cached token at once.
+        if (job.scope.kind === 'team') tokens?.forget(job.scope.teamId);
+      },
       onTerminated: () => {
         opts.onFatal?.(
           new CodedError(
@@ -262,18 +331,28 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     identity = new AppIdentity({
       configuredAppId: opts.lifecycle.appId,
       // The token's team is not known before this answer; its one call is counted under "self".
+      // With installations, any installed team's token tells which app this is.
       whoAmI: async () => {
+        const teamId = installs ? (await installs.store.list())[0]?.teamId : 'self';
+        if (teamId === undefined)
+          throw new CodedError(
+            'INSTALLATION_MISSING',
+            'no team has installed the app yet: its identity is not known',
+          );
         const me = await api.call<{ app_id: string; team_id: string }>(
           'auth.test',
           {},
           {
             kind: 'bot',
-            teamId: 'self',
+            teamId,
           },
         );
         return { appId: me.app_id, teamId: me.team_id };
       },
-      holdsTeam: storageHoldsTeam(sql.db),
+      // The teams held: those with an installation, and any of which storage keeps something.
+      holdsTeam: async (teamId) =>
+        (installs !== undefined && (await installs.store.get(teamId)) !== undefined) ||
+        (await storageHoldsTeam(sql.db)(teamId)),
     });
     lifecycleRoutes.push(
       {
@@ -318,6 +397,20 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     routers: [
       ...(config.metricsPort === undefined ? [metricsRoute] : []),
       { path: '/', router: legalPagesRouter() },
+      ...(installs && oauthClient && tokens
+        ? [
+            {
+              path: '/',
+              router: installRouter({
+                oauth: oauthClient,
+                state: new InstallState(installs.clientSecret, installs.usedStates, installs.now),
+                store: installs.store,
+                logger,
+                onInstalled: (inst) => tokens.installed(inst),
+              }),
+            },
+          ]
+        : []),
       ...lifecycleRoutes,
     ],
   });
@@ -353,7 +446,9 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     metrics,
     worker,
     refresher,
+    tokens,
     async start() {
+      tokens?.start();
       await dispatcher.recover();
       // Learn who the app is before the first webhook needs it; a webhook asks again if this fails.
       identity?.resolve().then(
@@ -403,6 +498,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       governor.close();
       await gateway.close();
       await worker?.stop();
+      await tokens?.stop();
       if (!opts.rateStore) await rateStore.close();
       return { drained };
     },

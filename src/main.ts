@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createBotApp, type ClickDeskCredentials } from './app';
@@ -13,6 +14,7 @@ import { wireSandboxInstalls } from './sandbox-installs';
 import { openStorage, storageOptionsFrom } from './storage/open-storage';
 import { ReceiptSigner } from './lifecycle/receipt-signer';
 import { loadSodium } from './storage/crypto/sodium';
+import { installThroughConsent } from './sandbox/install-through-consent';
 
 /** The composition root: reads config, starts the sandbox if asked, wires and runs the app. */
 async function main(): Promise<void> {
@@ -33,12 +35,26 @@ async function main(): Promise<void> {
   let sandbox: Simulator | undefined;
   let credentials: ClickDeskCredentials;
   let webhookSecrets = config.lifecycle.webhookSecrets;
+  // Installations (§4): in sandbox mode the simulator's registration, with this run's secret.
+  let oauth = config.oauth.clientId
+    ? { clientId: config.oauth.clientId, clientSecret: config.oauth.clientSecret ?? '' }
+    : undefined;
+  let publicUrl = config.oauth.publicUrl ?? '';
   if (config.mode === 'sandbox') {
     // The simulator signs with a secret it makes for this run, never the operator's WEBHOOK_SECRETS
     // (it would sign anything with them); the app trusts that secret only in sandbox mode.
     sandbox = new Simulator({
       webhook: { url: undefined, secrets: [], retries: 5, timeoutMs: 5_000, retryBaseMs: 1_000 },
+      oauth: {
+        clientId: 'sandbox-client-id',
+        clientSecret: randomBytes(24).toString('base64url'),
+        redirectUris: [], // the app's callback, once it listens
+        codeTtlMs: 10 * 60_000,
+        accessTokenTtlMs: 12 * 60 * 60_000,
+        refreshReuseMs: 60_000,
+      },
     });
+    oauth = { clientId: sandbox.options.oauth.clientId, clientSecret: sandbox.options.oauth.clientSecret };
     webhookSecrets = sandbox.webhookSecrets;
     if (config.lifecycle.webhookSecrets.length > 0)
       logger.warn('sandbox mode: WEBHOOK_SECRETS is not used; the simulator signs with a secret of its own');
@@ -47,14 +63,15 @@ async function main(): Promise<void> {
       config.sandbox.port,
       sandbox.listen(config.sandbox.port, config.sandbox.host),
     );
-    credentials = sandbox.credentials();
+    // No static bot token: the sandbox team installs the app through the real flow below.
+    credentials = { apiUrl: sandbox.apiUrl, appToken: sandbox.options.appToken };
     logger.info(
       { simulator: sandbox.url },
       'sandbox mode: no ClickDesk credentials set, running the bundled simulator',
     );
   } else {
     const { apiUrl, appToken, botToken } = config.clickdesk;
-    if (!apiUrl || !appToken || !botToken)
+    if (!apiUrl || !appToken || (!botToken && !oauth))
       throw new Error('live mode without credentials: config validation let this through');
     credentials = { apiUrl, appToken, botToken };
   }
@@ -80,6 +97,12 @@ async function main(): Promise<void> {
     conversations: storage.conversations,
     messages: storage.messages,
     profiles: storage.profiles,
+    installations: oauth && {
+      store: storage.installations,
+      usedStates: storage.usedStates,
+      ...oauth,
+      publicUrl: () => publicUrl,
+    },
     lifecycle: storage.sql && {
       sql: storage.sql,
       signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
@@ -112,6 +135,21 @@ async function main(): Promise<void> {
           listenHardened(app.metricsHttp, config.metricsPort, config.http.host, config.httpServer),
         );
   const { port } = server.address() as AddressInfo;
+  if (sandbox) {
+    // The app's callback is known now: register it, and install the sandbox team before intake starts.
+    publicUrl = `http://${config.http.host}:${port}`;
+    sandbox.options.oauth.redirectUris.push(`${publicUrl}/oauth/callback`);
+    const appUrl = publicUrl;
+    await wireSandboxInstalls({ sandbox, app, storage, logger });
+    // Every start is a first start for the in-memory simulator: its team installs the app the
+    // real way (unless it uninstalled it: then a reset, which walks the same flow, brings it back).
+    if (sandbox.installs.isInstalled(sandbox.team.id) && !reset) {
+      const installed = await installThroughConsent(appUrl, sandbox.team.id);
+      if (installed.status !== 200)
+        throw new Error(`installing the sandbox team failed (${installed.status})`);
+      logger.info({ teamId: sandbox.team.id }, 'sandbox team installed through the install flow');
+    }
+  }
   await app.start();
   const metricsUrl =
     metricsServer && `http://${config.http.host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
@@ -123,8 +161,10 @@ async function main(): Promise<void> {
     const appUrl = `http://${config.http.host}:${port}`;
     sandbox.options.webhook.url = `${appUrl}/webhooks/clickdesk`;
     sandbox.options.appUrl = appUrl;
+    process.stdout.write(
+      `  Add another team: POST ${sandbox.url}/sandbox/teams {"name":"…"}, then ${appUrl}/install\n`,
+    );
     process.stdout.write(`\n  Chat with your bot as a visitor: ${sandbox.url}/visitor/\n\n`);
-    await wireSandboxInstalls({ sandbox, app, storage, logger });
     if (reset) {
       const report = await resetTeam(sandbox);
       logger.info(

@@ -20,7 +20,7 @@ export class ClickDeskApiError extends CodedError {
   }
 }
 
-const AUTH_ERRORS = new Set(['invalid_auth', 'token_revoked', 'not_authed']);
+const AUTH_ERRORS = new Set(['invalid_auth', 'token_revoked', 'not_authed', 'token_expired']);
 
 /** Calls a visitor is waiting on go ahead of background work (refreshes) for the same budget. */
 const REPLY_METHODS = new Set(['chat.postMessage', 'conversations.transfer', 'apps.connections.open']);
@@ -29,8 +29,12 @@ export interface WebApiClientOptions {
   /** Base URL ending in "/", e.g. http://127.0.0.1:4100/api/ */
   baseUrl: string;
   appToken: string;
-  /** The bot token of a team (one team per install in this starter). */
-  botTokenFor: (teamId: string) => string;
+  /** The bot token of a team: the static one, or its installation's (see installations/). */
+  botTokenFor: (teamId: string) => string | Promise<string>;
+  /** After `token_expired`: a fresh token for the team; the call is then retried once. */
+  renewBotToken?: (teamId: string, expired: string) => Promise<string>;
+  /** ClickDesk refused a team's token for good (revoked, invalid). */
+  onBotAuthFailed?: (teamId: string, apiError: string) => void;
   /** The channel policy's review of every call that carries text (Terms 4.8); not optional. */
   review: OutboundReview;
   /** Paces every call within ClickDesk's limits (Terms 4.9); not optional. */
@@ -131,7 +135,6 @@ export class ClickDeskWebApi {
     auth: Auth,
     options: { priority?: Priority; beforeSend?: () => Promise<void> } = {},
   ): Promise<T> {
-    const token = auth.kind === 'app' ? this.opts.appToken : this.opts.botTokenFor(auth.teamId);
     const body = JSON.stringify(
       this.opts.review(auth.kind === 'bot' ? auth.teamId : undefined, method, args),
     );
@@ -143,10 +146,24 @@ export class ClickDeskWebApi {
       priority: options.priority ?? (REPLY_METHODS.has(method) ? 'reply' : 'background'),
     } as const;
     const { beforeSend } = options;
-    return this.opts.governor.run(call, async () => {
-      await beforeSend?.();
-      return this.send<T>(method, scope, body, token);
-    });
+    const run = (token: string): Promise<T> =>
+      this.opts.governor.run(call, async () => {
+        await beforeSend?.();
+        return this.send<T>(method, scope, body, token);
+      });
+    if (auth.kind === 'app') return run(this.opts.appToken);
+    const token = await this.opts.botTokenFor(auth.teamId);
+    try {
+      return await run(token);
+    } catch (err) {
+      if (!(err instanceof ClickDeskApiError) || err.code !== 'CLICKDESK_AUTH_FAILED') throw err;
+      if (err.apiError === 'token_expired' && this.opts.renewBotToken) {
+        // §4: refresh, then retry the call once.
+        return run(await this.opts.renewBotToken(auth.teamId, token));
+      }
+      if (err.apiError !== 'token_expired') this.opts.onBotAuthFailed?.(auth.teamId, err.apiError);
+      throw err;
+    }
   }
 
   private async send<T>(method: string, scope: string, body: string, token: string): Promise<T> {
@@ -188,7 +205,12 @@ export class ClickDeskWebApi {
     }
     const apiError = typeof answer.error === 'string' ? answer.error : `http_${response.status}`;
     const auth = AUTH_ERRORS.has(apiError);
-    this.observe(method, response.status, auth ? 'auth_error' : 'api_error');
+    // An expired token is routine (it is refreshed and the call retried), not an auth failure.
+    this.observe(
+      method,
+      response.status,
+      apiError === 'token_expired' ? 'token_expired' : auth ? 'auth_error' : 'api_error',
+    );
     const code = auth
       ? 'CLICKDESK_AUTH_FAILED'
       : apiError === 'link_disabled'

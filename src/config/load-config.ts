@@ -61,6 +61,18 @@ const schema = z
       .string()
       .regex(/^xoxb-\S+$/, 'must start with "xoxb-"')
       .optional(),
+    CLICKDESK_CLIENT_ID: z
+      .string()
+      .regex(/^\S{1,200}$/, 'must be the client_id from the app settings')
+      .optional(),
+    CLICKDESK_CLIENT_SECRET: z.string().min(8, 'must be the client_secret from the app settings').optional(),
+    PUBLIC_URL: z
+      .url({ protocol: /^https?$/ })
+      .refine(
+        (u) => !/[?#]/.test(u),
+        'must be a base URL without query or fragment (e.g. https://bot.example.com)',
+      )
+      .optional(),
     SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
     SANDBOX_PORT: int(0, 65535).default(4100),
     RTM_CONNECTIONS: int(1, 10).default(2),
@@ -142,7 +154,9 @@ const schema = z
   })
   .superRefine((v, ctx) => {
     const app = v.CLICKDESK_APP_TOKEN !== undefined;
-    const bot = v.CLICKDESK_BOT_TOKEN !== undefined;
+    const client = v.CLICKDESK_CLIENT_ID !== undefined;
+    // Live mode serves one team (static bot token) or every team that installs the app (OAuth).
+    const bot = v.CLICKDESK_BOT_TOKEN !== undefined || (app && client);
     if (v.SANDBOX === '1' && (app || bot)) {
       ctx.addIssue({
         code: 'custom',
@@ -163,7 +177,23 @@ const schema = z
         code: 'custom',
         path: [app ? 'CLICKDESK_BOT_TOKEN' : 'CLICKDESK_APP_TOKEN'],
         message:
-          'set both CLICKDESK_APP_TOKEN and CLICKDESK_BOT_TOKEN for live mode, or neither for sandbox mode',
+          'set both CLICKDESK_APP_TOKEN and CLICKDESK_BOT_TOKEN for live mode (one team), or CLICKDESK_APP_TOKEN with CLICKDESK_CLIENT_ID and CLICKDESK_CLIENT_SECRET (teams install the app), or none of them for sandbox mode',
+      });
+    }
+    if (client !== (v.CLICKDESK_CLIENT_SECRET !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [client ? 'CLICKDESK_CLIENT_SECRET' : 'CLICKDESK_CLIENT_ID'],
+        message:
+          'set both CLICKDESK_CLIENT_ID and CLICKDESK_CLIENT_SECRET (from the app settings on ClickDesk), or neither',
+      });
+    }
+    if (client && app && v.PUBLIC_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_URL'],
+        message:
+          'is required with CLICKDESK_CLIENT_ID: the public base URL of this app; {PUBLIC_URL}/oauth/callback must be registered with ClickDesk',
       });
     }
     if (app && bot && v.CLICKDESK_API_URL === undefined) {
@@ -215,6 +245,12 @@ export interface AppConfig {
     readonly botToken?: string;
     /** The app's own id, if configured; otherwise learned from auth.test. */
     readonly appId?: string;
+  };
+  /** Installation by OAuth (shared/clickdesk-api.md §4); in sandbox mode the root fills these in. */
+  readonly oauth: {
+    readonly clientId: string | undefined;
+    readonly clientSecret: string | undefined;
+    readonly publicUrl: string | undefined;
   };
   readonly sandbox: {
     readonly host: string;
@@ -327,6 +363,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       requestTimeoutMs: v.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: v.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: v.HTTP_MAX_CONNECTIONS,
+    },
+    oauth: {
+      clientId: v.CLICKDESK_CLIENT_ID,
+      clientSecret: v.CLICKDESK_CLIENT_SECRET,
+      publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
     },
     rtm: {
       connections: v.RTM_CONNECTIONS,

@@ -38,6 +38,9 @@ export function classifyFailure(err: unknown): Failure {
     const refused = err.code !== 'CLICKDESK_HTTP_ERROR';
     return { kind: 'transient', reason: err.apiError, delivered: refused ? 'no' : 'unknown' };
   }
+  // The team holds no installation (uninstalled, or revoked by ClickDesk): no token to send with
+  // until it installs the app again; kept as a dead letter for an operator to retry then.
+  if (isCodedError(err, 'INSTALLATION_MISSING')) return { kind: 'permanent', reason: 'not_installed' };
   if (isCodedError(err)) return { kind: 'transient', reason: err.code, delivered: 'no' };
   return { kind: 'transient', reason: 'unexpected', delivered: 'unknown' };
 }

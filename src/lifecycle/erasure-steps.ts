@@ -78,6 +78,8 @@ export function erasureSteps(job: Job, dialect: SqlDatabase['dialect']): DeleteS
       { table: 'outbox', name: 'outbox_effects', where: 'team_id = ?', params: p, key: 'effect_id' },
       { table: 'profiles', name: 'profiles', where: 'team_id = ?', params: p },
       { table: 'conversations', name: 'conversations', where: 'team_id = ?', params: p },
+      // Its tokens were sealed under the team key just shredded; the row goes too.
+      { table: 'installations', name: 'installations', where: 'team_id = ?', params: p },
     ];
   }
   return [
@@ -86,6 +88,8 @@ export function erasureSteps(job: Job, dialect: SqlDatabase['dialect']): DeleteS
     { table: 'outbox', name: 'outbox_effects', where: '1 = 1', params: [], key: 'effect_id' },
     { table: 'profiles', name: 'profiles', where: '1 = 1', params: [] },
     { table: 'conversations', name: 'conversations', where: '1 = 1', params: [] },
+    { table: 'installations', name: 'installations', where: '1 = 1', params: [] },
+    { table: 'oauth_states', name: 'oauth_states', where: '1 = 1', params: [] },
     { table: 'tombstones', name: 'tombstones', where: '1 = 1', params: [] },
     { table: 'webhook_deliveries', name: 'webhook_ids', where: '1 = 1', params: [] },
     { table: 'data_keys', name: 'data_keys', where: '1 = 1', params: [] },

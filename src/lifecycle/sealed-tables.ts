@@ -10,6 +10,7 @@ export const PURGED_TABLES: readonly string[] = [
   'outbox',
   'profiles',
   'conversations',
+  'installations',
 ];
 
 /** SQL for the data key id (hex) a sealed column's value names (format byte, then 16 bytes of key id). */

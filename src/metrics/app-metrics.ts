@@ -5,6 +5,7 @@ import type { KeyAgeSnapshot } from '../lifecycle/key-age';
 import type { CryptoObserver } from '../storage/crypto/key-ring';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
 import type { BucketSnapshot, GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
+import { InstallationMetrics } from './installation-metrics';
 
 const POLICY_RULES: PolicyRule[] = [
   'advertising',
@@ -30,6 +31,8 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  */
 export class AppMetrics {
   readonly registry = new Registry();
+  /** Installations and token rotation (see installation-metrics.ts). */
+  readonly installations = new InstallationMetrics(this.registry);
 
   readonly apiRequests = this.counter(
     'clickdesk_api_requests_total',

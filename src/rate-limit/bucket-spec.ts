@@ -63,6 +63,7 @@ export const CONTRACT_LIMITS: RateLimits = {
     'conversations.history': 50,
     'chat.postMessage': 600,
     'auth.revoke': 50,
+    'oauth.v2.access': 20,
   },
   windowMs: 60_000,
   marginMs: 250,

@@ -91,12 +91,25 @@ export function controlRouter(sim: Simulator): express.Router {
     async ({ type, url, ...fields }) => {
       const report = await sim.webhooks.send(type, fields, url);
       // The team uninstalled the app: the visitor page says so until POST /sandbox/reset.
-      if (report.delivered && type === 'app.uninstalled' && typeof fields.team_id === 'string')
+      if (report.delivered && type === 'app.uninstalled' && typeof fields.team_id === 'string') {
         sim.installs.markUninstalled(fields.team_id);
+        sim.oauth.revoke(fields.team_id); // its tokens stop working too (§4)
+      }
       return report;
     },
   );
   // Erases the sandbox team through the app's normal erasure path and installs the app again.
   route('/reset', z.object({ team_id: z.string().min(1).optional() }), (b) => resetTeam(sim, b.team_id));
+  // Installation (§4): expire every access token now, uninstall a team, add a team to install into.
+  route('/faults/expire-tokens', z.object({}), () => sim.oauth.expireAll());
+  route('/installations/revoke', z.object({ team_id: z.string().min(1) }), (b) => sim.uninstall(b.team_id));
+  route('/teams', z.object({ name: z.string().trim().min(1).max(80) }), (b) => {
+    const team = sim.addTeam(b.name);
+    return {
+      team_id: team.id,
+      visitor_page: `${sim.url}/visitor/?team=${team.id}`,
+      install_page: sim.options.appUrl ? `${sim.options.appUrl}/install?team=${team.id}` : undefined,
+    };
+  });
   return router;
 }

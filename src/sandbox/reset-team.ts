@@ -1,3 +1,4 @@
+import { installThroughConsent } from './install-through-consent';
 import type { Simulator } from './simulator';
 import type { AppReinstall } from './team-installs';
 
@@ -20,5 +21,11 @@ export async function resetTeam(sim: Simulator, teamId = sim.team.id): Promise<R
   for (const visitor of [...sim.world.visitors.values()])
     if (visitor.teamId === teamId) sim.world.deleteVisitor(visitor.id);
   sim.installs.markInstalled(teamId);
+  // An app that installs by OAuth gets its tokens back the way it got them: through the consent page.
+  if (sim.options.appUrl && sim.options.oauth.redirectUris.length > 0) {
+    const installed = await installThroughConsent(sim.options.appUrl, teamId);
+    if (installed.status !== 200)
+      throw new Error(`reinstalling ${teamId} through the install flow failed (${installed.status})`);
+  }
   return { team_id: teamId, app, resets: sim.installs.resets };
 }

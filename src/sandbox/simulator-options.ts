@@ -1,6 +1,12 @@
+import type { OAuthOptions } from './oauth-authority';
+
 /** Every number of the contract (shared/clickdesk-api.md), adjustable for tests and benchmarks. */
 export interface SimulatorOptions {
   appId: string;
+  /** Shown on the consent page. */
+  appName: string;
+  /** The app's OAuth registration and the §4 timings (codes, token lifetime, reuse interval). */
+  oauth: OAuthOptions;
   appToken: string;
   teams: Array<{ id: string; name: string; botToken: string; botId: string }>;
   windowMs: number;
@@ -43,11 +49,13 @@ export const DEFAULT_LIMITS: Record<string, number> = {
   'conversations.history': 50,
   'chat.postMessage': 600,
   'auth.revoke': 50,
+  'oauth.v2.access': 20,
 };
 
 export function simulatorOptions(overrides: Partial<SimulatorOptions> = {}): SimulatorOptions {
   return {
     appId: 'A0SANDBOX',
+    appName: 'ClickDesk Bot Starter',
     appToken: 'xapp-sandbox-app-token',
     teams: [
       { id: 'T0SANDBOX', name: 'Sandbox Team', botToken: 'xoxb-sandbox-bot-token', botId: 'B0SANDBOX' },
@@ -66,6 +74,15 @@ export function simulatorOptions(overrides: Partial<SimulatorOptions> = {}): Sim
     appUrl: '',
     ...overrides,
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
+    oauth: {
+      clientId: 'sandbox-client-id',
+      clientSecret: 'sandbox-client-secret',
+      redirectUris: [],
+      codeTtlMs: 10 * 60_000,
+      accessTokenTtlMs: 12 * 60 * 60_000,
+      refreshReuseMs: 60_000,
+      ...overrides.oauth,
+    },
     webhook: {
       url: undefined,
       secrets: [],

@@ -4,6 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Response } from 'express';
 import { controlRouter } from './control-routes';
+import { OAuthAuthority } from './oauth-authority';
+import { oauthRouter } from './oauth-routes';
 import { loopbackOnly } from './loopback-guard';
 import { bump, emptyCounters, type SimulatorCounters } from './counters';
 import { RtmHub } from './rtm-hub';
@@ -13,7 +15,7 @@ import { simulatorOptions, type SimulatorOptions } from './simulator-options';
 import { visitorRouter } from './visitor-routes';
 import { webApiRouter } from './web-api-routes';
 import { WebhookSender } from './webhook-sender';
-import { SimWorld, type SimConversation, type SimMessage } from './world';
+import { newId, SimWorld, type SimConversation, type SimMessage } from './world';
 
 type Team = SimulatorOptions['teams'][number];
 
@@ -45,6 +47,8 @@ export class Simulator {
   readonly hub: RtmHub;
   readonly webhooks: WebhookSender;
   readonly revokedTokens = new Set<string>();
+  /** Installation (§4): consent, codes, expiring and rotating tokens. */
+  readonly oauth: OAuthAuthority;
   /** Which teams have the app installed; `app.uninstalled` and `POST /sandbox/reset` change it. */
   readonly installs = new TeamInstalls();
   counters: SimulatorCounters = emptyCounters();
@@ -61,9 +65,11 @@ export class Simulator {
       this.options.webhook.secrets = [`whsec_${randomBytes(32).toString('base64')}`];
     this.hub = new RtmHub(this.options, () => this.counters);
     this.webhooks = new WebhookSender(this.options.webhook, () => this.counters);
+    this.oauth = new OAuthAuthority(this.options.oauth);
     const app = express();
     app.disable('x-powered-by');
     app.use('/api', webApiRouter(this));
+    app.use('/oauth', oauthRouter(this));
     app.use('/visitor', visitorRouter(this));
     app.use('/sandbox', loopbackOnly(), controlRouter(this));
     app.get('/', (_req, res) => res.redirect('/visitor/'));
@@ -124,6 +130,36 @@ export class Simulator {
     return { apiUrl: this.apiUrl, appToken: this.options.appToken, botToken: this.team.botToken };
   }
 
+  /** The consent page's URL (`{oauth_base}/oauth/v2/authorize`). */
+  get authorizeUrl(): string {
+    return `${this.baseUrl}/oauth/v2/authorize`;
+  }
+
+  /** A new team with agents of its own, ready to install the app; its visitor page is /visitor/?team=<id>. */
+  addTeam(name: string): Team {
+    const id = newId('T');
+    const team: Team = { id, name, botToken: '', botId: newId('B') };
+    this.options.teams.push(team);
+    this.world.teamAgents.set(id, [
+      { id: newId('U'), name: `${name} Agent`, email: `agent@${id.toLowerCase()}.example`, status: 'online' },
+      { id: newId('U'), name: `${name} Lead`, email: `lead@${id.toLowerCase()}.example`, status: 'away' },
+    ]);
+    return team;
+  }
+
+  teamById(teamId: string): Team | undefined {
+    return this.options.teams.find((t) => t.id === teamId);
+  }
+
+  /** Uninstall (from ClickDesk or by auth.revoke): the tokens stop working and app.uninstalled follows (§3). */
+  uninstall(teamId: string): boolean {
+    const had = this.oauth.revoke(teamId);
+    if (had) this.installs.markUninstalled(teamId);
+    if (had && this.options.webhook.url)
+      this.webhooks.send('app.uninstalled', { team_id: teamId }).catch(() => undefined);
+    return had;
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.webhooks.stop();
@@ -169,16 +205,24 @@ export class Simulator {
 
   // ---- what visitors and agents do ----
 
-  startVisitorChat(name: string, email = '', pageUrl = ''): { visitorId: string; conversationId: string } {
-    const team = this.team;
+  startVisitorChat(
+    name: string,
+    email = '',
+    pageUrl = '',
+    teamId = this.team.id,
+  ): { visitorId: string; conversationId: string } {
+    const team = this.teamById(teamId) ?? this.team;
     const visitor = this.world.createVisitor(team.id, name, email);
     const conversation = this.world.startConversation(team.id, visitor.id);
-    this.publish({
-      type: 'conversation_started',
-      conversation_id: conversation.id,
-      visitor: { id: visitor.id, name: visitor.name },
-      page_url: pageUrl,
-    });
+    this.publish(
+      {
+        type: 'conversation_started',
+        conversation_id: conversation.id,
+        visitor: { id: visitor.id, name: visitor.name },
+        page_url: pageUrl,
+      },
+      team.id,
+    );
     return { visitorId: visitor.id, conversationId: conversation.id };
   }
 
@@ -212,7 +256,7 @@ export class Simulator {
     if (this.options.agentJoinDelayMs < 0) return true;
     this.later(this.options.agentJoinDelayMs, () => {
       if (!this.world.conversations.has(c.id)) return;
-      const agent = this.world.agents[0];
+      const agent = this.world.agentsOf(c.teamId)[0];
       if (!agent) return;
       c.assignedTo = agent.id;
       this.publish(

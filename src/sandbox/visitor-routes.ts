@@ -50,8 +50,8 @@ export function visitorRouter(sim: Simulator): express.Router {
   };
 
   // Whether the app is installed in the team the page chats with, and how to reinstall it.
-  router.get('/api/status', (_req, res) => {
-    const team = sim.team;
+  router.get('/api/status', (req, res) => {
+    const team = (typeof req.query.team === 'string' && sim.teamById(req.query.team)) || sim.team;
     const since = sim.installs.uninstalledSince(team.id);
     res.set('cache-control', 'no-store').json({
       ok: true,
@@ -64,11 +64,16 @@ export function visitorRouter(sim: Simulator): express.Router {
   });
 
   router.post('/api/chats', (req, res) => {
-    const body = (req.body ?? {}) as { name?: unknown; email?: unknown };
+    const body = (req.body ?? {}) as { name?: unknown; email?: unknown; team_id?: unknown };
+    const teamId = typeof body.team_id === 'string' && body.team_id ? body.team_id : sim.team.id;
+    if (!sim.teamById(teamId)) {
+      res.status(404).json({ ok: false, error: 'team_not_found' });
+      return;
+    }
     const name =
       typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 100) : 'Website visitor';
     const email = typeof body.email === 'string' ? body.email.slice(0, 200) : '';
-    const chat = sim.startVisitorChat(name, email, req.get('referer') ?? '');
+    const chat = sim.startVisitorChat(name, email, req.get('referer') ?? '', teamId);
     const token = randomBytes(16).toString('hex');
     tokens.set(chat.conversationId, Buffer.from(token));
     res

@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { bump } from './counters';
+import { oauthAccess } from './oauth-access';
 import type { Simulator } from './simulator';
 
 type Team = Simulator['options']['teams'][number];
@@ -22,8 +23,8 @@ export function webApiRouter(sim: Simulator): express.Router {
     'team.info': (_a, team, res) => {
       res.json({ ok: true, team: { id: team.id, name: team.name, plan: 'sandbox' } });
     },
-    'agents.list': (_a, _t, res) => {
-      res.json({ ok: true, agents: sim.world.agents });
+    'agents.list': (_a, team, res) => {
+      res.json({ ok: true, agents: sim.world.agentsOf(team.id) });
     },
     'visitors.info': (a, team, res) => {
       const id = str(a.visitor_id);
@@ -83,6 +84,10 @@ export function webApiRouter(sim: Simulator): express.Router {
         has_more: newestFirst.length > limit,
       });
     },
+    'auth.revoke': (_a, team, res) => {
+      sim.uninstall(team.id);
+      res.json({ ok: true, revoked: true });
+    },
     'chat.postMessage': (a, team, res) => {
       const id = str(a.conversation_id);
       const text = str(a.text);
@@ -118,9 +123,21 @@ export function webApiRouter(sim: Simulator): express.Router {
       res.json({ ok: true, url: sim.hub.issueTicket(sim.rtmUrl) });
       return;
     }
+    if (method === 'oauth.v2.access') {
+      if (!sim.admit(method, `app:${sim.options.appId}`, res)) return;
+      oauthAccess(sim, req, res);
+      return;
+    }
     const handler = methods[method];
     if (!handler) return fail(res, 'unknown_method', 404);
-    const team = sim.options.teams.find((t) => t.botToken === token);
+    // Installed teams' tokens (§4) first; the simulator's static per-team tokens keep working.
+    const check = token ? sim.oauth.checkAccess(token) : ({ status: 'unknown' } as const);
+    if (check.status === 'expired') return fail(res, 'token_expired');
+    if (check.status === 'revoked') return fail(res, 'token_revoked');
+    const team =
+      check.status === 'ok'
+        ? sim.teamById(check.teamId)
+        : sim.options.teams.find((t) => t.botToken !== '' && t.botToken === token);
     if (!team) return fail(res, sim.revokedTokens.has(token ?? '') ? 'token_revoked' : 'invalid_auth');
     if (!sim.admit(method, `team:${team.id}`, res)) return;
     if (

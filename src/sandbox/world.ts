@@ -44,10 +44,16 @@ export class SimWorld {
   readonly conversations = new Map<string, SimConversation>();
   private readonly messages = new Map<string, SimMessage[]>();
   private readonly listeners = new Map<string, Set<(m: SimMessage) => void>>();
+  /** Agents of teams created at run time; the original teams share `agents`. */
+  readonly teamAgents = new Map<string, SimAgent[]>();
   readonly agents: SimAgent[] = [
     { id: 'U0AGENT1', name: 'Alex Agent', email: 'alex@support.example', status: 'online' },
     { id: 'U0AGENT2', name: 'Sam Support', email: 'sam@support.example', status: 'away' },
   ];
+
+  agentsOf(teamId: string): SimAgent[] {
+    return this.teamAgents.get(teamId) ?? this.agents;
+  }
 
   createVisitor(teamId: string, name: string, email = ''): SimVisitor {
     const visitor = { id: newId('V'), teamId, name, email, country: 'NL', firstSeen: nowSeconds() };

@@ -14,6 +14,12 @@ import {
 } from './memory/memory-conversation-store';
 import { MemoryEventInbox } from './memory/memory-event-inbox';
 import { defaultInstanceId } from './sql/lease-options';
+import type { InstallationStore } from '../installations/installation-store';
+import type { UsedStates } from '../installations/install-state';
+import { MemoryInstallationStore } from './memory/memory-installation-store';
+import { MemoryUsedStates } from './memory/memory-used-states';
+import { SqlInstallationStore } from './sql/sql-installation-store';
+import { SqlUsedStates } from './sql/sql-used-states';
 import { migrate } from './sql/migrations';
 import { PostgresDatabase } from './sql/postgres-database';
 import { SqlConversationStore } from './sql/sql-conversation-store';
@@ -51,6 +57,10 @@ export interface Storage {
   readonly conversations: ConversationStore;
   readonly messages: MessageStore;
   readonly profiles: ProfileStore;
+  /** Teams that installed the app, their tokens sealed under each team's key. */
+  readonly installations: InstallationStore;
+  /** Install states already spent (single use across instances). */
+  readonly usedStates: UsedStates;
   readonly sql:
     { readonly db: SqlDatabase; readonly ctx: StorageContext; readonly keys: KeyRing } | undefined;
   close(): Promise<void>;
@@ -86,6 +96,8 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
       conversations: new MemoryConversationStore(),
       messages: new MemoryMessageStore(),
       profiles: new MemoryProfileStore(),
+      installations: new MemoryInstallationStore(opts.now),
+      usedStates: new MemoryUsedStates(opts.now),
       sql: undefined,
       close: () => Promise.resolve(),
     };
@@ -115,6 +127,8 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
       conversations: new SqlConversationStore(ctx),
       messages: new SqlMessageStore(ctx),
       profiles: new SqlProfileStore(ctx),
+      installations: new SqlInstallationStore(ctx),
+      usedStates: new SqlUsedStates(db, opts.now),
       sql: { db, ctx, keys },
       close: async () => {
         await keys.close();

@@ -23,7 +23,7 @@ const firstColumn = (text: string): string[] => {
 
 describe('docs/clickdesk-contract.md', () => {
   it('lists every Web API method with the limit the app plans with and the simulator enforces', () => {
-    const rows = [...section('1. Web API').matchAll(/^\| `([A-Za-z.]+)` \| (\d+)/gm)].map((m) => [
+    const rows = [...section('1. Web API').matchAll(/^\| `([A-Za-z0-9.]+)` \| (\d+)/gm)].map((m) => [
       m[1],
       Number(m[2]),
     ]);

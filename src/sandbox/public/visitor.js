@@ -2,7 +2,9 @@
 // the stream, says when an answer is awaited or does not come, and explains an uninstalled app.
 (function () {
   'use strict';
-  var STORE = 'clickdesk-sandbox-chat';
+  // /visitor/?team=T… is that team's visitor page; without it, the sandbox's first team.
+  var TEAM = new URLSearchParams(location.search).get('team') || '';
+  var STORE = 'clickdesk-sandbox-chat' + (TEAM ? ':' + TEAM : '');
   // How long to wait for an answer before saying none came (?no_answer_s=N overrides it).
   var NO_ANSWER_MS = (Number(new URLSearchParams(location.search).get('no_answer_s')) || 10) * 1000;
   var log = document.getElementById('log');
@@ -108,7 +110,7 @@
   }
 
   function refreshStatus() {
-    return fetch('api/status')
+    return fetch('api/status' + (TEAM ? '?team=' + encodeURIComponent(TEAM) : ''))
       .then(function (r) {
         return r.json();
       })
@@ -142,7 +144,12 @@
   }
 
   function start(message) {
-    fetch('api/chats', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    // /visitor/?team=T… chats with that team (each team has its own visitor page).
+    fetch('api/chats', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(TEAM ? { team_id: TEAM } : {}),
+    })
       .then(function (r) {
         return r.json();
       })

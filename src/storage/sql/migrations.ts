@@ -169,6 +169,25 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     `,
   },
   {
+    version: 5,
+    name: 'installations (tokens sealed under the team key) and used OAuth states',
+    sql: `
+      CREATE TABLE installations (
+        team_id TEXT PRIMARY KEY,
+        body {blob} NOT NULL,
+        expires_at {bigint},
+        installed_at {bigint} NOT NULL,
+        updated_at {bigint} NOT NULL,
+        refresh_owner TEXT,
+        refresh_until {bigint}
+      );
+      CREATE TABLE oauth_states (
+        nonce TEXT PRIMARY KEY,
+        expires_at {bigint} NOT NULL
+      );
+    `,
+  },
+  {
     version: 6,
     name: 'indexes for freshness: oldest confirmation and expiry without a table scan',
     // Terms 6.1: the freshness gauge (MIN(confirmed_at) per scrape) and the refresher's drops and
