@@ -19,7 +19,11 @@ export interface TokenRotatorOptions {
   leaseMs?: number;
   /** How often every installation is checked for a refresh due (idle teams included). */
   sweepMs?: number;
-  /** A team without an installation is remembered this long before the store is asked again. */
+  /**
+   * A team without an installation is remembered this long before the store is asked again.
+   * Default 0: every event of such a team asks the store (one primary-key read), so a team that
+   * has just installed through another instance is never dropped for want of a fresh look.
+   */
   negativeCacheMs?: number;
   onRefresh?: (outcome: RefreshOutcome) => void;
   /** ClickDesk revoked the installation (late refresh-token reuse, uninstall): it was deleted. */
@@ -65,7 +69,7 @@ export class TokenRotator {
   async has(teamId: string): Promise<boolean> {
     if (this.cache.has(teamId)) return true;
     const since = this.missing.get(teamId);
-    if (since !== undefined && this.now() - since < (this.opts.negativeCacheMs ?? 5_000)) return false;
+    if (since !== undefined && this.now() - since < (this.opts.negativeCacheMs ?? 0)) return false;
     return (await this.load(teamId)) !== undefined;
   }
 

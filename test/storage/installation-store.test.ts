@@ -141,4 +141,30 @@ describe.each(STORAGE_KINDS)('the installation store on %s', (kind) => {
       if (other !== storage) await other.close();
     }
   });
+
+  it('lifts the team tombstone of an earlier uninstall when the team installs again, so its events are stored', async () => {
+    const event = {
+      eventId: 'EvAfterReinstall',
+      teamId: 'T1',
+      eventTime: 1_764_370_000,
+      event: {
+        type: 'message' as const,
+        conversationId: 'C1',
+        sender: { kind: 'visitor' as const, id: 'V1' },
+        text: 'hello again',
+        ts: '1.0',
+      },
+    };
+    // As app.uninstalled leaves it: the whole team tombstoned, its events dropped.
+    await storage.sql!.db.run('INSERT INTO tombstones (team_id, subject_ref, created_at) VALUES (?, ?, ?)', [
+      'T1',
+      '*',
+      Date.now(),
+    ]);
+    await storage.sql!.ctx.tombstones.load();
+    expect(await storage.inbox.record({ ...event, eventId: 'EvBeforeReinstall' })).toBe('duplicate');
+
+    await storage.installations.save(inst());
+    expect(await storage.inbox.record(event)).toBe('recorded');
+  });
 });

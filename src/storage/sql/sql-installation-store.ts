@@ -51,6 +51,9 @@ export class SqlInstallationStore implements InstallationStore {
         [inst.teamId, body, inst.expiresAt ?? null, inst.installedAt, inst.updatedAt],
       ),
     );
+    // A new installation is a new consent: a team that uninstalled before (and was erased) has its
+    // events stored again from now on. What was erased stays erased (its keys are gone).
+    await this.ctx.tombstones.liftTeam(inst.teamId);
   }
 
   async delete(teamId: string): Promise<boolean> {
