@@ -164,7 +164,15 @@ describe.each(STORAGE_KINDS)('the installation store on %s', (kind) => {
     await storage.sql!.ctx.tombstones.load();
     expect(await storage.inbox.record({ ...event, eventId: 'EvBeforeReinstall' })).toBe('duplicate');
 
-    await storage.installations.save(inst());
-    expect(await storage.inbox.record(event)).toBe('recorded');
+    // Another instance on the same database loaded the tombstone before the reinstall.
+    const other = await fx.open();
+    try {
+      await other.sql!.ctx.tombstones.load();
+      await storage.installations.save(inst());
+      expect(await storage.inbox.record(event)).toBe('recorded');
+      expect(await other.inbox.record({ ...event, eventId: 'EvOnTheOtherInstance' })).toBe('recorded');
+    } finally {
+      await other.close();
+    }
   });
 });

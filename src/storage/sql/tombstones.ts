@@ -28,10 +28,22 @@ export class Tombstones {
   /** True when the team, or this subject of it, was erased. */
   async isErased(teamId: string, subjectRef: string | undefined): Promise<boolean> {
     if (this.now() - this.loadedAt > 30_000) await this.load();
-    return (
-      this.erased.has(`${teamId}|${WHOLE_TEAM}`) ||
-      (subjectRef !== undefined && subjectRef !== '' && this.erased.has(`${teamId}|${subjectRef}`))
-    );
+    if (this.erased.has(`${teamId}|${WHOLE_TEAM}`) && (await this.teamStillErased(teamId))) return true;
+    return subjectRef !== undefined && subjectRef !== '' && this.erased.has(`${teamId}|${subjectRef}`);
+  }
+
+  /**
+   * A whole-team tombstone is confirmed before an event is dropped for it: the team may have
+   * installed again through another instance (which lifted it) since this one last loaded.
+   * Events of an erased team are rare (ClickDesk stops sending them), so this read is too.
+   */
+  private async teamStillErased(teamId: string): Promise<boolean> {
+    const rows = await this.db.all('SELECT 1 FROM tombstones WHERE team_id = ? AND subject_ref = ?', [
+      teamId,
+      WHOLE_TEAM,
+    ]);
+    if (rows.length === 0) this.erased.delete(`${teamId}|${WHOLE_TEAM}`);
+    return rows.length > 0;
   }
 
   /**
