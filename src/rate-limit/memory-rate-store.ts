@@ -27,8 +27,12 @@ export class MemoryRateStore implements RateStore {
   private readonly cells = new Map<string, Cell>();
   private readonly limits = new Map<string, { limit: number; at: number }>();
   private sequence = 0;
+  /** When this store (this process's memory of its calls) began. */
+  private readonly startedAt: number;
 
-  constructor(private readonly now: () => number = monotonicNow) {}
+  constructor(private readonly now: () => number = monotonicNow) {
+    this.startedAt = now();
+  }
 
   tryAcquire(buckets: readonly BucketSpec[]): Promise<Acquire> {
     const now = this.now();
@@ -134,8 +138,23 @@ export class MemoryRateStore implements RateStore {
     return log;
   }
 
+  /**
+   * A process that restarted (a crash, a deploy) forgets its last calls, but ClickDesk does not:
+   * the previous process may have emptied a conversation's bucket just before this one started.
+   * So a cell first seen within a burst's refill time of the start begins empty at the start and
+   * refills at the steady rate from there (Terms 4.9: recovery must not draw a 429). A cell first
+   * seen later starts full: ClickDesk's bucket has refilled by then, whatever came before.
+   */
+  private restartFloor(b: TokenBucket): number {
+    return this.startedAt + (b.burst * 1000) / b.ratePerSec;
+  }
+
   private cell(b: TokenBucket, now: number): Cell {
-    const c = this.cells.get(b.key) ?? { tat: now, busy: undefined, busyUntil: 0 };
+    const c = this.cells.get(b.key) ?? {
+      tat: Math.max(now, this.restartFloor(b)),
+      busy: undefined,
+      busyUntil: 0,
+    };
     if (c.busy !== undefined && now >= c.busyUntil) {
       // Its sender never settled (crashed): count it as arrived at the in-flight bound.
       c.tat = Math.max(c.tat, c.busyUntil + 1000 / b.ratePerSec);
