@@ -23,6 +23,12 @@ describe('sandbox mode at start', () => {
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
     try {
       await waitFor('the visitor page link', () => out.includes('Chat with your bot as a visitor'), 30_000);
+      // Logs are written asynchronously: wait for the install's own line too.
+      await waitFor(
+        'the install log',
+        () => out.includes('sandbox team installed through the install flow'),
+        10_000,
+      );
       const logs = out
         .split('\n')
         .filter((l) => l.startsWith('{'))
