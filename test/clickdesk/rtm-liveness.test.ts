@@ -90,23 +90,28 @@ describe('RTM link liveness', () => {
     await conn.ready;
     await sleep(20);
     const before = activeTimeouts();
-    const socket = server.sockets[0];
-    if (!socket) throw new Error('no server socket');
-    const hello = JSON.stringify({ type: 'hello', num_connections: 1 });
-    for (let sent = 0; sent < 200_000; sent += 10_000) {
-      for (let i = 0; i < 10_000; i++) socket.send(hello);
-      await new Promise((r) => setImmediate(r));
+    try {
+      const socket = server.sockets[0];
+      if (!socket) throw new Error('no server socket');
+      const hello = JSON.stringify({ type: 'hello', num_connections: 1 });
+      for (let sent = 0; sent < 200_000; sent += 10_000) {
+        for (let i = 0; i < 10_000; i++) socket.send(hello);
+        await new Promise((r) => setImmediate(r));
+      }
+      // A ping round trip after the last hello: every hello before it has been read.
+      await new Promise<void>((resolve) =>
+        socket.ping(undefined, undefined, () => socket.once('pong', () => resolve())),
+      );
+      await sleep(20);
+      // The process-wide count may move by one for reasons of its own (a socket or a pending
+      // sleep); a timer per hello would add hundreds of thousands.
+      expect(activeTimeouts()).toBeLessThanOrEqual(before + 1);
+      expect(closes).toEqual([]);
+      expect(conn.isOpen).toBe(true);
+    } finally {
+      await conn.retire(0);
+      await server.close();
     }
-    // A ping round trip after the last hello: every hello before it has been read.
-    await new Promise<void>((resolve) =>
-      socket.ping(undefined, undefined, () => socket.once('pong', () => resolve())),
-    );
-    await sleep(20);
-    expect(activeTimeouts()).toBe(before);
-    expect(closes).toEqual([]);
-    expect(conn.isOpen).toBe(true);
-    await conn.retire(0);
-    await server.close();
   }, 60_000);
 });
 
@@ -143,7 +148,9 @@ describe('RTM link liveness through the gateway', () => {
     await waitFor('event handled after the flood', () => pair!.recorder.handled(id), 30_000);
     await waitFor('acknowledged', () => pair!.sim.hub.unsettled === 0);
     await sleep(20);
-    expect(activeTimeouts()).toBe(before);
+    // The app's own timers (sender polls, retries, log flushes) come and go by one or two; a
+    // timer per hello would add 200,000.
+    expect(activeTimeouts()).toBeLessThanOrEqual(before + 2);
     expect(pair.sim.counters.connectionsOpened).toBe(opened);
     expect(pair.app.gateway.openConnections).toBe(1);
   }, 60_000);
