@@ -54,7 +54,7 @@ export interface ClickDeskCredentials {
   readonly botToken?: string;
 }
 
-/** One app, many teams (shared/clickdesk-api.md §4): the install flow, the store, token rotation. */
+/** One app, many teams (README › Installation): the install flow, the store, token rotation. */
 export interface InstallationWiring {
   store: InstallationStore;
   usedStates: UsedStates;

@@ -44,7 +44,7 @@ export interface GatewayOptions {
   random?: () => number;
 }
 
-/** Tier 1 (shared/clickdesk-api.md §1), used until the governor has counted a call. */
+/** Tier 1 (docs/clickdesk-contract.md §1), used until the governor has counted a call. */
 const CONTRACT_OPEN_BUDGET = { limit: 20, windowMs: 60_000 };
 
 /**

@@ -59,7 +59,7 @@ export interface HistoryMessage {
 export type Auth = { kind: 'app' } | { kind: 'bot'; teamId: string };
 
 /**
- * ClickDesk's Web API over HTTP (shared/clickdesk-api.md §1). Every call, whichever method,
+ * ClickDesk's Web API over HTTP (docs/clickdesk-contract.md §1). Every call, whichever method,
  * passes the channel policy's review and then waits for the rate governor before it leaves.
  */
 export class ClickDeskWebApi {

@@ -3,7 +3,7 @@ import type { ChatEvent, InboundEvent } from '../core/chat-event';
 import { readEnvelopeFast } from './fast-envelope';
 
 /**
- * The RTM wire format (shared/clickdesk-api.md §2) and its translation into the app's
+ * The RTM wire format (docs/clickdesk-contract.md §2) and its translation into the app's
  * model. A frame that does not fit is a protocol error for the caller to count and drop.
  */
 export const DISCONNECT_REASONS = [

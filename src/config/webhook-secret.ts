@@ -1,4 +1,4 @@
-/** Standard Webhooks secrets are `whsec_` + base64 of the key bytes (shared/clickdesk-api.md §3). */
+/** Standard Webhooks secrets are `whsec_` + base64 of the key bytes (docs/clickdesk-contract.md §4). */
 const PREFIX = 'whsec_';
 /** Fewer key bytes than this is too weak to trust with erasure (Terms 8.1). */
 export const MIN_SECRET_BYTES = 24;

@@ -11,7 +11,7 @@ import type { LifecycleJobs } from '../lifecycle/lifecycle-jobs';
 export const MAX_WEBHOOK_ID_LENGTH = 256;
 
 /**
- * Who the app is (shared/clickdesk-api.md §3, last paragraph): a webhook for another app, or for a
+ * Who the app is (docs/clickdesk-contract.md §4, last paragraph): a webhook for another app, or for a
  * team the app never held, is answered but changes nothing. Throws when it cannot tell yet
  * (auth.test unreachable): the webhook is then answered 503 and ClickDesk retries it.
  */
@@ -36,7 +36,7 @@ export interface LifecycleWebhookOptions {
 }
 
 /**
- * POST /webhooks/clickdesk (shared/clickdesk-api.md §3; Terms 6.3, 6.4, 12.4). The Standard
+ * POST /webhooks/clickdesk (docs/clickdesk-contract.md §4; Terms 6.3, 6.4, 12.4). The Standard
  * Webhooks signature is checked over the raw body, timestamps more than 5 minutes off either way
  * are refused, and the job is recorded with its webhook-id in one transaction before the 2xx, so
  * a retry (same id) gets 2xx and no second job. Bad signature: 401; malformed: 400; too big: 413;

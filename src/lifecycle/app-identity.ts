@@ -21,7 +21,7 @@ export interface AppIdentityOptions {
 
 /**
  * Which app this is and which teams it holds, so that a lifecycle webhook is obeyed only by its
- * addressee (shared/clickdesk-api.md §3): `api_access.terminated` names an app, the team events a
+ * addressee (docs/clickdesk-contract.md §4): `api_access.terminated` names an app, the team events a
  * team that installed it. A team is held if it is the bot token's own team (auth.test) or if the
  * app stores anything of it. auth.test is asked once; a failed look-up is asked again next time.
  */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The lifecycle webhooks of shared/clickdesk-api.md §3, and what each one erases. */
+/** The lifecycle webhooks of docs/clickdesk-contract.md §4, and what each one erases. */
 const subject = z.object({ kind: z.enum(['visitor', 'agent']), id: z.string().min(1).max(200) });
 const team = z.string().min(1).max(200);
 

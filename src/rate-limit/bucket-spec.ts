@@ -1,5 +1,5 @@
 /**
- * The limits ClickDesk enforces (shared/clickdesk-api.md §1), as buckets the governor keeps.
+ * The limits ClickDesk enforces (docs/clickdesk-contract.md §1), as buckets the governor keeps.
  * A sliding window admits at most `limit` calls in any `windowMs` span; a token bucket admits
  * `ratePerSec` sustained with bursts of `burst`.
  *

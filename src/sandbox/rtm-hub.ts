@@ -30,7 +30,7 @@ interface Delivery {
 }
 
 /**
- * The RTM side of the simulator (shared/clickdesk-api.md §2): single-use tickets, hello,
+ * The RTM side of the simulator (docs/clickdesk-contract.md §2): single-use tickets, hello,
  * envelopes spread over an app's links, the ack deadline with redelivery, disconnect
  * notices, ping/pong, and the faults tests need.
  */

@@ -1,6 +1,6 @@
 import type { OAuthOptions } from './oauth-authority';
 
-/** Every number of the contract (shared/clickdesk-api.md), adjustable for tests and benchmarks. */
+/** Every number of the contract (docs/clickdesk-contract.md), adjustable for tests and benchmarks. */
 export interface SimulatorOptions {
   appId: string;
   /** Shown on the consent page. */

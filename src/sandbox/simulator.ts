@@ -37,7 +37,7 @@ const jsonErrors: ErrorRequestHandler = (err, _req, res, _next) => {
 };
 
 /**
- * A ClickDesk stand-in that speaks shared/clickdesk-api.md: Web API, RTM, lifecycle
+ * A ClickDesk stand-in that speaks docs/clickdesk-contract.md: Web API, RTM, lifecycle
  * webhooks, a visitor chat page, fault controls and counters. Runs in-process (tests) or
  * beside the app (`npm start` in sandbox mode).
  */

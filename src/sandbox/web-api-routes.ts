@@ -6,7 +6,7 @@ import type { Simulator } from './simulator';
 type Team = Simulator['options']['teams'][number];
 type Handler = (args: Record<string, unknown>, team: Team, res: Response) => void;
 
-/** The Web API (shared/clickdesk-api.md §1): auth, tier limits with headers, every method. */
+/** The Web API (docs/clickdesk-contract.md §1): auth, tier limits with headers, every method. */
 export function webApiRouter(sim: Simulator): express.Router {
   const router = express.Router();
   router.use(express.json({ limit: '256kb' }), express.urlencoded({ extended: false, limit: '256kb' }));

@@ -18,7 +18,7 @@ export interface DeliveryReport {
 }
 
 /**
- * Lifecycle webhooks (shared/clickdesk-api.md §3), signed per Standard Webhooks with every
+ * Lifecycle webhooks (docs/clickdesk-contract.md §4), signed per Standard Webhooks with every
  * configured secret (two during a rotation), retried with the same id on non-2xx or timeout.
  */
 export class WebhookSender {

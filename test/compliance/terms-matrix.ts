@@ -71,7 +71,7 @@ export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '4.5',
     obligation: 'No reverse engineering of the API',
-    control: 'The simulator implements only the published contract (shared/clickdesk-api.md)',
+    control: 'The simulator implements only the published contract (docs/clickdesk-contract.md)',
     tests: [docs],
     operator: 'Do not probe ClickDesk beyond the documented API; extend the contract, not the probing.',
   },

@@ -39,7 +39,7 @@ class RawLink {
   }
 }
 
-describe('simulator RTM hub (shared/clickdesk-api.md §2)', () => {
+describe('simulator RTM hub (docs/clickdesk-contract.md §2)', () => {
   let sim: Simulator;
   const links: RawLink[] = [];
 
