@@ -1,3 +1,4 @@
+import { WHOLE_TEAM } from './tombstones';
 import type { Installation, InstallationSummary, RotatedTokens } from '../../installations/installation';
 import type { InstallationStore } from '../../installations/installation-store';
 import type { StorageContext } from './storage-context';
@@ -41,19 +42,20 @@ export class SqlInstallationStore implements InstallationStore {
 
   async save(inst: Installation): Promise<void> {
     const body = await this.seal(inst);
-    await this.ctx.db.transaction((tx) =>
-      tx.run(
+    // A new installation is a new consent: a team that uninstalled before (and was erased) has its
+    // events stored again from now on, committed with the installation itself. What was erased
+    // stays erased (its keys are gone); instances confirm a team tombstone before dropping events.
+    await this.ctx.db.transaction(async (tx) => {
+      await tx.run(
         `INSERT INTO installations (team_id, body, expires_at, installed_at, updated_at, refresh_owner, refresh_until)
          VALUES (?, ?, ?, ?, ?, NULL, NULL)
          ON CONFLICT (team_id) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at,
            installed_at = excluded.installed_at, updated_at = excluded.updated_at,
            refresh_owner = NULL, refresh_until = NULL`,
         [inst.teamId, body, inst.expiresAt ?? null, inst.installedAt, inst.updatedAt],
-      ),
-    );
-    // A new installation is a new consent: a team that uninstalled before (and was erased) has its
-    // events stored again from now on. What was erased stays erased (its keys are gone).
-    await this.ctx.tombstones.liftTeam(inst.teamId);
+      );
+      await tx.run('DELETE FROM tombstones WHERE team_id = ? AND subject_ref = ?', [inst.teamId, WHOLE_TEAM]);
+    });
   }
 
   async delete(teamId: string): Promise<boolean> {
