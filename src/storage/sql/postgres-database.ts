@@ -3,6 +3,7 @@ import { listenForNotices } from './postgres-listener';
 import { purgePostgres } from './postgres-purge';
 import {
   WriteBatcher,
+  type Committed,
   type PurgeOptions,
   type PurgeReport,
   type SqlDatabase,
@@ -43,8 +44,8 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
   ) {
     super(pool);
     this.batchers = {
-      ack: new WriteBatcher((fn) => this.transaction(fn)),
-      default: new WriteBatcher((fn) => this.transaction(fn)),
+      ack: new WriteBatcher((fn) => this.committed(fn)),
+      default: new WriteBatcher((fn) => this.committed(fn)),
     };
   }
 
@@ -72,6 +73,11 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
     } finally {
       client.release();
     }
+  }
+
+  /** COMMIT returns once the commit is durable (synchronous_commit). */
+  private async committed<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<Committed<T>> {
+    return { value: await this.transaction(fn), durable: Promise.resolve() };
   }
 
   write<T>(op: (tx: SqlRunner) => Promise<T>, lane: WriteLane = 'default'): Promise<T> {

@@ -65,9 +65,22 @@ interface Queued {
 }
 
 /**
+ * A transaction that returned from COMMIT: `value` is the function's result, `durable` resolves
+ * once the commit is durable (at once where COMMIT itself waits for it, e.g. PostgreSQL).
+ */
+export interface Committed<T> {
+  value: T;
+  durable: Promise<void>;
+}
+
+/** Runs `fn` in a transaction; resolves after COMMIT, not necessarily after it is durable. */
+export type CommitFn = <T>(fn: (tx: SqlRunner) => Promise<T>) => Promise<Committed<T>>;
+
+/**
  * Group commit: writes queue while a transaction is committing; the next transaction takes them
- * all (up to `maxBatch`). If a batch fails, its writes are retried one by one, so one bad write
- * fails alone.
+ * all (up to `maxBatch`). Each write resolves once its commit is durable, while the next batch
+ * may already be committing. If a batch fails, its writes are retried one by one, so one bad
+ * write fails alone.
  */
 export class WriteBatcher {
   private queue: Queued[] = [];
@@ -75,7 +88,7 @@ export class WriteBatcher {
   private scheduled = false;
 
   constructor(
-    private readonly transaction: <T>(fn: (tx: SqlRunner) => Promise<T>) => Promise<T>,
+    private readonly commit: CommitFn,
     private readonly maxBatch = 2000,
   ) {}
 
@@ -96,25 +109,42 @@ export class WriteBatcher {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
+        let committed: Committed<unknown[]>;
         try {
-          const results = await this.transaction(async (tx) => {
+          committed = await this.commit(async (tx) => {
             const out: unknown[] = [];
             for (const w of batch) out.push(await w.op(tx));
             return out;
           });
-          batch.forEach((w, i) => w.resolve(results[i]));
         } catch {
           for (const w of batch) {
             try {
-              w.resolve(await this.transaction((tx) => w.op(tx)));
+              const one = await this.commit((tx) => w.op(tx));
+              settle(one, w.resolve, w.reject);
             } catch (err) {
               w.reject(err);
             }
           }
+          continue;
         }
+        const results = committed.value;
+        settle(
+          committed,
+          () => batch.forEach((w, i) => w.resolve(results[i])),
+          (err) => batch.forEach((w) => w.reject(err)),
+        );
       }
     } finally {
       this.flushing = false;
     }
   }
+}
+
+/** Resolves with the committed value once it is durable; never leaves a rejection unhandled. */
+function settle<T>(
+  committed: Committed<T>,
+  resolve: (value: T) => void,
+  reject: (err: unknown) => void,
+): void {
+  committed.durable.then(() => resolve(committed.value), reject);
 }

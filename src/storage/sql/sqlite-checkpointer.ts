@@ -19,16 +19,23 @@ parentPort.on('message', (mode) => {
   }
   try {
     const r = db.pragma('wal_checkpoint(' + mode + ')')[0];
-    parentPort.postMessage({ busy: r.busy, reason: r.busy ? 'a reader or writer still uses the WAL' : '' });
+    parentPort.postMessage({ busy: r.busy, frames: r.log, reason: r.busy ? 'a reader or writer still uses the WAL' : '' });
   } catch (err) {
-    parentPort.postMessage({ busy: 1, reason: String((err && err.message) || err) });
+    parentPort.postMessage({ busy: 1, frames: -1, reason: String((err && err.message) || err) });
   }
 });
 `;
 
+/** `frames`: how many frames the WAL held when the checkpoint ran (-1 when it failed). */
+export interface CheckpointOutcome {
+  done: boolean;
+  reason: string;
+  frames: number;
+}
+
 export interface Checkpointer {
-  passive(): Promise<{ done: boolean; reason: string }>;
-  truncate(): Promise<{ done: boolean; reason: string }>;
+  passive(): Promise<CheckpointOutcome>;
+  truncate(): Promise<CheckpointOutcome>;
   close(): Promise<void>;
 }
 
@@ -42,13 +49,13 @@ export function openCheckpointer(file: string, busyMs = 50): Checkpointer {
     failure = err;
   });
   const ask = (mode: 'PASSIVE' | 'TRUNCATE') =>
-    new Promise<{ done: boolean; reason: string }>((resolve, reject) => {
+    new Promise<CheckpointOutcome>((resolve, reject) => {
       if (failure) return reject(failure);
       const onExit = () => reject(failure ?? new Error('checkpoint thread exited'));
       worker.once('exit', onExit);
-      worker.once('message', (m: { busy: number; reason: string }) => {
+      worker.once('message', (m: { busy: number; frames: number; reason: string }) => {
         worker.off('exit', onExit);
-        resolve({ done: m.busy === 0, reason: m.reason });
+        resolve({ done: m.busy === 0, reason: m.reason, frames: m.frames });
       });
       worker.postMessage(mode);
     });

@@ -1,70 +1,132 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { BackgroundCheckpoints } from './background-checkpoints';
 import { openCheckpointer } from './sqlite-checkpointer';
 import {
   WriteBatcher,
+  type Committed,
   type PurgeOptions,
   type PurgeReport,
   type SqlDatabase,
   type SqlRunner,
   type WriteLane,
 } from './sql-database';
+import { WalSync, type SyncFile } from './wal-sync';
+
+export interface SqliteOptions {
+  /** How the WAL is made durable (tests gate it to observe that callers wait for it). */
+  syncWal?: SyncFile;
+}
 
 /**
  * SQLite through better-sqlite3: one file, WAL, `secure_delete` so deleted rows are overwritten
- * rather than left in free pages, full fsync on commit (group commit keeps that affordable).
+ * rather than left in free pages. Commits are group commits, and made durable by an fdatasync
+ * of the WAL on libuv's thread pool (see WalSync): nothing a caller is given, written or read,
+ * is resolved before the commits it depends on are on disk, yet the event loop never fsyncs.
  */
 export class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly batchers: Record<WriteLane, WriteBatcher>;
+  private readonly walSync: WalSync | undefined;
+  private readonly checkpoints: BackgroundCheckpoints | undefined;
   private txChain: Promise<unknown> = Promise.resolve();
+  /** What a transaction's function runs statements through (no durability wait per statement). */
+  private readonly inTx: SqlRunner = {
+    run: (sql, params = []) => Promise.resolve(this.prepare(sql).run(...params.map(toSqlite)).changes),
+    all: <T>(sql: string, params: readonly unknown[] = []) =>
+      Promise.resolve(this.prepare(sql).all(...params.map(toSqlite)) as T[]),
+  };
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    options: SqliteOptions = {},
+  ) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    const wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     // Only the app's user may read the database files (-wal and -shm are created with the same mode).
     if (file !== ':memory:') chmodSync(file, 0o600);
-    this.db.pragma('synchronous = FULL');
+    // With the WAL synced by WalSync, COMMIT need not fsync on the event loop (NORMAL); checkpoints
+    // and WAL restarts still sync inside SQLite. Without a WAL file, every commit syncs (FULL).
+    this.walSync = wal ? new WalSync(`${file}-wal`, options.syncWal) : undefined;
+    this.db.pragma(`synchronous = ${this.walSync ? 'NORMAL' : 'FULL'}`);
+    if (wal && file !== ':memory:') {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpoints = new BackgroundCheckpoints(file, (fn) => this.exclusive(fn));
+    }
     this.db.pragma('secure_delete = ON');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.batchers = {
-      ack: new WriteBatcher((fn) => this.transaction(fn)),
-      default: new WriteBatcher((fn) => this.transaction(fn)),
+      ack: new WriteBatcher((fn) => this.commit(fn)),
+      default: new WriteBatcher((fn) => this.commit(fn)),
     };
   }
 
-  run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return Promise.resolve(this.prepare(sql).run(...params.map(toSqlite)).changes);
+  /**
+   * A statement outside any transaction (autocommit). A write resolves once durable; so does a
+   * read, once every commit it may have seen is (nothing unsynced leaves the database).
+   */
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    if (this.walSync?.failure) throw this.walSync.failure;
+    const stmt = this.prepare(sql);
+    const changes = stmt.run(...params.map(toSqlite)).changes;
+    await this.seenDurable(stmt.reader);
+    return changes;
   }
 
-  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return Promise.resolve(this.prepare(sql).all(...params.map(toSqlite)) as T[]);
+  async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (this.walSync?.failure) throw this.walSync.failure;
+    const rows = this.prepare(sql).all(...params.map(toSqlite)) as T[];
+    await this.seenDurable(true);
+    return rows;
   }
 
   /** Transactions run one at a time (SQLite has one writer; this connection is shared). */
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    const { value, durable } = await this.commit(fn);
+    await durable;
+    return value;
+  }
+
+  write<T>(op: (tx: SqlRunner) => Promise<T>, lane: WriteLane = 'default'): Promise<T> {
+    return this.batchers[lane].write(op);
+  }
+
+  /** Runs `fn` in a transaction; resolves after COMMIT, with a promise of its durability. */
+  private commit<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<Committed<T>> {
     const result = this.txChain.then(async () => {
+      if (this.walSync?.failure) throw this.walSync.failure;
       this.db.exec('BEGIN IMMEDIATE');
+      let value: T;
       try {
-        const value = await fn(this);
+        value = await fn(this.inTx);
         this.db.exec('COMMIT');
-        return value;
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.walSync?.committed();
         throw err;
       }
+      this.checkpoints?.committed();
+      const durable = this.walSync ? this.walSync.durable(this.walSync.committed()) : Promise.resolve();
+      return { value, durable };
     });
     this.txChain = result.catch(() => undefined);
     return result;
   }
 
-  write<T>(op: (tx: SqlRunner) => Promise<T>, lane: WriteLane = 'default'): Promise<T> {
-    return this.batchers[lane].write(op);
+  /**
+   * Waits until what a statement outside `transaction` may have seen or written is durable.
+   * Alone, it autocommitted: the latest commit. Run while a transaction is open (a caller
+   * interleaved with one), it belongs to that transaction: the next commit, which ends it.
+   */
+  private seenDurable(reader: boolean): Promise<void> {
+    if (!this.walSync) return Promise.resolve();
+    if (this.db.inTransaction) return this.walSync.durable(this.walSync.latest + 1);
+    return this.walSync.durable(reader ? this.walSync.latest : this.walSync.committed());
   }
 
   /** Best effort, off the event loop: a few TRUNCATE attempts (erasure uses `purge`, which insists). */
@@ -102,9 +164,7 @@ export class SqliteDatabase implements SqlDatabase {
       for (let attempt = 1; ; attempt++) {
         if (options.signal?.aborted) throw new Error('checkpoint abandoned (stopping)');
         await checkpointer.passive();
-        const outcome = this.txChain.then(() => checkpointer.truncate());
-        this.txChain = outcome.catch(() => undefined);
-        const { done, reason } = await outcome;
+        const { done, reason } = await this.exclusive(() => checkpointer.truncate());
         if (done) return attempt;
         if (attempt >= (options.maxAttempts ?? Number.MAX_SAFE_INTEGER))
           throw new Error(`WAL not emptied after ${attempt} attempts: ${reason}`);
@@ -117,8 +177,17 @@ export class SqliteDatabase implements SqlDatabase {
     }
   }
 
+  /** Runs `fn` with this connection's transactions held back until it settles. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const outcome = this.txChain.then(fn);
+    this.txChain = outcome.catch(() => undefined);
+    return outcome;
+  }
+
   async close(): Promise<void> {
+    await this.checkpoints?.close();
     await this.txChain;
+    await this.walSync?.close();
     this.db.close();
   }
 
