@@ -14,6 +14,9 @@ import {
 // BIGINT columns hold millisecond timestamps and counts: safe as JavaScript numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+/** Recording groups committing at once (the pool holds 10 connections by default). */
+const ACK_GROUPS = 3;
+
 /** `?` placeholders, numbered for PostgreSQL. */
 function numbered(sql: string): string {
   let n = 0;
@@ -44,7 +47,11 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
   ) {
     super(pool);
     this.batchers = {
-      ack: new WriteBatcher((fn) => this.committed(fn)),
+      // Recording commits in parallel groups over the pool, so intake is not one commit
+      // latency at a time. Its inserts take row locks in key order (InsertBatch): they cannot
+      // deadlock each other (a rare deadlock elsewhere fails the group, retried write by write).
+      // Handler writes stay one group at a time: their updates (leases) span many rows.
+      ack: new WriteBatcher((fn) => this.committed(fn), 2000, ACK_GROUPS),
       default: new WriteBatcher((fn) => this.committed(fn)),
     };
   }

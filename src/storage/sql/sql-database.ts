@@ -79,64 +79,70 @@ export type CommitFn = <T>(fn: (tx: SqlRunner) => Promise<T>) => Promise<Committ
 /**
  * Group commit: writes queue while a transaction is committing; the next transaction takes them
  * all (up to `maxBatch`). Each write resolves once its commit is durable, while the next batch
- * may already be committing. If a batch fails, its writes are retried one by one, so one bad
- * write fails alone.
+ * may already be committing. With `parallel` above 1 (PostgreSQL, over a pool), that many
+ * groups commit at once, so their round trips and commit latencies overlap. If a batch fails,
+ * its writes are retried one by one, so one bad write fails alone.
  */
 export class WriteBatcher {
   private queue: Queued[] = [];
-  private flushing = false;
+  private inFlight = 0;
   private scheduled = false;
 
   constructor(
     private readonly commit: CommitFn,
     private readonly maxBatch = 2000,
+    private readonly parallel = 1,
   ) {}
 
   write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushing && !this.scheduled) {
+      if (this.inFlight < this.parallel && !this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => void this.flush());
+        setImmediate(() => this.flush());
       }
     });
   }
 
-  private async flush(): Promise<void> {
+  /** Starts groups while there are writes queued and a free slot. */
+  private flush(): void {
     this.scheduled = false;
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
-        let committed: Committed<unknown[]>;
-        try {
-          committed = await this.commit(async (tx) => {
-            const out: unknown[] = [];
-            for (const w of batch) out.push(await w.op(tx));
-            return out;
-          });
-        } catch {
-          for (const w of batch) {
-            try {
-              const one = await this.commit((tx) => w.op(tx));
-              settle(one, w.resolve, w.reject);
-            } catch (err) {
-              w.reject(err);
-            }
-          }
-          continue;
-        }
-        const results = committed.value;
-        settle(
-          committed,
-          () => batch.forEach((w, i) => w.resolve(results[i])),
-          (err) => batch.forEach((w) => w.reject(err)),
-        );
-      }
-    } finally {
-      this.flushing = false;
+    while (this.queue.length > 0 && this.inFlight < this.parallel) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight += 1;
+      void this.commitGroup(batch).finally(() => {
+        this.inFlight -= 1;
+        this.flush();
+      });
     }
+  }
+
+  /** Resolves once the group has committed (its writes resolve when that is durable). */
+  private async commitGroup(batch: Queued[]): Promise<void> {
+    let committed: Committed<unknown[]>;
+    try {
+      committed = await this.commit(async (tx) => {
+        const out: unknown[] = [];
+        for (const w of batch) out.push(await w.op(tx));
+        return out;
+      });
+    } catch {
+      for (const w of batch) {
+        try {
+          const one = await this.commit((tx) => w.op(tx));
+          settle(one, w.resolve, w.reject);
+        } catch (err) {
+          w.reject(err);
+        }
+      }
+      return;
+    }
+    const results = committed.value;
+    settle(
+      committed,
+      () => batch.forEach((w, i) => w.resolve(results[i])),
+      (err) => batch.forEach((w) => w.reject(err)),
+    );
   }
 }
 

@@ -3,6 +3,7 @@ import { conversationOf, type ChatEvent, type InboundEvent } from '../../core/ch
 import type { Subject } from '../../core/conversation-store';
 import type { Completion, EventInbox } from '../../core/event-inbox';
 import { describeError } from '../../errors';
+import { InsertBatch } from './insert-batch';
 import { DEFAULT_LEASE_MS, type LeaseOptions } from './lease-options';
 import { SqlDeadLetters } from './sql-dead-letters';
 import { SqlOutbox, type SealedEffect } from './sql-outbox';
@@ -25,8 +26,8 @@ export function subjectOf(event: ChatEvent): Subject | undefined {
 }
 
 /**
- * The durable inbox: an event is recorded (encrypted) in the same group commit as others
- * arriving meanwhile, and `record` resolves only after that commit, so the gateway's ack
+ * The durable inbox: an event is recorded (encrypted) in the same group commit, and the same
+ * multi-row INSERT, as others arriving meanwhile, and `record` resolves only after that commit, so the gateway's ack
  * follows durability. The primary key on event_id deduplicates across every instance sharing
  * the database. The recording instance leases the event; its heartbeat (`renewLeases`) keeps
  * the lease while the event waits or runs, and `complete` commits the effects and marks the
@@ -50,7 +51,16 @@ export class SqlEventInbox implements EventInbox {
     this.leaseMs = lease.leaseMs ?? DEFAULT_LEASE_MS;
     this.outbox = new SqlOutbox(ctx, { instanceId: this.instanceId, leaseMs: this.leaseMs });
     this.deadLetters = new SqlDeadLetters(ctx);
+    this.recorder = new InsertBatch(ctx.db, {
+      table: 'inbox',
+      columns: ['event_id', 'team_id', 'subject_ref', 'received_at', 'payload', 'lease_owner', 'lease_until'],
+      key: 'event_id',
+      lane: 'ack',
+    });
   }
+
+  /** Events recorded in one statement per group commit (the ack lane's). */
+  private readonly recorder: InsertBatch;
 
   async record(event: InboundEvent): Promise<'recorded' | 'duplicate'> {
     const subject = subjectOf(event.event);
@@ -73,15 +83,16 @@ export class SqlEventInbox implements EventInbox {
       key,
     );
     const now = this.ctx.now();
-    const changes = await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          'INSERT INTO inbox (event_id, team_id, subject_ref, received_at, payload, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          [event.eventId, event.teamId, subjectRef, now, payload, this.instanceId, now + this.leaseMs],
-        ),
-      'ack',
-    );
-    return changes === 1 ? 'recorded' : 'duplicate';
+    const inserted = await this.recorder.insert(event.eventId, [
+      event.eventId,
+      event.teamId,
+      subjectRef,
+      now,
+      payload,
+      this.instanceId,
+      now + this.leaseMs,
+    ]);
+    return inserted ? 'recorded' : 'duplicate';
   }
 
   async complete(eventId: string, completion: Completion): Promise<'completed' | 'lost'> {

@@ -1,4 +1,5 @@
 import type { MessageStore, StoredMessage } from '../../core/conversation-store';
+import { InsertBatch } from './insert-batch';
 import type { StorageContext } from './storage-context';
 
 interface Body {
@@ -10,7 +11,26 @@ interface Body {
 
 /** Chat history: each message's text, timestamp and sender id encrypted under its conversation's visitor's key. */
 export class SqlMessageStore implements MessageStore {
-  constructor(private readonly ctx: StorageContext) {}
+  /** Messages arriving together are inserted by one statement in their group commit. */
+  private readonly inserts: InsertBatch;
+
+  constructor(private readonly ctx: StorageContext) {
+    this.inserts = new InsertBatch(ctx.db, {
+      table: 'messages',
+      columns: [
+        'event_id',
+        'team_id',
+        'conversation_ref',
+        'subject_ref',
+        'sender_kind',
+        'body',
+        'created_at',
+        'confirmed_at',
+      ],
+      key: 'event_id',
+      lane: 'default',
+    });
+  }
 
   /**
    * Stores a message under the key of the person it is about: the conversation's visitor when
@@ -42,21 +62,16 @@ export class SqlMessageStore implements MessageStore {
       key,
     );
     const now = this.ctx.now();
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        'INSERT INTO messages (event_id, team_id, conversation_ref, subject_ref, sender_kind, body, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-        [
-          message.eventId,
-          teamId,
-          this.ctx.conversationRef(teamId, message.conversationId),
-          subjectRef,
-          message.sender.kind,
-          sealed,
-          now,
-          now,
-        ],
-      ),
-    );
+    await this.inserts.insert(message.eventId, [
+      message.eventId,
+      teamId,
+      this.ctx.conversationRef(teamId, message.conversationId),
+      subjectRef,
+      message.sender.kind,
+      sealed,
+      now,
+      now,
+    ]);
   }
 
   /** The conversation's messages, oldest first; those whose subject was erased are gone. */
