@@ -208,6 +208,13 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX outbox_dead ON outbox (dead_at) WHERE state = 'dead'
     `,
   },
+  {
+    version: 8,
+    name: 'drop an inbox index no query uses',
+    // inbox_replay (version 3) serves the replay query; inbox_unhandled cost an index insert and
+    // delete per event on the ingest path.
+    sql: `DROP INDEX inbox_unhandled`,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {

@@ -78,8 +78,7 @@ export type CommitFn = <T>(fn: (tx: SqlRunner) => Promise<T>) => Promise<Committ
 
 /**
  * Group commit: writes queue while a transaction is committing; the next transaction takes them
- * all (up to `maxBatch`). Each write resolves once its commit is durable, while the next batch
- * may already be committing. With `parallel` above 1 (PostgreSQL, over a pool), that many
+ * all (up to `maxBatch`). Each write resolves once its commit is durable. With `parallel` above 1 (PostgreSQL, over a pool), that many
  * groups commit at once, so their round trips and commit latencies overlap. If a batch fails,
  * its writes are retried one by one, so one bad write fails alone.
  */
@@ -117,7 +116,7 @@ export class WriteBatcher {
     }
   }
 
-  /** Resolves once the group has committed (its writes resolve when that is durable). */
+  /** Resolves once the group is durable (its writes resolved). */
   private async commitGroup(batch: Queued[]): Promise<void> {
     let committed: Committed<unknown[]>;
     try {
@@ -143,6 +142,9 @@ export class WriteBatcher {
       () => batch.forEach((w, i) => w.resolve(results[i])),
       (err) => batch.forEach((w) => w.reject(err)),
     );
+    // The slot frees once the group is durable: writes queue meanwhile and the next group takes
+    // them all (fewer, larger commits; a commit rewrites every page it touches).
+    await committed.durable.catch(() => undefined);
   }
 }
 
