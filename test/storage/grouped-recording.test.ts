@@ -1,5 +1,6 @@
 import type { InboundEvent } from '../../src/core/chat-event';
 import type { Storage } from '../../src/storage/open-storage';
+import type { SqlEventInbox } from '../../src/storage/sql/sql-event-inbox';
 import { STORAGE_KINDS, storageFixture, type StorageFixture } from '../helpers/storage-fixtures';
 
 const visitorMessage = (eventId: string, visitor: string): InboundEvent => ({
@@ -17,9 +18,10 @@ const visitorMessage = (eventId: string, visitor: string): InboundEvent => ({
 
 /**
  * Events arriving together are recorded by a few multi-row statements in one group commit (on
- * PostgreSQL, several groups at once): deduplication must still answer each caller alone.
+ * PostgreSQL, several groups at once), and completions gathered in one transaction:
+ * deduplication and lease ownership must still answer each caller alone.
  */
-describe.each(STORAGE_KINDS)('recording a burst of events on %s', (kind) => {
+describe.each(STORAGE_KINDS)('grouped inbox writes on %s', (kind) => {
   let fx: StorageFixture;
   let storage: Storage;
 
@@ -53,5 +55,45 @@ describe.each(STORAGE_KINDS)('recording a burst of events on %s', (kind) => {
     const unhandled = await storage.inbox.unhandled(1_000);
     expect(unhandled.map((e) => e.eventId).sort()).toEqual(ids.slice().sort());
     expect(unhandled.find((e) => e.eventId === 'Ev650')?.event).toMatchObject({ text: 'hello' });
+  });
+
+  it('completes a burst in one group: effects committed only for events this instance still leases', async () => {
+    const inbox = storage.inbox as SqlEventInbox;
+    const events = Array.from({ length: 60 }, (_, i) => visitorMessage(`Ec${i}`, `V${i}`));
+    await Promise.all(events.map((e) => inbox.record(e)));
+    // Another instance took twenty of them over.
+    const taken = events.filter((_, i) => i % 3 === 0).map((e) => e.eventId);
+    for (const id of taken)
+      await storage.sql!.db.run("UPDATE inbox SET lease_owner = 'other' WHERE event_id = ?", [id]);
+    const outcomes = await Promise.all(
+      events.map((e, i) =>
+        inbox.complete(e.eventId, {
+          effects: [
+            {
+              effectId: `${e.eventId}-0`,
+              eventId: e.eventId,
+              teamId: 'T1',
+              conversationId: `C-V${i}`,
+              subject: { kind: 'visitor', id: `V${i}` },
+              effect: { kind: 'post', text: 'answer' },
+            },
+          ],
+        }),
+      ),
+    );
+    events.forEach((e, i) =>
+      expect([e.eventId, outcomes[i]]).toEqual([e.eventId, taken.includes(e.eventId) ? 'lost' : 'completed']),
+    );
+    const effects = await storage.sql!.db.all<{ event_id: string }>('SELECT event_id FROM outbox');
+    expect(effects.map((r) => r.event_id).sort()).toEqual(
+      events
+        .map((e) => e.eventId)
+        .filter((id) => !taken.includes(id))
+        .sort(),
+    );
+    const open = await storage.sql!.db.all<{ event_id: string }>(
+      'SELECT event_id FROM inbox WHERE handled_at IS NULL AND payload IS NOT NULL',
+    );
+    expect(open.map((r) => r.event_id).sort()).toEqual([...taken].sort());
   });
 });

@@ -1,20 +1,33 @@
 import type { ConversationRecord, ConversationStore } from '../../core/conversation-store';
 import type { StorageContext } from './storage-context';
 
+interface Row {
+  conversation_ref: string;
+  body: Buffer;
+  status: ConversationRecord['status'];
+  started_at: number;
+}
+
+interface Waiter {
+  resolve: (row: Row | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
 /** Conversation state; the visitor's id is encrypted under the visitor's key, refs are blind indexes. */
 export class SqlConversationStore implements ConversationStore {
   constructor(private readonly ctx: StorageContext) {}
 
   async get(teamId: string, conversationId: string): Promise<ConversationRecord | undefined> {
     const ref = this.ctx.conversationRef(teamId, conversationId);
-    const [row] = await this.ctx.db.all<{
-      body: Buffer;
-      status: ConversationRecord['status'];
-      started_at: number;
-    }>(
-      'SELECT body, status, started_at FROM conversations WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ?',
-      [teamId, ref, this.ctx.freshSince()],
-    );
+    const row =
+      this.ctx.db.dialect === 'postgres'
+        ? await this.gathered(teamId, ref)
+        : (
+            await this.ctx.db.all<Row>(
+              'SELECT conversation_ref, body, status, started_at FROM conversations WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ?',
+              [teamId, ref, this.ctx.freshSince()],
+            )
+          )[0];
     if (!row) return undefined;
     const body = await this.ctx.open<{ visitorId: string }>(
       { table: 'conversations', teamId, recordId: ref, field: 'body' },
@@ -29,6 +42,54 @@ export class SqlConversationStore implements ConversationStore {
       startedAt: row.started_at,
     };
   }
+
+  /**
+   * PostgreSQL: the look-ups asked for in one turn of the event loop go as one query per team
+   * (a round trip per group of events, not per event); each caller still reads the row as
+   * committed when the query runs.
+   */
+  private gathered(teamId: string, ref: string): Promise<Row | undefined> {
+    return new Promise((resolve, reject) => {
+      let team = this.lookups.get(teamId);
+      if (!team) {
+        team = new Map<string, Waiter[]>();
+        this.lookups.set(teamId, team);
+      }
+      const waiters = team.get(ref) ?? [];
+      waiters.push({ resolve, reject });
+      team.set(ref, waiters);
+      if (!this.lookUpScheduled) {
+        this.lookUpScheduled = true;
+        setImmediate(() => this.lookUp());
+      }
+    });
+  }
+
+  private lookUp(): void {
+    this.lookUpScheduled = false;
+    const teams = [...this.lookups];
+    this.lookups.clear();
+    for (const [teamId, refs] of teams) {
+      void this.ctx.db
+        .all<Row>(
+          'SELECT conversation_ref, body, status, started_at FROM conversations WHERE team_id = ? AND conversation_ref = ANY(?::text[]) AND confirmed_at >= ?',
+          [teamId, [...refs.keys()], this.ctx.freshSince()],
+        )
+        .then(
+          (rows) => {
+            const found = new Map(rows.map((r) => [r.conversation_ref, r]));
+            for (const [ref, waiters] of refs) for (const w of waiters) w.resolve(found.get(ref));
+          },
+          (err: unknown) => {
+            for (const waiters of refs.values()) for (const w of waiters) w.reject(err);
+          },
+        );
+    }
+  }
+
+  private lookUpScheduled = false;
+  /** team → conversation ref → callers waiting for that row. */
+  private readonly lookups = new Map<string, Map<string, Waiter[]>>();
 
   async put(record: ConversationRecord): Promise<void> {
     const { teamId } = record;

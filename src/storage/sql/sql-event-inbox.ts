@@ -4,6 +4,8 @@ import type { Subject } from '../../core/conversation-store';
 import type { Completion, EventInbox } from '../../core/event-inbox';
 import { describeError } from '../../errors';
 import { InsertBatch } from './insert-batch';
+import type { SqlRunner } from './sql-database';
+import { WriteGather } from './write-gather';
 import { DEFAULT_LEASE_MS, type LeaseOptions } from './lease-options';
 import { SqlDeadLetters } from './sql-dead-letters';
 import { SqlOutbox, type SealedEffect } from './sql-outbox';
@@ -23,6 +25,14 @@ export function subjectOf(event: ChatEvent): Subject | undefined {
     default:
       return undefined;
   }
+}
+
+type CompleteOutcome = 'completed' | 'lost';
+
+interface PendingCompletion {
+  eventId: string;
+  sealed: readonly SealedEffect[];
+  handover: Completion['handover'];
 }
 
 /**
@@ -53,14 +63,24 @@ export class SqlEventInbox implements EventInbox {
     this.deadLetters = new SqlDeadLetters(ctx);
     this.recorder = new InsertBatch(ctx.db, {
       table: 'inbox',
-      columns: ['event_id', 'team_id', 'subject_ref', 'received_at', 'payload', 'lease_owner', 'lease_until'],
+      columns: [
+        ['event_id', 'text'],
+        ['team_id', 'text'],
+        ['subject_ref', 'text'],
+        ['received_at', 'bigint'],
+        ['payload', 'bytea'],
+        ['lease_owner', 'text'],
+        ['lease_until', 'bigint'],
+      ],
       key: 'event_id',
       lane: 'ack',
     });
+    this.completions = new WriteGather(ctx.db, 'default', (tx, items) => this.completeAll(tx, items));
   }
 
   /** Events recorded in one statement per group commit (the ack lane's). */
   private readonly recorder: InsertBatch;
+  private readonly completions: WriteGather<PendingCompletion, CompleteOutcome>;
 
   async record(event: InboundEvent): Promise<'recorded' | 'duplicate'> {
     const subject = subjectOf(event.event);
@@ -101,13 +121,38 @@ export class SqlEventInbox implements EventInbox {
       const row = await this.outbox.seal(effect);
       if (row) sealed.push(row);
     }
-    const { handover } = completion;
-    return this.ctx.db.write(async (tx) => {
-      const won = await tx.run(
-        'UPDATE inbox SET handled_at = ?, payload = NULL, lease_owner = NULL, lease_until = NULL WHERE event_id = ? AND handled_at IS NULL AND dead_at IS NULL AND lease_owner = ?',
-        [this.ctx.now(), eventId, this.instanceId],
-      );
-      if (won !== 1) return 'lost';
+    return this.completions.add({ eventId, sealed, handover: completion.handover });
+  }
+
+  /**
+   * Completions gathered in one transaction: each event is marked handled only while this
+   * instance still leases it, and only then are its effects and handover written, in the same
+   * commit. On PostgreSQL the events are marked by one statement (a round trip) per group.
+   */
+  private async completeAll(tx: SqlRunner, items: readonly PendingCompletion[]): Promise<CompleteOutcome[]> {
+    const now = this.ctx.now();
+    const won = new Set<string>();
+    const mark =
+      'UPDATE inbox SET handled_at = ?, payload = NULL, lease_owner = NULL, lease_until = NULL WHERE handled_at IS NULL AND dead_at IS NULL AND lease_owner = ? AND event_id';
+    if (this.ctx.db.dialect === 'postgres') {
+      const ids = [...new Set(items.map((i) => i.eventId))].sort();
+      const rows = await tx.all<{ event_id: string }>(`${mark} = ANY(?::text[]) RETURNING event_id`, [
+        now,
+        this.instanceId,
+        ids,
+      ]);
+      for (const r of rows) won.add(r.event_id);
+    } else {
+      for (const { eventId } of items)
+        if ((await tx.run(`${mark} = ?`, [now, this.instanceId, eventId])) === 1) won.add(eventId);
+    }
+    const outcomes: CompleteOutcome[] = [];
+    for (const { eventId, sealed, handover } of items) {
+      // An event twice in one group (never expected: it is leased) completes once.
+      if (!won.delete(eventId)) {
+        outcomes.push('lost');
+        continue;
+      }
       for (const row of sealed) await this.outbox.insert(tx, row);
       if (handover) {
         await tx.run(
@@ -115,8 +160,9 @@ export class SqlEventInbox implements EventInbox {
           [handover.teamId, this.ctx.conversationRef(handover.teamId, handover.conversationId)],
         );
       }
-      return 'completed';
-    });
+      outcomes.push('completed');
+    }
+    return outcomes;
   }
 
   async failed(eventId: string, _error: string): Promise<number> {
