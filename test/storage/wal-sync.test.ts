@@ -107,6 +107,15 @@ describe('SQLite group fsync of the WAL', () => {
     await expect(db.all('SELECT id FROM t')).rejects.toMatchObject({ code: 'STORAGE_SYNC_FAILED' });
   });
 
+  it('commits without a sync of its own and without a checkpoint inside the commit (WAL, synchronous=NORMAL, wal_autocheckpoint=0)', async () => {
+    const settings = await Promise.all([
+      db.all<{ journal_mode: string }>('PRAGMA journal_mode'),
+      db.all<{ synchronous: number }>('PRAGMA synchronous'),
+      db.all<{ wal_autocheckpoint: number }>('PRAGMA wal_autocheckpoint'),
+    ]);
+    expect(settings).toEqual([[{ journal_mode: 'wal' }], [{ synchronous: 1 }], [{ wal_autocheckpoint: 0 }]]);
+  });
+
   it('keeps the WAL file (its inode) through a TRUNCATE checkpoint, so the synced descriptor stays right', async () => {
     const before = statSync(`${file}-wal`).ino;
     const checkpoint = db.checkpoint();
