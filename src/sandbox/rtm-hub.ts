@@ -12,13 +12,17 @@ export type Target = 'all' | 'oldest' | 'newest';
 interface Link {
   id: number;
   ws: WebSocket;
+  /** The TCP socket under `ws`, corked while a turn of the event loop sends to it. */
+  socket: Duplex;
+  corked: boolean;
   receiving: boolean;
   alive: boolean;
 }
 
 interface Delivery {
   eventId: string;
-  payload: Record<string, unknown>;
+  /** The envelope's `payload`, serialized once for every (re)delivery. */
+  payloadJson: string;
   attempt: number;
   envelopeIds: string[];
   timer: NodeJS.Timeout | undefined;
@@ -44,7 +48,6 @@ export class RtmHub {
   private readonly links: Link[] = [];
   private readonly outstanding = new Map<string, Delivery>();
   private readonly queue = new Fifo<Delivery>();
-  private readonly ackedEvents = new Set<string>();
   /** Deliveries not yet settled, queued ones included. */
   private inflight = 0;
   /** Of those, how many wait in the queue (the queue may also hold settled ones, skipped when reached). */
@@ -78,7 +81,7 @@ export class RtmHub {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
   }
 
   get openLinks(): number {
@@ -119,7 +122,7 @@ export class RtmHub {
     this.inflight += 1;
     this.send({
       eventId,
-      payload,
+      payloadJson: JSON.stringify(payload),
       attempt: 0,
       envelopeIds: [],
       timer: undefined,
@@ -180,12 +183,11 @@ export class RtmHub {
   }
 
   resetTracking(): void {
-    this.ackedEvents.clear();
     this.longestGap = 0;
     this.gapStartedAt = this.deliverableLinks === 0 ? Date.now() : undefined;
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, socket: Duplex): void {
     if (this.links.length >= this.opts.maxConnections) {
       // Contract §2.5: the connection opens, says hello, and is then told why it cannot stay.
       ws.on('error', () => undefined);
@@ -194,7 +196,7 @@ export class RtmHub {
       ws.close(1008, 'too_many_websockets');
       return;
     }
-    const link: Link = { id: this.nextLinkId++, ws, receiving: true, alive: true };
+    const link: Link = { id: this.nextLinkId++, ws, socket, corked: false, receiving: true, alive: true };
     this.links.push(link);
     this.counters().connectionsOpened += 1;
     this.onLinksChanged?.(this.links.length);
@@ -204,9 +206,7 @@ export class RtmHub {
     ws.on('pong', () => {
       link.alive = true;
     });
-    ws.on('message', (data, isBinary) =>
-      this.onClientFrame(isBinary ? null : Buffer.from(data as Buffer).toString('utf8')),
-    );
+    ws.on('message', (data, isBinary) => this.onClientFrame(isBinary ? null : rawToString(data)));
     ws.on('error', () => undefined);
     ws.on('close', () => {
       link.receiving = false;
@@ -263,26 +263,26 @@ export class RtmHub {
   private send(d: Delivery): void {
     if (d.settled) return;
     const copies = d.duplicate && d.attempt === 0 ? 2 : 1;
-    const sent: string[] = [];
+    let sent = 0;
     for (let i = 0; i < copies; i++) {
       const link = this.nextReceivingLink();
       if (!link) break;
       const envelopeId = randomUUID();
       d.envelopeIds.push(envelopeId);
       this.outstanding.set(envelopeId, d);
-      sent.push(envelopeId);
-      sendJson(link.ws, {
-        envelope_id: envelopeId,
-        type: 'events_api',
-        accepts_response_payload: false,
-        retry_attempt: d.attempt,
-        retry_reason: d.attempt > 0 ? 'timeout' : '',
-        payload: d.payload,
-      });
+      sent += 1;
+      // The frame JSON.stringify would give for { envelope_id, type, accepts_response_payload,
+      // retry_attempt, retry_reason, payload }, with the payload serialized once per event.
+      this.sendText(
+        link,
+        `{"envelope_id":"${envelopeId}","type":"events_api","accepts_response_payload":false,` +
+          `"retry_attempt":${d.attempt},"retry_reason":"${d.attempt > 0 ? 'timeout' : ''}",` +
+          `"payload":${d.payloadJson}}`,
+      );
       this.counters().envelopesDelivered += 1;
       if (d.attempt > 0) this.counters().envelopesRedelivered += 1;
     }
-    if (sent.length === 0) {
+    if (sent === 0) {
       d.queued = true;
       this.queued += 1;
       this.queue.push(d);
@@ -298,7 +298,8 @@ export class RtmHub {
       this.send(d);
       return;
     }
-    this.counters().eventsExpired += this.ackedEvents.has(d.eventId) ? 0 : 1;
+    // Never acknowledged: an acknowledged delivery is settled and its timer cleared.
+    this.counters().eventsExpired += 1;
     this.settle(d, false);
   }
 
@@ -317,10 +318,8 @@ export class RtmHub {
     clearTimeout(d.timer);
     for (const id of d.envelopeIds) this.outstanding.delete(id);
     d.envelopeIds = [];
-    if (acked && !this.ackedEvents.has(d.eventId)) {
-      this.ackedEvents.add(d.eventId);
-      this.counters().eventsAcked += 1;
-    }
+    // One delivery per event, settled once: each acknowledged event is counted once.
+    if (acked) this.counters().eventsAcked += 1;
     this.inflight -= 1;
     this.pump();
   }
@@ -342,13 +341,36 @@ export class RtmHub {
     }
   }
 
+  /** Round robin over the links that are open and not told to go. */
   private nextReceivingLink(): Link | undefined {
     if (this.faults.stall) return undefined;
     if (this.inflight - this.queued > this.opts.maxInFlight) return undefined;
-    const open = this.links.filter((l) => l.receiving && l.ws.readyState === WebSocket.OPEN);
-    if (open.length === 0) return undefined;
-    this.roundRobin = (this.roundRobin + 1) % open.length;
-    return open[this.roundRobin];
+    const n = this.links.length;
+    for (let i = 1; i <= n; i++) {
+      const link = this.links[(this.roundRobin + i) % n];
+      if (link?.receiving && link.ws.readyState === WebSocket.OPEN) {
+        this.roundRobin = (this.roundRobin + i) % n;
+        return link;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends a text frame. The frames sent to a link in one turn of the event loop leave in one
+   * TCP write (each still its own frame), as a busy server's would.
+   */
+  private sendText(link: Link, text: string): void {
+    if (link.ws.readyState !== WebSocket.OPEN) return;
+    if (!link.corked) {
+      link.corked = true;
+      link.socket.cork();
+      process.nextTick(() => {
+        link.corked = false;
+        link.socket.uncork();
+      });
+    }
+    link.ws.send(text);
   }
 
   private pick(target: Target, notNotified = false): Link[] {
@@ -387,6 +409,12 @@ export class RtmHub {
 
 function sendJson(ws: WebSocket, value: unknown): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(value));
+}
+
+function rawToString(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }
 
 /** A queue with O(1) shift (Array#shift is O(n), which a 100,000-event flood turns quadratic). */
