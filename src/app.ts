@@ -246,6 +246,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     onDeadLetter: () => metrics.deadLettersCreated.inc({ kind: 'effect' }),
     faultPoint: opts.faultPoint,
   });
+  const handlerSeconds = {
+    ok: metrics.handlerDuration.series({ outcome: 'ok' }),
+    retry: metrics.handlerDuration.series({ outcome: 'retry' }),
+    dead_letter: metrics.handlerDuration.series({ outcome: 'dead_letter' }),
+  };
   const dispatcher = new EventDispatcher({
     inbox,
     conversations: opts.conversations ?? new MemoryConversationStore(),
@@ -258,7 +263,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     onApplied: (event) => policy.observe(event),
     onEffects: () => sender.kick(),
     onHandled: (_event, outcome, seconds) => {
-      metrics.handlerDuration.observe({ outcome }, seconds);
+      handlerSeconds[outcome].observe(seconds);
       if (outcome === 'dead_letter') metrics.deadLettersCreated.inc({ kind: 'event' });
     },
     faultPoint: opts.faultPoint,
@@ -507,6 +512,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
 
 function combineObservers(...observers: Array<GatewayObserver | undefined>): GatewayObserver {
   const all = observers.filter((o): o is GatewayObserver => o !== undefined);
+  if (all.length === 1 && all[0]) return all[0];
   return {
     connectionChanged: (open) => all.forEach((o) => o.connectionChanged?.(open)),
     reconnect: (reason) => all.forEach((o) => o.reconnect?.(reason)),
