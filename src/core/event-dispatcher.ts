@@ -42,7 +42,8 @@ export interface EventDispatcherOptions {
  * Events of one conversation run one at a time in arrival order; conversations run concurrently.
  */
 export class EventDispatcher {
-  private readonly lanes = new Map<string, Promise<void>>();
+  /** Per conversation being processed, the events waiting behind the current one, in arrival order. */
+  private readonly lanes = new Map<string, InboundEvent[]>();
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -55,14 +56,28 @@ export class EventDispatcher {
   submit(event: InboundEvent): void {
     const key = `${event.teamId}:${conversationOf(event.event) ?? event.eventId}`;
     this.inflight += 1;
-    const previous = this.lanes.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.process(event));
-    this.lanes.set(key, next);
-    void next.finally(() => {
-      if (this.lanes.get(key) === next) this.lanes.delete(key);
+    const waiting = this.lanes.get(key);
+    if (waiting) {
+      waiting.push(event);
+      return;
+    }
+    const lane: InboundEvent[] = [];
+    this.lanes.set(key, lane);
+    void this.runLane(key, event, lane);
+  }
+
+  /** Processes `first`, then the events queued behind it, one at a time; no promise per event. */
+  private async runLane(key: string, first: InboundEvent, waiting: InboundEvent[]): Promise<void> {
+    for (let event: InboundEvent | undefined = first; event; event = waiting.shift()) {
+      try {
+        await this.process(event);
+      } catch (err) {
+        this.opts.logger.error({ err: describeError(err) }, 'event processing failed unexpectedly');
+      }
       this.inflight -= 1;
-      if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    });
+    }
+    this.lanes.delete(key);
+    if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /**
