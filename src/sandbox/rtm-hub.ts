@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { SimulatorCounters } from './counters';
 import type { SimulatorOptions } from './simulator-options';
+import { encodeTextFrames } from './text-frames';
 
 export type DisconnectReason = 'warning' | 'refresh_requested' | 'link_disabled' | 'too_many_websockets';
 /** Which open links a fault applies to. */
@@ -12,9 +13,10 @@ export type Target = 'all' | 'oldest' | 'newest';
 interface Link {
   id: number;
   ws: WebSocket;
-  /** The TCP socket under `ws`, corked while a turn of the event loop sends to it. */
+  /** The TCP socket under `ws`: the text frames of one turn are written to it together. */
   socket: Duplex;
-  corked: boolean;
+  /** Text frames to write at the end of this turn, in order. */
+  pending: string[];
   receiving: boolean;
   alive: boolean;
 }
@@ -25,7 +27,8 @@ interface Delivery {
   payloadJson: string;
   attempt: number;
   envelopeIds: string[];
-  timer: NodeJS.Timeout | undefined;
+  /** When the ack of the latest sending is due (performance.now() ms); 0 when not sent. */
+  due: number;
   duplicate: boolean;
   /** Waiting in the queue for a link (first delivery or a redelivery). */
   queued: boolean;
@@ -57,6 +60,10 @@ export class RtmHub {
   private nextLinkId = 1;
   private roundRobin = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Sent deliveries in the order their acks come due, with those due times (see armDeadline). */
+  private readonly awaitingAck = new Fifo<Delivery>();
+  private readonly dueAt = new Fifo<number>();
+  private deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly opts: SimulatorOptions,
@@ -125,7 +132,7 @@ export class RtmHub {
       payloadJson: JSON.stringify(payload),
       attempt: 0,
       envelopeIds: [],
-      timer: undefined,
+      due: 0,
       duplicate,
       queued: false,
       settled: false,
@@ -144,11 +151,11 @@ export class RtmHub {
     const chosen = reason === 'link_disabled' ? [...this.links] : this.pick(target, true);
     for (const link of chosen) {
       link.receiving = false;
-      sendJson(link.ws, { type: 'disconnect', reason });
-      if (reason === 'warning') this.after(this.opts.warningCloseMs, () => link.ws.close(1000, 'refreshed'));
+      this.sendText(link, JSON.stringify({ type: 'disconnect', reason }));
+      if (reason === 'warning') this.after(this.opts.warningCloseMs, () => this.close1000(link, 'refreshed'));
       else if (reason === 'refresh_requested')
         this.after(this.opts.refreshGraceMs, () => link.ws.terminate());
-      else link.ws.close(1000, reason);
+      else this.close1000(link, reason);
     }
     this.noteLinks();
     this.pump();
@@ -165,8 +172,7 @@ export class RtmHub {
   /** Sends frames exactly as given (e.g. malformed ones) to the chosen links. */
   sendRaw(frames: string[], target: Target = 'all'): number {
     const chosen = this.pick(target);
-    for (const link of chosen)
-      for (const f of frames) if (link.ws.readyState === WebSocket.OPEN) link.ws.send(f);
+    for (const link of chosen) for (const f of frames) this.sendText(link, f);
     return chosen.length;
   }
 
@@ -177,7 +183,7 @@ export class RtmHub {
 
   close(): void {
     for (const t of this.timers) clearTimeout(t);
-    for (const d of this.outstanding.values()) clearTimeout(d.timer);
+    clearTimeout(this.deadlineTimer);
     for (const link of this.links) link.ws.terminate();
     this.wss.close();
   }
@@ -196,11 +202,12 @@ export class RtmHub {
       ws.close(1008, 'too_many_websockets');
       return;
     }
-    const link: Link = { id: this.nextLinkId++, ws, socket, corked: false, receiving: true, alive: true };
+    const link: Link = { id: this.nextLinkId++, ws, socket, pending: [], receiving: true, alive: true };
     this.links.push(link);
     this.counters().connectionsOpened += 1;
     this.onLinksChanged?.(this.links.length);
     ws.on('ping', (data) => {
+      this.flush(link);
       if (!this.faults.withholdPongs && ws.readyState === WebSocket.OPEN) ws.pong(data);
     });
     ws.on('pong', () => {
@@ -215,7 +222,7 @@ export class RtmHub {
       this.noteLinks();
       this.onLinksChanged?.(this.links.length);
     });
-    sendJson(ws, this.hello(this.links.length));
+    this.sendText(link, JSON.stringify(this.hello(this.links.length)));
     this.noteLinks();
     this.pump();
   }
@@ -288,7 +295,30 @@ export class RtmHub {
       this.queue.push(d);
       return;
     }
-    d.timer = setTimeout(() => this.onAckTimeout(d), this.opts.ackTimeoutMs);
+    d.due = performance.now() + this.opts.ackTimeoutMs;
+    this.awaitingAck.push(d);
+    this.dueAt.push(d.due);
+    this.armDeadline();
+  }
+
+  /**
+   * One timer for every ack deadline: the timeout is the same for all, so deliveries come due
+   * in the order they were sent. An entry whose delivery was settled or sent again since is
+   * skipped when reached.
+   */
+  private armDeadline(): void {
+    const next = this.dueAt.peek();
+    if (this.deadlineTimer !== undefined || next === undefined) return;
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      const now = performance.now();
+      for (let due = this.dueAt.peek(); due !== undefined && due <= now; due = this.dueAt.peek()) {
+        this.dueAt.shift();
+        const d = this.awaitingAck.shift();
+        if (d && !d.settled && d.due === due) this.onAckTimeout(d);
+      }
+      this.armDeadline();
+    }, Math.max(0, Math.ceil(next - performance.now())));
   }
 
   private onAckTimeout(d: Delivery): void {
@@ -298,7 +328,7 @@ export class RtmHub {
       this.send(d);
       return;
     }
-    // Never acknowledged: an acknowledged delivery is settled and its timer cleared.
+    // Never acknowledged: an acknowledged delivery is settled, and its deadline skipped.
     this.counters().eventsExpired += 1;
     this.settle(d, false);
   }
@@ -315,9 +345,8 @@ export class RtmHub {
       d.queued = false;
       this.queued -= 1;
     }
-    clearTimeout(d.timer);
     for (const id of d.envelopeIds) this.outstanding.delete(id);
-    d.envelopeIds = [];
+    d.envelopeIds.length = 0;
     // One delivery per event, settled once: each acknowledged event is counted once.
     if (acked) this.counters().eventsAcked += 1;
     this.inflight -= 1;
@@ -358,19 +387,25 @@ export class RtmHub {
 
   /**
    * Sends a text frame. The frames sent to a link in one turn of the event loop leave in one
-   * TCP write (each still its own frame), as a busy server's would.
+   * TCP write (each still its own frame), as a busy server's would; anything else sent on the
+   * link (close, ping, pong) goes after them.
    */
   private sendText(link: Link, text: string): void {
     if (link.ws.readyState !== WebSocket.OPEN) return;
-    if (!link.corked) {
-      link.corked = true;
-      link.socket.cork();
-      process.nextTick(() => {
-        link.corked = false;
-        link.socket.uncork();
-      });
-    }
-    link.ws.send(text);
+    if (link.pending.length === 0) process.nextTick(this.flush, link);
+    link.pending.push(text);
+  }
+
+  private readonly flush = (link: Link): void => {
+    if (link.pending.length === 0) return;
+    const texts = link.pending;
+    link.pending = [];
+    if (link.ws.readyState === WebSocket.OPEN) link.socket.write(encodeTextFrames(texts));
+  };
+
+  private close1000(link: Link, reason: string): void {
+    this.flush(link);
+    link.ws.close(1000, reason);
   }
 
   private pick(target: Target, notNotified = false): Link[] {
@@ -388,6 +423,7 @@ export class RtmHub {
         continue;
       }
       link.alive = false;
+      this.flush(link);
       if (link.ws.readyState === WebSocket.OPEN) link.ws.ping();
     }
   }
@@ -428,6 +464,10 @@ class Fifo<T> {
 
   push(item: T): void {
     this.items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
   }
 
   shift(): T | undefined {
