@@ -6,6 +6,7 @@ import { ClickDeskDelivery } from './clickdesk/clickdesk-delivery';
 import { ClickDeskGateway, type GatewayObserver } from './clickdesk/gateway';
 import { ClickDeskWebApi } from './clickdesk/web-api-client';
 import type { AppConfig } from './config/load-config';
+import type { InboundEvent } from './core/chat-event';
 import type { ChatHandler } from './core/chat-handler';
 import type { ConversationStore, MessageStore, ProfileStore } from './core/conversation-store';
 import { EventDispatcher } from './core/event-dispatcher';
@@ -269,6 +270,12 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     faultPoint: opts.faultPoint,
   });
   metrics.bindDeadLetters(() => inbox.deadLetters.count());
+  const recordAndSubmit = (event: InboundEvent): Promise<'recorded' | 'duplicate'> =>
+    inbox.record(event).then((outcome) => {
+      opts.faultPoint?.('after-record');
+      if (outcome === 'recorded') dispatcher.submit(event);
+      return outcome;
+    });
   const gateway = new ClickDeskGateway({
     ...config.rtm,
     openConnection: (priority) => api.openConnection(priority),
@@ -277,17 +284,14 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       const bucket = (await governor.snapshot()).find((b) => b.method === 'apps.connections.open');
       return bucket && { limit: bucket.limit, used: bucket.used, windowMs: bucket.windowSeconds * 1000 };
     },
-    intake: async (event) => {
-      if (tokens && !(await tokens.has(event.teamId))) {
-        // A team that holds no installation: acknowledged (so it is not redelivered), not handled.
-        metrics.installations.eventsDropped.inc({ reason: 'not_installed' });
-        return 'duplicate';
-      }
-      const outcome = await inbox.record(event);
-      opts.faultPoint?.('after-record');
-      if (outcome === 'recorded') dispatcher.submit(event);
-      return outcome;
-    },
+    intake: tokens
+      ? async (event) => {
+          if (await tokens.has(event.teamId)) return recordAndSubmit(event);
+          // A team that holds no installation: acknowledged (so it is not redelivered), not handled.
+          metrics.installations.eventsDropped.inc({ reason: 'not_installed' });
+          return 'duplicate';
+        }
+      : recordAndSubmit,
     logger: logger.child({ part: 'gateway' }),
     onFatal: (err) => opts.onFatal?.(err),
     observer: combineObservers(metrics.gatewayObserver(), opts.gatewayObserver),
