@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -23,8 +23,11 @@ interface Link {
 
 interface Delivery {
   eventId: string;
-  /** The envelope's `payload`, serialized once for every (re)delivery. */
-  payloadJson: string;
+  teamId: string;
+  eventTime: number;
+  /** The event, until the payload is serialized at its first sending (then kept for redeliveries). */
+  event: Record<string, unknown> | undefined;
+  payloadJson: string | undefined;
   attempt: number;
   envelopeIds: string[];
   /** When the ack of the latest sending is due (performance.now() ms); 0 when not sent. */
@@ -114,22 +117,17 @@ export class RtmHub {
   }
 
   publish(teamId: string, event: Record<string, unknown>): string {
-    const eventId = `Ev${randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase()}`;
-    const payload = {
-      type: 'event_callback',
-      team_id: teamId,
-      api_app_id: this.opts.appId,
-      event_id: eventId,
-      event_time: Math.floor(Date.now() / 1000),
-      event,
-    };
+    const eventId = `Ev${randomHex(10).toUpperCase()}`;
     this.counters().eventsPublished += 1;
     const duplicate = this.faults.duplicateNext > 0;
     if (duplicate) this.faults.duplicateNext -= 1;
     this.inflight += 1;
     this.send({
       eventId,
-      payloadJson: JSON.stringify(payload),
+      teamId,
+      eventTime: Math.floor(Date.now() / 1000),
+      event,
+      payloadJson: undefined,
       attempt: 0,
       envelopeIds: [],
       due: 0,
@@ -248,10 +246,17 @@ export class RtmHub {
 
   private onClientFrame(text: string | null): void {
     let envelopeId: unknown;
-    try {
-      envelopeId = text === null ? undefined : (JSON.parse(text) as { envelope_id?: unknown }).envelope_id;
-    } catch {
-      envelopeId = undefined;
+    if (text !== null && isPlainAck(text)) {
+      // One of this hub's ids (UUIDs) between the quotes: the frame is the JSON of that id.
+      const id = text.slice(ACK_PREFIX.length, -2);
+      if (this.outstanding.has(id)) envelopeId = id;
+    }
+    if (envelopeId === undefined) {
+      try {
+        envelopeId = text === null ? undefined : (JSON.parse(text) as { envelope_id?: unknown }).envelope_id;
+      } catch {
+        envelopeId = undefined;
+      }
     }
     if (typeof envelopeId !== 'string') {
       this.counters().protocolErrors += 1;
@@ -274,6 +279,8 @@ export class RtmHub {
     for (let i = 0; i < copies; i++) {
       const link = this.nextReceivingLink();
       if (!link) break;
+      const payloadJson = (d.payloadJson ??= this.payloadJson(d));
+      d.event = undefined;
       const envelopeId = randomUUID();
       d.envelopeIds.push(envelopeId);
       this.outstanding.set(envelopeId, d);
@@ -284,7 +291,7 @@ export class RtmHub {
         link,
         `{"envelope_id":"${envelopeId}","type":"events_api","accepts_response_payload":false,` +
           `"retry_attempt":${d.attempt},"retry_reason":"${d.attempt > 0 ? 'timeout' : ''}",` +
-          `"payload":${d.payloadJson}}`,
+          `"payload":${payloadJson}}`,
       );
       this.counters().envelopesDelivered += 1;
       if (d.attempt > 0) this.counters().envelopesRedelivered += 1;
@@ -299,6 +306,19 @@ export class RtmHub {
     this.awaitingAck.push(d);
     this.dueAt.push(d.due);
     this.armDeadline();
+  }
+
+  /**
+   * The envelope's `payload`: what JSON.stringify gives for { type: 'event_callback', team_id,
+   * api_app_id, event_id, event_time, event }. Made at the first sending, not at publishing, so
+   * a flood's queued events hold no text yet.
+   */
+  private payloadJson(d: Delivery): string {
+    return (
+      `{"type":"event_callback","team_id":${JSON.stringify(d.teamId)},` +
+      `"api_app_id":${JSON.stringify(this.opts.appId)},"event_id":"${d.eventId}",` +
+      `"event_time":${d.eventTime},"event":${JSON.stringify(d.event)}}`
+    );
   }
 
   /**
@@ -441,6 +461,32 @@ export class RtmHub {
     }, ms);
     this.timers.add(t);
   }
+}
+
+const ACK_PREFIX = '{"envelope_id":"';
+
+/** Shaped as JSON.stringify({ envelope_id }) writes an id that needs no escaping. */
+function isPlainAck(text: string): boolean {
+  return (
+    text.length > ACK_PREFIX.length + 2 &&
+    text.startsWith(ACK_PREFIX) &&
+    text.endsWith('"}') &&
+    text.indexOf('"', ACK_PREFIX.length) === text.length - 2 &&
+    !text.includes('\\')
+  );
+}
+
+const randomPool = Buffer.alloc(4096);
+let randomAt = randomPool.length;
+
+/** `bytes` random bytes as hex, from a pool refilled 4 KiB at a time. */
+function randomHex(bytes: number): string {
+  if (randomAt + bytes > randomPool.length) {
+    randomFillSync(randomPool);
+    randomAt = 0;
+  }
+  randomAt += bytes;
+  return randomPool.toString('hex', randomAt - bytes, randomAt);
 }
 
 function sendJson(ws: WebSocket, value: unknown): void {
