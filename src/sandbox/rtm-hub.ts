@@ -367,6 +367,9 @@ export class RtmHub {
     }
     for (const id of d.envelopeIds) this.outstanding.delete(id);
     d.envelopeIds.length = 0;
+    // Its deadline entry holds it until due: keep nothing heavy that long.
+    d.event = undefined;
+    d.payloadJson = undefined;
     // One delivery per event, settled once: each acknowledged event is counted once.
     if (acked) this.counters().eventsAcked += 1;
     this.inflight -= 1;
