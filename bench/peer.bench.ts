@@ -79,12 +79,13 @@ async function run(
     const sim = await SimulatorChild.start(1000);
     try {
       const peer = kind === 'slack' ? await startSlack(sim, 1) : await startGateway(sim, 1);
+      // The client's CPU from the first event to the last handled: acks and the handling after them.
       const before = process.cpuUsage();
       const { seconds, counters, cpuMicros } = await sim.flood(count, 1000);
+      await waitUntil(() => handledCount(peer) >= count, 60_000);
       const used = process.cpuUsage(before);
       cpu[kind].client.push((used.user + used.system) / count);
       cpu[kind].sim.push(cpuMicros / count);
-      await waitUntil(() => handledCount(peer) >= count, 60_000);
       await peer.stop();
       if (counters.eventsExpired > 0 || handledCount(peer) < count)
         throw new Error(
@@ -124,13 +125,34 @@ async function run(
       ratio: true,
     },
     { label: 'median of the per-round ratios', value: median(pairRatios), ratio: true },
-    { label: "CPU per event, Slack's client process, µs", value: median(cpu.slack.client) },
-    { label: 'CPU per event, gateway process, µs', value: median(cpu.gateway.client) },
+    { label: "CPU per event, Slack's client process (until handled), µs", value: median(cpu.slack.client) },
+    { label: 'CPU per event, gateway process (until handled), µs', value: median(cpu.gateway.client) },
+    {
+      label: "ratio of CPU per event, Slack's client / gateway",
+      value: median(cpu.slack.client) / median(cpu.gateway.client),
+      ratio: true,
+    },
     { label: "CPU per event, simulator serving Slack's client, µs", value: median(cpu.slack.sim) },
     { label: 'CPU per event, simulator serving the gateway, µs', value: median(cpu.gateway.sim) },
   );
   notes.push(
     `throughput: ${opts.events} events, 1 link, median of ${opts.rounds} alternating rounds; per round gateway/Slack: ${pairRatios.map((r) => r.toFixed(2)).join(', ')}`,
+  );
+
+  progress(`peer: hello flood, ${HELLO_FLOOD.toLocaleString('en')} hellos on one gateway link`);
+  const flood = await helloFlood(HELLO_FLOOD);
+  rows.push(
+    { label: 'hello flood: idle CPU of the gateway process before, %', value: flood.before.cpuPercent },
+    { label: 'hello flood: idle CPU of the gateway process after, %', value: flood.after.cpuPercent },
+    { label: 'hello flood: RSS before, MB', value: flood.before.rssMb },
+    { label: 'hello flood: RSS after, MB', value: flood.after.rssMb },
+    { label: 'hello flood: heap used after a full GC, before, MB', value: flood.before.heapMb },
+    { label: 'hello flood: heap used after a full GC, after, MB', value: flood.after.heapMb },
+    { label: 'hello flood: active timers before', value: flood.before.timers },
+    { label: 'hello flood: active timers after', value: flood.after.timers },
+  );
+  notes.push(
+    `hello flood: ${HELLO_FLOOD.toLocaleString('en')} repeated hellos on one link, then one event (handled: ${flood.handled}); idle figures over ${IDLE_SAMPLE_MS / 1000} s before and after, this process (the gateway's), after a full GC`,
   );
 
   for (const links of opts.stormLinks) {
@@ -185,6 +207,54 @@ async function storm(
     const handledTwice = [...peer.handled.values()].filter((n) => n > 1).length;
     const lost = opts.stormEvents - result.counters.eventsAcked;
     return { result, lost, handledTwice, refused };
+  } finally {
+    await sim.stop();
+  }
+}
+
+const HELLO_FLOOD = 200_000;
+const IDLE_SAMPLE_MS = 3_000;
+
+interface IdleSample {
+  cpuPercent: number;
+  rssMb: number;
+  heapMb: number;
+  timers: number;
+}
+
+/** This process at rest: CPU % over `IDLE_SAMPLE_MS`, then memory after a full GC, and its timers. */
+async function idleSample(): Promise<IdleSample> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.cpuUsage();
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
+  const used = process.cpuUsage(before);
+  const cpuPercent = ((used.user + used.system) / 1000 / (performance.now() - started)) * 100;
+  gc?.();
+  const mem = process.memoryUsage();
+  return {
+    cpuPercent,
+    rssMb: mem.rss / 1e6,
+    heapMb: mem.heapUsed / 1e6,
+    timers: process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
+  };
+}
+
+/** A gateway link sent `count` repeated hellos: what it costs at rest, before and after. */
+async function helloFlood(
+  count: number,
+): Promise<{ before: IdleSample; after: IdleSample; handled: number }> {
+  const sim = await SimulatorChild.start(1000);
+  try {
+    const peer = await startGateway(sim, 1);
+    const before = await idleSample();
+    await sim.hellos(count);
+    await waitUntil(() => handledCount(peer) >= 1, 10_000);
+    const after = await idleSample();
+    const handled = handledCount(peer);
+    await peer.stop();
+    return { before, after, handled };
   } finally {
     await sim.stop();
   }

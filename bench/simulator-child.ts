@@ -45,6 +45,11 @@ export class SimulatorChild {
     return this.run({ cmd: 'drive', rate, seconds });
   }
 
+  /** Sends `count` repeated hellos on every link, then one event; resolves once that is acknowledged. */
+  hellos(count: number): Promise<{ counters: SimulatorCounters }> {
+    return this.run({ cmd: 'hellos', count });
+  }
+
   private run(command: object): Promise<{ seconds: number; counters: SimulatorCounters; cpuMicros: number }> {
     return new Promise((resolve) => {
       const onMessage = (m: unknown): void => {

@@ -1,7 +1,8 @@
 /**
  * The simulator in its own process, driven over IPC, so that benchmarks measure the app's
  * process alone. Messages in: {cmd:'flood', count, conversations} (as fast as acks allow),
- * {cmd:'drive', rate, seconds} (a steady rate) or {cmd:'storm', …} (see storm.ts); out:
+ * {cmd:'drive', rate, seconds} (a steady rate), {cmd:'hellos', count} (a hello flood, then one
+ * event) or {cmd:'storm', …} (see storm.ts); out:
  * {ready, url, credentials}, then {done, seconds, counters, …} once every event is acknowledged
  * (or expired).
  */
@@ -13,7 +14,7 @@ const TEXT =
   'Hello, I would like to know when my order will ship and whether I can still change the address.';
 
 interface Command {
-  cmd: 'flood' | 'drive' | 'storm' | 'exit';
+  cmd: 'flood' | 'drive' | 'storm' | 'hellos' | 'exit';
   count?: number;
   conversations?: number;
   /** drive: events per second, for this many seconds. */
@@ -80,6 +81,39 @@ async function main(): Promise<void> {
           send({ done: true, seconds: (Date.now() - started) / 1000, counters: sim.counters, published });
         }
       }, 20);
+    } else if (msg.cmd === 'hellos') {
+      // `count` repeated hellos on every link, 10,000 a turn, then one event: once it is
+      // acknowledged, the client has read every hello before it.
+      sim.resetCounters();
+      const count = msg.count ?? 0;
+      const hello = JSON.stringify({
+        type: 'hello',
+        num_connections: 1,
+        connection_info: { app_id: sim.options.appId },
+      });
+      let sent = 0;
+      const batch = (): void => {
+        const n = Math.min(10_000, count - sent);
+        sim.hub.sendRaw(Array.from({ length: n }, () => hello));
+        sent += n;
+        if (sent < count) {
+          setImmediate(batch);
+          return;
+        }
+        sim.publish({
+          type: 'message',
+          conversation_id: 'C0',
+          sender: { kind: 'visitor', id: 'V0' },
+          text: TEXT,
+          ts: '0',
+        });
+        const check = setInterval(() => {
+          if (sim.hub.unsettled > 0) return;
+          clearInterval(check);
+          send({ done: true, seconds: 0, counters: sim.counters, cpuMicros: 0 });
+        }, 2);
+      };
+      batch();
     } else if (msg.cmd === 'exit') {
       void sim.close().then(() => process.exit(0));
     }

@@ -6,6 +6,7 @@ import { ClickDeskDelivery } from './clickdesk/clickdesk-delivery';
 import { ClickDeskGateway, type GatewayObserver } from './clickdesk/gateway';
 import { ClickDeskWebApi } from './clickdesk/web-api-client';
 import type { AppConfig } from './config/load-config';
+import type { InboundEvent } from './core/chat-event';
 import type { ChatHandler } from './core/chat-handler';
 import type { ConversationStore, MessageStore, ProfileStore } from './core/conversation-store';
 import { EventDispatcher } from './core/event-dispatcher';
@@ -246,6 +247,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     onDeadLetter: () => metrics.deadLettersCreated.inc({ kind: 'effect' }),
     faultPoint: opts.faultPoint,
   });
+  const handlerSeconds = {
+    ok: metrics.handlerDuration.series({ outcome: 'ok' }),
+    retry: metrics.handlerDuration.series({ outcome: 'retry' }),
+    dead_letter: metrics.handlerDuration.series({ outcome: 'dead_letter' }),
+  };
   const dispatcher = new EventDispatcher({
     inbox,
     conversations: opts.conversations ?? new MemoryConversationStore(),
@@ -258,12 +264,18 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     onApplied: (event) => policy.observe(event),
     onEffects: () => sender.kick(),
     onHandled: (_event, outcome, seconds) => {
-      metrics.handlerDuration.observe({ outcome }, seconds);
+      handlerSeconds[outcome].observe(seconds);
       if (outcome === 'dead_letter') metrics.deadLettersCreated.inc({ kind: 'event' });
     },
     faultPoint: opts.faultPoint,
   });
   metrics.bindDeadLetters(() => inbox.deadLetters.count());
+  const recordAndSubmit = (event: InboundEvent): Promise<'recorded' | 'duplicate'> =>
+    inbox.record(event).then((outcome) => {
+      opts.faultPoint?.('after-record');
+      if (outcome === 'recorded') dispatcher.submit(event);
+      return outcome;
+    });
   const gateway = new ClickDeskGateway({
     ...config.rtm,
     openConnection: (priority) => api.openConnection(priority),
@@ -272,17 +284,14 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       const bucket = (await governor.snapshot()).find((b) => b.method === 'apps.connections.open');
       return bucket && { limit: bucket.limit, used: bucket.used, windowMs: bucket.windowSeconds * 1000 };
     },
-    intake: async (event) => {
-      if (tokens && !(await tokens.has(event.teamId))) {
-        // A team that holds no installation: acknowledged (so it is not redelivered), not handled.
-        metrics.installations.eventsDropped.inc({ reason: 'not_installed' });
-        return 'duplicate';
-      }
-      const outcome = await inbox.record(event);
-      opts.faultPoint?.('after-record');
-      if (outcome === 'recorded') dispatcher.submit(event);
-      return outcome;
-    },
+    intake: tokens
+      ? async (event) => {
+          if (await tokens.has(event.teamId)) return recordAndSubmit(event);
+          // A team that holds no installation: acknowledged (so it is not redelivered), not handled.
+          metrics.installations.eventsDropped.inc({ reason: 'not_installed' });
+          return 'duplicate';
+        }
+      : recordAndSubmit,
     logger: logger.child({ part: 'gateway' }),
     onFatal: (err) => opts.onFatal?.(err),
     observer: combineObservers(metrics.gatewayObserver(), opts.gatewayObserver),
@@ -507,6 +516,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
 
 function combineObservers(...observers: Array<GatewayObserver | undefined>): GatewayObserver {
   const all = observers.filter((o): o is GatewayObserver => o !== undefined);
+  if (all.length === 1 && all[0]) return all[0];
   return {
     connectionChanged: (open) => all.forEach((o) => o.connectionChanged?.(open)),
     reconnect: (reason) => all.forEach((o) => o.reconnect?.(reason)),

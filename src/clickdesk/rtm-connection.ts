@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
+import { encodeAckFrames } from './ack-frames';
 import { parseFrame, type DisconnectReason, type Frame } from './wire';
 import { CodedError } from '../errors';
 
@@ -56,7 +57,7 @@ export class RtmConnection {
   private receiving = true;
   private closed = false;
   private settleReady: (err?: Error) => void = () => undefined;
-  /** The TCP socket under the WebSocket (from the upgrade response), corked while acks are flushed. */
+  /** The TCP socket under the WebSocket (from the upgrade response): acks are written to it in one piece. */
   private socket: Duplex | undefined;
   private pendingAcks: string[] = [];
   private flushScheduled = false;
@@ -67,6 +68,9 @@ export class RtmConnection {
       handshakeTimeout: opts.helloTimeoutMs,
       maxPayload: 1024 * 1024,
       skipUTF8Validation: true,
+      // Acks go straight to the socket as finished frames (ack-frames.ts): nothing ws sends may be
+      // compressed or queued behind them.
+      perMessageDeflate: false,
     });
     this.ready = new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -147,16 +151,18 @@ export class RtmConnection {
   }
 
   /**
-   * Queues the ack of an envelope that has been recorded; the acks that became ready in one
-   * turn of the event loop leave together in one TCP write (each still its own frame, each
-   * sent only after its own record). False if the link is no longer open.
+   * Queues the ack of an envelope that has been recorded; the acks that become ready together
+   * leave in one TCP write (each still its own frame, each sent only after its own record).
+   * The write is a microtask queued at the first ack: it follows the acks of envelopes that
+   * arrived in the same read and precedes the handlers those acks started, so ClickDesk is
+   * answered before the bot's work, not after it. False if the link is no longer open.
    */
   ack(envelopeId: string): boolean {
     if (!this.isOpen) return false;
     this.pendingAcks.push(envelopeId);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flushAcks);
+      queueMicrotask(this.flushAcks);
     }
     return true;
   }
@@ -208,11 +214,11 @@ export class RtmConnection {
     if (ids.length === 0) return;
     this.pendingAcks = [];
     if (!this.isOpen) return;
-    this.socket?.cork();
-    // A Buffer is framed in one piece (a string would be copied, then written as two); still a text frame.
-    for (const id of ids)
-      this.ws.send(Buffer.from(`{"envelope_id":${JSON.stringify(id)}}`), { binary: false });
-    this.socket?.uncork();
+    if (this.socket) {
+      this.socket.write(encodeAckFrames(ids));
+      return;
+    }
+    for (const id of ids) this.ws.send(`{"envelope_id":${JSON.stringify(id)}}`);
   };
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { conversationOf, type InboundEvent } from './chat-event';
-import type { ChatActions } from './chat-actions';
-import type { ChatHandler, HandlerContext } from './chat-handler';
+import type { ChatHandler } from './chat-handler';
 import type {
   ConversationRecord,
   ConversationStore,
@@ -9,11 +8,10 @@ import type {
   ProfileStore,
   Subject,
 } from './conversation-store';
-import { effectIdOf } from './effect-id';
+import { EffectCollector } from './effect-collector';
 import { jitteredBackoff } from './jittered-backoff';
-import type { Completion, EventInbox } from './event-inbox';
+import type { EventInbox } from './event-inbox';
 import type { FaultPoint } from './fault-point';
-import type { OutboxEffect } from './outbox';
 import { describeError } from '../errors';
 
 export interface EventDispatcherOptions {
@@ -44,7 +42,8 @@ export interface EventDispatcherOptions {
  * Events of one conversation run one at a time in arrival order; conversations run concurrently.
  */
 export class EventDispatcher {
-  private readonly lanes = new Map<string, Promise<void>>();
+  /** Per conversation being processed, the events waiting behind the current one, in arrival order. */
+  private readonly lanes = new Map<string, InboundEvent[]>();
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -57,14 +56,28 @@ export class EventDispatcher {
   submit(event: InboundEvent): void {
     const key = `${event.teamId}:${conversationOf(event.event) ?? event.eventId}`;
     this.inflight += 1;
-    const previous = this.lanes.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.process(event));
-    this.lanes.set(key, next);
-    void next.finally(() => {
-      if (this.lanes.get(key) === next) this.lanes.delete(key);
+    const waiting = this.lanes.get(key);
+    if (waiting) {
+      waiting.push(event);
+      return;
+    }
+    const lane: InboundEvent[] = [];
+    this.lanes.set(key, lane);
+    void this.runLane(key, event, lane);
+  }
+
+  /** Processes `first`, then the events queued behind it, one at a time; no promise per event. */
+  private async runLane(key: string, first: InboundEvent, waiting: InboundEvent[]): Promise<void> {
+    for (let event: InboundEvent | undefined = first; event; event = waiting.shift()) {
+      try {
+        await this.process(event);
+      } catch (err) {
+        this.opts.logger.error({ err: describeError(err) }, 'event processing failed unexpectedly');
+      }
       this.inflight -= 1;
-      if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    });
+    }
+    this.lanes.delete(key);
+    if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /**
@@ -100,8 +113,8 @@ export class EventDispatcher {
     const { logger, inbox, handler, onHandled } = this.opts;
     const maxAttempts = this.opts.maxAttempts ?? 5;
     const retry = this.opts.retry ?? { baseMs: 200, maxMs: 30_000 };
-    const started = process.hrtime.bigint();
-    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
     // Built on first use: most events never log, and a child logger per event is measurable garbage.
     let child: Logger | undefined;
     const log = (): Logger =>
@@ -110,18 +123,18 @@ export class EventDispatcher {
       try {
         const conversation = await this.apply(event);
         this.opts.onApplied?.(event);
-        const completion = this.collector(event, conversation);
-        await handler.handle(event, completion.context(log));
+        const completion = new EffectCollector(event, conversation, log);
+        await handler.handle(event, completion);
         this.opts.faultPoint?.('during-handler');
         const outcome = await inbox.complete(event.eventId, completion.result());
         this.opts.faultPoint?.('after-outbox-commit');
         if (outcome === 'lost') {
           log().warn('another instance took this event over; its effects are theirs to commit');
         } else {
-          const { handover } = completion.result();
+          const { handover, effects } = completion.result();
           // The commit applied it already where storage is shared; this keeps a memory store in step.
           if (handover) await this.setStatus(handover.teamId, handover.conversationId, 'handed_over');
-          if (completion.result().effects.length > 0) this.opts.onEffects?.();
+          if (effects.length > 0) this.opts.onEffects?.();
         }
         onHandled?.(event, 'ok', seconds());
         return;
@@ -151,57 +164,6 @@ export class EventDispatcher {
         await new Promise((r) => setTimeout(r, jitteredBackoff(attempts, retry)));
       }
     }
-  }
-
-  /** The handler's actions, recorded as effects to commit with the event. */
-  private collector(
-    event: InboundEvent,
-    conversation: ConversationRecord | undefined,
-  ): { context(logger: () => Logger): HandlerContext; result(): Completion } {
-    const effects: OutboxEffect[] = [];
-    let handover: Completion['handover'];
-    const conversationId = conversationOf(event.event);
-    const subject: Subject | undefined = conversation && { kind: 'visitor', id: conversation.visitorId };
-    const requireConversation = (): string => {
-      if (conversationId === undefined)
-        throw new Error(`a ${event.event.type} event has no conversation to act in`);
-      return conversationId;
-    };
-    // ChatActions over the outbox: each call becomes an effect, committed when the handler returns.
-    const actions: ChatActions = {
-      postMessage: (teamId, conversationId, text) => {
-        effects.push(effectOf(teamId, conversationId, { kind: 'post', text }));
-        return Promise.resolve();
-      },
-      transferToAgents: (teamId, conversationId) => {
-        effects.push(effectOf(teamId, conversationId, { kind: 'transfer' }));
-        handover = { teamId, conversationId };
-        return Promise.resolve();
-      },
-    };
-    const effectOf = (
-      teamId: string,
-      conversationId: string,
-      effect: OutboxEffect['effect'],
-    ): OutboxEffect => ({
-      effectId: effectIdOf(event.eventId, effects.length),
-      eventId: event.eventId,
-      teamId,
-      conversationId,
-      subject,
-      effect,
-    });
-    return {
-      context: (logger) => ({
-        conversation,
-        get logger() {
-          return logger();
-        },
-        reply: async (text) => actions.postMessage(event.teamId, requireConversation(), text),
-        transferToHuman: async () => actions.transferToAgents(event.teamId, requireConversation()),
-      }),
-      result: () => ({ effects, handover }),
-    };
   }
 
   /** Applies the event to stored state and returns the conversation as it now stands. */

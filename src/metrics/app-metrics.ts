@@ -6,6 +6,7 @@ import type { CryptoObserver } from '../storage/crypto/key-ring';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
 import type { BucketSnapshot, GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
 import { InstallationMetrics } from './installation-metrics';
+import { TallyHistogram } from './tally-histogram';
 
 const POLICY_RULES: PolicyRule[] = [
   'advertising',
@@ -66,16 +67,28 @@ export class AppMetrics {
     'RTM links replaced (the new link said hello), by what ended or notified the old one.',
     ['reason'],
   );
-  readonly rtmEvents = this.counter(
-    'clickdesk_rtm_events_total',
-    'RTM envelopes received, by outcome (recorded, duplicate, unmodelled, not_recorded).',
-    ['outcome'],
-  );
-  readonly rtmDuplicates = this.counter(
-    'clickdesk_rtm_duplicates_dropped_total',
-    'Redelivered events dropped by deduplication.',
-    [],
-  );
+  /** Envelopes by outcome, counted as plain numbers per envelope and read into the counters when scraped. */
+  private readonly envelopeTally = { recorded: 0, duplicate: 0, unmodelled: 0, not_recorded: 0 };
+  private lastEnvelopeAt = 0;
+  readonly rtmEvents = new Counter({
+    name: 'clickdesk_rtm_events_total',
+    help: 'RTM envelopes received, by outcome (recorded, duplicate, unmodelled, not_recorded).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+    collect: () => {
+      this.rtmEvents.reset();
+      for (const [outcome, n] of Object.entries(this.envelopeTally)) this.rtmEvents.inc({ outcome }, n);
+    },
+  });
+  readonly rtmDuplicates = new Counter({
+    name: 'clickdesk_rtm_duplicates_dropped_total',
+    help: 'Redelivered events dropped by deduplication.',
+    registers: [this.registry],
+    collect: () => {
+      this.rtmDuplicates.reset();
+      this.rtmDuplicates.inc(this.envelopeTally.duplicate);
+    },
+  });
   readonly rtmProtocolErrors = this.counter(
     'clickdesk_rtm_protocol_errors_total',
     'Malformed RTM frames dropped.',
@@ -85,14 +98,18 @@ export class AppMetrics {
     name: 'clickdesk_rtm_last_event_timestamp_seconds',
     help: 'Unix time of the last envelope received.',
     registers: [this.registry],
+    collect: () => {
+      if (this.lastEnvelopeAt > 0) this.rtmLastEvent.set(this.lastEnvelopeAt / 1000);
+    },
   });
-  readonly rtmAckLatency = new Histogram({
+  // Observed once per event: tallies (see tally-histogram.ts), not prom-client's Histogram.
+  readonly rtmAckLatency = new TallyHistogram({
     name: 'clickdesk_rtm_ack_latency_seconds',
     help: 'From receiving an envelope to acknowledging it (recording included).',
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  readonly handlerDuration = new Histogram({
+  readonly handlerDuration = new TallyHistogram({
     name: 'clickdesk_handler_duration_seconds',
     help: 'Time to handle one event, by outcome.',
     labelNames: ['outcome'],
@@ -277,7 +294,6 @@ export class AppMetrics {
       'Age of the stored record ClickDesk confirmed longest ago (Terms 6.1: must stay under 24 h).',
       (s) => s.oldestConfirmationAgeSeconds,
     );
-    this.rtmDuplicates.inc(0);
     this.rtmProtocolErrors.inc(0);
     for (const kind of ['event', 'effect']) this.deadLettersCreated.inc({ kind }, 0);
     this.outboxRetries.inc(0);
@@ -318,23 +334,17 @@ export class AppMetrics {
   }
 
   gatewayObserver(): GatewayObserver {
-    // One child per outcome, so the per-envelope path does not hash its labels each time.
-    const events = {
-      recorded: this.rtmEvents.labels('recorded'),
-      duplicate: this.rtmEvents.labels('duplicate'),
-      unmodelled: this.rtmEvents.labels('unmodelled'),
-      not_recorded: this.rtmEvents.labels('not_recorded'),
-    };
+    const tally = this.envelopeTally;
+    const ackLatency = this.rtmAckLatency.series({});
     return {
       connectionChanged: (open) => this.rtmConnections.set(open),
       reconnect: (reason) => this.rtmReconnects.inc({ reason }),
       envelope: (outcome) => {
-        events[outcome].inc();
-        this.rtmLastEvent.set(Date.now() / 1000);
-        if (outcome === 'duplicate') this.rtmDuplicates.inc();
+        tally[outcome] += 1;
+        this.lastEnvelopeAt = Date.now();
       },
       protocolError: () => this.rtmProtocolErrors.inc(),
-      acked: (seconds) => this.rtmAckLatency.observe(seconds),
+      acked: (seconds) => ackLatency.observe(seconds),
     };
   }
 

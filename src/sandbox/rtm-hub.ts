@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { SimulatorCounters } from './counters';
 import type { SimulatorOptions } from './simulator-options';
+import { encodeTextFrames } from './text-frames';
 
 export type DisconnectReason = 'warning' | 'refresh_requested' | 'link_disabled' | 'too_many_websockets';
 /** Which open links a fault applies to. */
@@ -12,16 +13,25 @@ export type Target = 'all' | 'oldest' | 'newest';
 interface Link {
   id: number;
   ws: WebSocket;
+  /** The TCP socket under `ws`: the text frames of one turn are written to it together. */
+  socket: Duplex;
+  /** Text frames to write at the end of this turn, in order. */
+  pending: string[];
   receiving: boolean;
   alive: boolean;
 }
 
 interface Delivery {
   eventId: string;
-  payload: Record<string, unknown>;
+  teamId: string;
+  eventTime: number;
+  /** The event, until the payload is serialized at its first sending (then kept for redeliveries). */
+  event: Record<string, unknown> | undefined;
+  payloadJson: string | undefined;
   attempt: number;
   envelopeIds: string[];
-  timer: NodeJS.Timeout | undefined;
+  /** When the ack of the latest sending is due (performance.now() ms); 0 when not sent. */
+  due: number;
   duplicate: boolean;
   /** Waiting in the queue for a link (first delivery or a redelivery). */
   queued: boolean;
@@ -44,7 +54,6 @@ export class RtmHub {
   private readonly links: Link[] = [];
   private readonly outstanding = new Map<string, Delivery>();
   private readonly queue = new Fifo<Delivery>();
-  private readonly ackedEvents = new Set<string>();
   /** Deliveries not yet settled, queued ones included. */
   private inflight = 0;
   /** Of those, how many wait in the queue (the queue may also hold settled ones, skipped when reached). */
@@ -54,6 +63,10 @@ export class RtmHub {
   private nextLinkId = 1;
   private roundRobin = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Sent deliveries in the order their acks come due, with those due times (see armDeadline). */
+  private readonly awaitingAck = new Fifo<Delivery>();
+  private readonly dueAt = new Fifo<number>();
+  private deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly opts: SimulatorOptions,
@@ -78,7 +91,7 @@ export class RtmHub {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
   }
 
   get openLinks(): number {
@@ -104,25 +117,20 @@ export class RtmHub {
   }
 
   publish(teamId: string, event: Record<string, unknown>): string {
-    const eventId = `Ev${randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase()}`;
-    const payload = {
-      type: 'event_callback',
-      team_id: teamId,
-      api_app_id: this.opts.appId,
-      event_id: eventId,
-      event_time: Math.floor(Date.now() / 1000),
-      event,
-    };
+    const eventId = `Ev${randomHex(10).toUpperCase()}`;
     this.counters().eventsPublished += 1;
     const duplicate = this.faults.duplicateNext > 0;
     if (duplicate) this.faults.duplicateNext -= 1;
     this.inflight += 1;
     this.send({
       eventId,
-      payload,
+      teamId,
+      eventTime: Math.floor(Date.now() / 1000),
+      event,
+      payloadJson: undefined,
       attempt: 0,
       envelopeIds: [],
-      timer: undefined,
+      due: 0,
       duplicate,
       queued: false,
       settled: false,
@@ -141,11 +149,11 @@ export class RtmHub {
     const chosen = reason === 'link_disabled' ? [...this.links] : this.pick(target, true);
     for (const link of chosen) {
       link.receiving = false;
-      sendJson(link.ws, { type: 'disconnect', reason });
-      if (reason === 'warning') this.after(this.opts.warningCloseMs, () => link.ws.close(1000, 'refreshed'));
+      this.sendText(link, JSON.stringify({ type: 'disconnect', reason }));
+      if (reason === 'warning') this.after(this.opts.warningCloseMs, () => this.close1000(link, 'refreshed'));
       else if (reason === 'refresh_requested')
         this.after(this.opts.refreshGraceMs, () => link.ws.terminate());
-      else link.ws.close(1000, reason);
+      else this.close1000(link, reason);
     }
     this.noteLinks();
     this.pump();
@@ -162,8 +170,7 @@ export class RtmHub {
   /** Sends frames exactly as given (e.g. malformed ones) to the chosen links. */
   sendRaw(frames: string[], target: Target = 'all'): number {
     const chosen = this.pick(target);
-    for (const link of chosen)
-      for (const f of frames) if (link.ws.readyState === WebSocket.OPEN) link.ws.send(f);
+    for (const link of chosen) for (const f of frames) this.sendText(link, f);
     return chosen.length;
   }
 
@@ -174,18 +181,17 @@ export class RtmHub {
 
   close(): void {
     for (const t of this.timers) clearTimeout(t);
-    for (const d of this.outstanding.values()) clearTimeout(d.timer);
+    clearTimeout(this.deadlineTimer);
     for (const link of this.links) link.ws.terminate();
     this.wss.close();
   }
 
   resetTracking(): void {
-    this.ackedEvents.clear();
     this.longestGap = 0;
     this.gapStartedAt = this.deliverableLinks === 0 ? Date.now() : undefined;
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, socket: Duplex): void {
     if (this.links.length >= this.opts.maxConnections) {
       // Contract §2.5: the connection opens, says hello, and is then told why it cannot stay.
       ws.on('error', () => undefined);
@@ -194,19 +200,18 @@ export class RtmHub {
       ws.close(1008, 'too_many_websockets');
       return;
     }
-    const link: Link = { id: this.nextLinkId++, ws, receiving: true, alive: true };
+    const link: Link = { id: this.nextLinkId++, ws, socket, pending: [], receiving: true, alive: true };
     this.links.push(link);
     this.counters().connectionsOpened += 1;
     this.onLinksChanged?.(this.links.length);
     ws.on('ping', (data) => {
+      this.flush(link);
       if (!this.faults.withholdPongs && ws.readyState === WebSocket.OPEN) ws.pong(data);
     });
     ws.on('pong', () => {
       link.alive = true;
     });
-    ws.on('message', (data, isBinary) =>
-      this.onClientFrame(isBinary ? null : Buffer.from(data as Buffer).toString('utf8')),
-    );
+    ws.on('message', (data, isBinary) => this.onClientFrame(isBinary ? null : rawToString(data)));
     ws.on('error', () => undefined);
     ws.on('close', () => {
       link.receiving = false;
@@ -215,7 +220,7 @@ export class RtmHub {
       this.noteLinks();
       this.onLinksChanged?.(this.links.length);
     });
-    sendJson(ws, this.hello(this.links.length));
+    this.sendText(link, JSON.stringify(this.hello(this.links.length)));
     this.noteLinks();
     this.pump();
   }
@@ -241,10 +246,17 @@ export class RtmHub {
 
   private onClientFrame(text: string | null): void {
     let envelopeId: unknown;
-    try {
-      envelopeId = text === null ? undefined : (JSON.parse(text) as { envelope_id?: unknown }).envelope_id;
-    } catch {
-      envelopeId = undefined;
+    if (text !== null && isPlainAck(text)) {
+      // One of this hub's ids (UUIDs) between the quotes: the frame is the JSON of that id.
+      const id = text.slice(ACK_PREFIX.length, -2);
+      if (this.outstanding.has(id)) envelopeId = id;
+    }
+    if (envelopeId === undefined) {
+      try {
+        envelopeId = text === null ? undefined : (JSON.parse(text) as { envelope_id?: unknown }).envelope_id;
+      } catch {
+        envelopeId = undefined;
+      }
     }
     if (typeof envelopeId !== 'string') {
       this.counters().protocolErrors += 1;
@@ -263,32 +275,70 @@ export class RtmHub {
   private send(d: Delivery): void {
     if (d.settled) return;
     const copies = d.duplicate && d.attempt === 0 ? 2 : 1;
-    const sent: string[] = [];
+    let sent = 0;
     for (let i = 0; i < copies; i++) {
       const link = this.nextReceivingLink();
       if (!link) break;
+      const payloadJson = (d.payloadJson ??= this.payloadJson(d));
+      d.event = undefined;
       const envelopeId = randomUUID();
       d.envelopeIds.push(envelopeId);
       this.outstanding.set(envelopeId, d);
-      sent.push(envelopeId);
-      sendJson(link.ws, {
-        envelope_id: envelopeId,
-        type: 'events_api',
-        accepts_response_payload: false,
-        retry_attempt: d.attempt,
-        retry_reason: d.attempt > 0 ? 'timeout' : '',
-        payload: d.payload,
-      });
+      sent += 1;
+      // The frame JSON.stringify would give for { envelope_id, type, accepts_response_payload,
+      // retry_attempt, retry_reason, payload }, with the payload serialized once per event.
+      this.sendText(
+        link,
+        `{"envelope_id":"${envelopeId}","type":"events_api","accepts_response_payload":false,` +
+          `"retry_attempt":${d.attempt},"retry_reason":"${d.attempt > 0 ? 'timeout' : ''}",` +
+          `"payload":${payloadJson}}`,
+      );
       this.counters().envelopesDelivered += 1;
       if (d.attempt > 0) this.counters().envelopesRedelivered += 1;
     }
-    if (sent.length === 0) {
+    if (sent === 0) {
       d.queued = true;
       this.queued += 1;
       this.queue.push(d);
       return;
     }
-    d.timer = setTimeout(() => this.onAckTimeout(d), this.opts.ackTimeoutMs);
+    d.due = performance.now() + this.opts.ackTimeoutMs;
+    this.awaitingAck.push(d);
+    this.dueAt.push(d.due);
+    this.armDeadline();
+  }
+
+  /**
+   * The envelope's `payload`: what JSON.stringify gives for { type: 'event_callback', team_id,
+   * api_app_id, event_id, event_time, event }. Made at the first sending, not at publishing, so
+   * a flood's queued events hold no text yet.
+   */
+  private payloadJson(d: Delivery): string {
+    return (
+      `{"type":"event_callback","team_id":${JSON.stringify(d.teamId)},` +
+      `"api_app_id":${JSON.stringify(this.opts.appId)},"event_id":"${d.eventId}",` +
+      `"event_time":${d.eventTime},"event":${JSON.stringify(d.event)}}`
+    );
+  }
+
+  /**
+   * One timer for every ack deadline: the timeout is the same for all, so deliveries come due
+   * in the order they were sent. An entry whose delivery was settled or sent again since is
+   * skipped when reached.
+   */
+  private armDeadline(): void {
+    const next = this.dueAt.peek();
+    if (this.deadlineTimer !== undefined || next === undefined) return;
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      const now = performance.now();
+      for (let due = this.dueAt.peek(); due !== undefined && due <= now; due = this.dueAt.peek()) {
+        this.dueAt.shift();
+        const d = this.awaitingAck.shift();
+        if (d && !d.settled && d.due === due) this.onAckTimeout(d);
+      }
+      this.armDeadline();
+    }, Math.max(0, Math.ceil(next - performance.now())));
   }
 
   private onAckTimeout(d: Delivery): void {
@@ -298,7 +348,8 @@ export class RtmHub {
       this.send(d);
       return;
     }
-    this.counters().eventsExpired += this.ackedEvents.has(d.eventId) ? 0 : 1;
+    // Never acknowledged: an acknowledged delivery is settled, and its deadline skipped.
+    this.counters().eventsExpired += 1;
     this.settle(d, false);
   }
 
@@ -314,13 +365,13 @@ export class RtmHub {
       d.queued = false;
       this.queued -= 1;
     }
-    clearTimeout(d.timer);
     for (const id of d.envelopeIds) this.outstanding.delete(id);
-    d.envelopeIds = [];
-    if (acked && !this.ackedEvents.has(d.eventId)) {
-      this.ackedEvents.add(d.eventId);
-      this.counters().eventsAcked += 1;
-    }
+    d.envelopeIds.length = 0;
+    // Its deadline entry holds it until due: keep nothing heavy that long.
+    d.event = undefined;
+    d.payloadJson = undefined;
+    // One delivery per event, settled once: each acknowledged event is counted once.
+    if (acked) this.counters().eventsAcked += 1;
     this.inflight -= 1;
     this.pump();
   }
@@ -342,13 +393,42 @@ export class RtmHub {
     }
   }
 
+  /** Round robin over the links that are open and not told to go. */
   private nextReceivingLink(): Link | undefined {
     if (this.faults.stall) return undefined;
     if (this.inflight - this.queued > this.opts.maxInFlight) return undefined;
-    const open = this.links.filter((l) => l.receiving && l.ws.readyState === WebSocket.OPEN);
-    if (open.length === 0) return undefined;
-    this.roundRobin = (this.roundRobin + 1) % open.length;
-    return open[this.roundRobin];
+    const n = this.links.length;
+    for (let i = 1; i <= n; i++) {
+      const link = this.links[(this.roundRobin + i) % n];
+      if (link?.receiving && link.ws.readyState === WebSocket.OPEN) {
+        this.roundRobin = (this.roundRobin + i) % n;
+        return link;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends a text frame. The frames sent to a link in one turn of the event loop leave in one
+   * TCP write (each still its own frame), as a busy server's would; anything else sent on the
+   * link (close, ping, pong) goes after them.
+   */
+  private sendText(link: Link, text: string): void {
+    if (link.ws.readyState !== WebSocket.OPEN) return;
+    if (link.pending.length === 0) process.nextTick(this.flush, link);
+    link.pending.push(text);
+  }
+
+  private readonly flush = (link: Link): void => {
+    if (link.pending.length === 0) return;
+    const texts = link.pending;
+    link.pending = [];
+    if (link.ws.readyState === WebSocket.OPEN) link.socket.write(encodeTextFrames(texts));
+  };
+
+  private close1000(link: Link, reason: string): void {
+    this.flush(link);
+    link.ws.close(1000, reason);
   }
 
   private pick(target: Target, notNotified = false): Link[] {
@@ -366,6 +446,7 @@ export class RtmHub {
         continue;
       }
       link.alive = false;
+      this.flush(link);
       if (link.ws.readyState === WebSocket.OPEN) link.ws.ping();
     }
   }
@@ -385,8 +466,40 @@ export class RtmHub {
   }
 }
 
+const ACK_PREFIX = '{"envelope_id":"';
+
+/** Shaped as JSON.stringify({ envelope_id }) writes an id that needs no escaping. */
+function isPlainAck(text: string): boolean {
+  return (
+    text.length > ACK_PREFIX.length + 2 &&
+    text.startsWith(ACK_PREFIX) &&
+    text.endsWith('"}') &&
+    text.indexOf('"', ACK_PREFIX.length) === text.length - 2 &&
+    !text.includes('\\')
+  );
+}
+
+const randomPool = Buffer.alloc(4096);
+let randomAt = randomPool.length;
+
+/** `bytes` random bytes as hex, from a pool refilled 4 KiB at a time. */
+function randomHex(bytes: number): string {
+  if (randomAt + bytes > randomPool.length) {
+    randomFillSync(randomPool);
+    randomAt = 0;
+  }
+  randomAt += bytes;
+  return randomPool.toString('hex', randomAt - bytes, randomAt);
+}
+
 function sendJson(ws: WebSocket, value: unknown): void {
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(value));
+}
+
+function rawToString(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }
 
 /** A queue with O(1) shift (Array#shift is O(n), which a 100,000-event flood turns quadratic). */
@@ -400,6 +513,10 @@ class Fifo<T> {
 
   push(item: T): void {
     this.items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
   }
 
   shift(): T | undefined {

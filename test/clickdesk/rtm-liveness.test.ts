@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { silentLogger } from '../../src/logging/create-logger';
@@ -55,6 +57,15 @@ function connect(url: string, closes: CloseReason[]): RtmConnection {
   });
 }
 
+/** Heap in use after full collections: what the process keeps, not what it has allocated. */
+function heapKept(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
 /** Timers alive in this process now. */
 const activeTimeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -83,13 +94,14 @@ describe('RTM link liveness', () => {
     await server.close();
   });
 
-  it('keeps one timer per link however many hellos the server sends (200,000)', async () => {
+  it('keeps one timer per link and nothing per hello however many hellos the server sends (200,000)', async () => {
     const server = await pingServer(() => true);
     const closes: CloseReason[] = [];
     const conn = connect(server.url, closes);
     await conn.ready;
     await sleep(20);
     const before = activeTimeouts();
+    const heapBefore = heapKept();
     try {
       const socket = server.sockets[0];
       if (!socket) throw new Error('no server socket');
@@ -106,6 +118,8 @@ describe('RTM link liveness', () => {
       // The process-wide count may move by one for reasons of its own (a socket or a pending
       // sleep); a timer per hello would add hundreds of thousands.
       expect(activeTimeouts()).toBeLessThanOrEqual(before + 1);
+      // 40 bytes kept per hello would be 8 MB; a timer per hello kept hundreds.
+      expect(heapKept() - heapBefore).toBeLessThan(8_000_000);
       expect(closes).toEqual([]);
       expect(conn.isOpen).toBe(true);
     } finally {

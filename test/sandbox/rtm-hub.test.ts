@@ -6,12 +6,16 @@ import { sleep, waitFor } from '../helpers/wait-for';
 /** A bare RTM client: records every frame, acknowledges only when told to. */
 class RawLink {
   readonly frames: Array<Record<string, unknown>> = [];
+  /** The frames as sent, byte for byte. */
+  readonly texts: string[] = [];
   closed = false;
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) =>
-      this.frames.push(JSON.parse((data as Buffer).toString('utf8')) as Record<string, unknown>),
-    );
+    ws.on('message', (data) => {
+      const text = (data as Buffer).toString('utf8');
+      this.texts.push(text);
+      this.frames.push(JSON.parse(text) as Record<string, unknown>);
+    });
     ws.on('close', () => (this.closed = true));
   }
 
@@ -85,6 +89,56 @@ describe('simulator RTM hub (docs/clickdesk-contract.md §2)', () => {
     expect(sim.counters.eventsExpired).toBe(0);
     expect(sim.counters.acks).toBe(1);
     expect(eventId).toMatch(/^Ev/);
+  });
+
+  it("sends every envelope as the JSON text of the contract's envelope object, redeliveries included", async () => {
+    await start();
+    const link = await open();
+    const event = {
+      type: 'message',
+      conversation_id: 'C1',
+      sender: { kind: 'visitor', id: 'V1' },
+      text: 'é "quoted" \\ \u2028 🙂',
+      ts: '1.5',
+    };
+    const eventId = sim.publish(event);
+    await waitFor('a delivery and a redelivery', () => link.ofType('events_api').length === 2);
+    const texts = link.texts.filter((t) => t.includes('"events_api"'));
+    texts.forEach((text, attempt) => {
+      const frame = JSON.parse(text) as { envelope_id: string; payload: { event_time: number } };
+      expect(text).toBe(
+        JSON.stringify({
+          envelope_id: frame.envelope_id,
+          type: 'events_api',
+          accepts_response_payload: false,
+          retry_attempt: attempt,
+          retry_reason: attempt > 0 ? 'timeout' : '',
+          payload: {
+            type: 'event_callback',
+            team_id: sim.team.id,
+            api_app_id: sim.options.appId,
+            event_id: eventId,
+            event_time: frame.payload.event_time,
+            event,
+          },
+        }),
+      );
+    });
+    expect(eventId).toMatch(/^Ev[0-9A-F]{20}$/);
+  });
+
+  it("settles on an ack with more fields (Slack's client adds a payload) and counts a malformed ack", async () => {
+    await start();
+    const link = await open();
+    sim.publish({ type: 'visitor_updated', visitor_id: 'V1' });
+    await waitFor('a delivery', () => link.ofType('events_api').length === 1);
+    const id = link.ofType('events_api')[0]?.envelope_id as string;
+    link.ws.send(`{"envelope_id":"${id}\\u0001"}`); // an id that is not this envelope's: unknown, harmless
+    link.ws.send(`{"envelope_id":"${id}"}`); // a raw control character: not JSON
+    link.ws.send(JSON.stringify({ envelope_id: id, payload: {} }));
+    await waitFor('settled', () => sim.hub.unsettled === 0);
+    expect(sim.counters.acks).toBe(1);
+    expect(sim.counters.protocolErrors).toBe(1);
   });
 
   it('counts an event settled once when acks for both of its envelopes arrive', async () => {
