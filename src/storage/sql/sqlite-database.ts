@@ -47,8 +47,10 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   /** Transactions run one at a time (SQLite has one writer; this connection is shared). */
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opts?: { lazySync?: boolean }): Promise<T> {
     const result = this.txChain.then(async () => {
+      // The safety level cannot change inside a transaction; FULL is back before anything else commits.
+      if (opts?.lazySync) this.db.pragma('synchronous = NORMAL');
       this.db.exec('BEGIN IMMEDIATE');
       try {
         const value = await fn(this);
@@ -57,6 +59,8 @@ export class SqliteDatabase implements SqlDatabase {
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;
+      } finally {
+        if (opts?.lazySync) this.db.pragma('synchronous = FULL');
       }
     });
     this.txChain = result.catch(() => undefined);
