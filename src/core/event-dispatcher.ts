@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { conversationOf, type InboundEvent } from './chat-event';
-import type { ChatActions } from './chat-actions';
-import type { ChatHandler, HandlerContext } from './chat-handler';
+import type { ChatHandler } from './chat-handler';
 import type {
   ConversationRecord,
   ConversationStore,
@@ -9,11 +8,10 @@ import type {
   ProfileStore,
   Subject,
 } from './conversation-store';
-import { effectIdOf } from './effect-id';
+import { EffectCollector } from './effect-collector';
 import { jitteredBackoff } from './jittered-backoff';
-import type { Completion, EventInbox } from './event-inbox';
+import type { EventInbox } from './event-inbox';
 import type { FaultPoint } from './fault-point';
-import type { OutboxEffect } from './outbox';
 import { describeError } from '../errors';
 
 export interface EventDispatcherOptions {
@@ -100,28 +98,27 @@ export class EventDispatcher {
     const { logger, inbox, handler, onHandled } = this.opts;
     const maxAttempts = this.opts.maxAttempts ?? 5;
     const retry = this.opts.retry ?? { baseMs: 200, maxMs: 30_000 };
-    const started = process.hrtime.bigint();
-    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-    // Built on first use: most events never log, and a child logger per event is measurable garbage.
-    let child: Logger | undefined;
-    const log = (): Logger =>
-      (child ??= logger.child({ eventId: event.eventId, eventType: event.event.type }));
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
+    let context: EffectCollector | undefined;
+    const log = (): Logger => (context ??= new EffectCollector(event, undefined, logger)).logger;
     for (let local = 1; ; local++) {
       try {
         const conversation = await this.apply(event);
         this.opts.onApplied?.(event);
-        const completion = this.collector(event, conversation);
-        await handler.handle(event, completion.context(log));
+        context = new EffectCollector(event, conversation, logger);
+        await handler.handle(event, context);
         this.opts.faultPoint?.('during-handler');
-        const outcome = await inbox.complete(event.eventId, completion.result());
+        const { completion } = context;
+        const outcome = await inbox.complete(event.eventId, completion);
         this.opts.faultPoint?.('after-outbox-commit');
         if (outcome === 'lost') {
           log().warn('another instance took this event over; its effects are theirs to commit');
         } else {
-          const { handover } = completion.result();
+          const { handover } = completion;
           // The commit applied it already where storage is shared; this keeps a memory store in step.
           if (handover) await this.setStatus(handover.teamId, handover.conversationId, 'handed_over');
-          if (completion.result().effects.length > 0) this.opts.onEffects?.();
+          if (completion.effects.length > 0) this.opts.onEffects?.();
         }
         onHandled?.(event, 'ok', seconds());
         return;
@@ -153,57 +150,6 @@ export class EventDispatcher {
     }
   }
 
-  /** The handler's actions, recorded as effects to commit with the event. */
-  private collector(
-    event: InboundEvent,
-    conversation: ConversationRecord | undefined,
-  ): { context(logger: () => Logger): HandlerContext; result(): Completion } {
-    const effects: OutboxEffect[] = [];
-    let handover: Completion['handover'];
-    const conversationId = conversationOf(event.event);
-    const subject: Subject | undefined = conversation && { kind: 'visitor', id: conversation.visitorId };
-    const requireConversation = (): string => {
-      if (conversationId === undefined)
-        throw new Error(`a ${event.event.type} event has no conversation to act in`);
-      return conversationId;
-    };
-    // ChatActions over the outbox: each call becomes an effect, committed when the handler returns.
-    const actions: ChatActions = {
-      postMessage: (teamId, conversationId, text) => {
-        effects.push(effectOf(teamId, conversationId, { kind: 'post', text }));
-        return Promise.resolve();
-      },
-      transferToAgents: (teamId, conversationId) => {
-        effects.push(effectOf(teamId, conversationId, { kind: 'transfer' }));
-        handover = { teamId, conversationId };
-        return Promise.resolve();
-      },
-    };
-    const effectOf = (
-      teamId: string,
-      conversationId: string,
-      effect: OutboxEffect['effect'],
-    ): OutboxEffect => ({
-      effectId: effectIdOf(event.eventId, effects.length),
-      eventId: event.eventId,
-      teamId,
-      conversationId,
-      subject,
-      effect,
-    });
-    return {
-      context: (logger) => ({
-        conversation,
-        get logger() {
-          return logger();
-        },
-        reply: async (text) => actions.postMessage(event.teamId, requireConversation(), text),
-        transferToHuman: async () => actions.transferToAgents(event.teamId, requireConversation()),
-      }),
-      result: () => ({ effects, handover }),
-    };
-  }
-
   /** Applies the event to stored state and returns the conversation as it now stands. */
   private async apply(inbound: InboundEvent): Promise<ConversationRecord | undefined> {
     const { conversations, messages, profiles } = this.opts;
@@ -223,10 +169,11 @@ export class EventDispatcher {
       }
       case 'message': {
         const conversation = await conversations.get(teamId, event.conversationId);
-        const { kind, id } = event.sender;
+        const { sender } = event;
+        // The sender is the subject when a person wrote it (the same object: one less per stored message).
         const subject: Subject | undefined =
-          kind === 'visitor' || kind === 'agent'
-            ? { kind, id }
+          sender.kind === 'visitor' || sender.kind === 'agent'
+            ? (sender as Subject)
             : conversation && { kind: 'visitor', id: conversation.visitorId };
         await messages.append({
           teamId,

@@ -32,8 +32,8 @@ export interface ErasureWorkerOptions {
   /** A job not renewed for this long is taken over by another worker (its worker died). */
   leaseMs?: number;
   pollMs?: number;
-  /** Called after each deleted batch (tests use it to be killed mid-job). */
-  afterBatch?: (job: Job) => Promise<void>;
+  /** Called after each deleted batch with its rows and duration (tests use it to be killed mid-job). */
+  afterBatch?: (job: Job, batch: { rows: number; ms: number }) => Promise<void>;
   /** After `api_access.terminated`: everything is gone and the app must stop. */
   onTerminated?: () => void;
   onFinished?: (job: Job, seconds: number) => void;
@@ -176,7 +176,7 @@ export class ErasureWorker {
         // A short last batch says nothing of the rate, unless it overran.
         const ms = performance.now() - began;
         if (batch && step.key && (deleted === limit || ms > (targetMs ?? 0))) batch.observe(deleted, ms);
-        if (deleted > 0) await this.opts.afterBatch?.(job);
+        if (deleted > 0) await this.opts.afterBatch?.(job, { rows: deleted, ms });
         await new Promise((resolve) => setImmediate(resolve));
         if (!step.key || deleted === 0) break;
       }
