@@ -25,7 +25,7 @@ export interface ErasureWorkerOptions {
   /** Rows deleted per transaction, at most (default 2,000). */
   batchSize?: number;
   /**
-   * SQLite: each batch is sized to hold the event loop about this long (default 8 ms); the
+   * SQLite: each batch is sized to hold the event loop about this long (default 5 ms); the
    * transaction runs on the app's thread. PostgreSQL's batches do not block it: always `batchSize`.
    */
   batchMs?: number;
@@ -141,7 +141,7 @@ export class ErasureWorker {
     // 2. Delete the rows, batch by batch, counting what went. On SQLite each batch holds the event
     // loop (and the one writer) for a few milliseconds only, then lets chats through.
     const maxBatch = this.opts.batchSize ?? 2_000;
-    const targetMs = db.dialect === 'sqlite' ? (this.opts.batchMs ?? 8) : undefined;
+    const targetMs = db.dialect === 'sqlite' ? (this.opts.batchMs ?? 5) : undefined;
     const batch = targetMs === undefined ? undefined : new AdaptiveBatch({ targetMs, max: maxBatch });
     for (const step of erasureSteps(job, db.dialect)) {
       for (;;) {

@@ -17,7 +17,7 @@ export interface FreshnessOptions {
   batch?: number;
   /** Rows deleted per transaction when dropping or expiring, at most (default 2,000). */
   deleteStep?: number;
-  /** SQLite: each such transaction is sized to hold the event loop about this long (default 8 ms). */
+  /** SQLite: each such transaction is sized to hold the event loop about this long (default 5 ms). */
   deleteStepMs?: number;
   onDropped?: (reason: 'deleted_upstream' | 'not_confirmed', count: number) => void;
   /** A job was recorded (a person deleted upstream): run it. */
@@ -175,7 +175,7 @@ export class FreshnessRefresher {
     const key = ROW_KEY[table];
     const { db } = this.opts.ctx;
     const max = this.opts.deleteStep ?? 2_000;
-    const targetMs = this.opts.deleteStepMs ?? 8;
+    const targetMs = this.opts.deleteStepMs ?? 5;
     const steps = db.dialect === 'sqlite' ? new AdaptiveBatch({ targetMs, max }) : undefined;
     const sql = `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`;
     let total = 0;

@@ -39,4 +39,16 @@ describe('SqliteDatabase transaction with lazySync', () => {
     expect(await level()).toBe(2);
     expect(await db.all('SELECT a FROM t')).toEqual([{ a: 1 }]);
   });
+
+  it('turns the automatic checkpoint off while lazily synced transactions come, and back on 2 s after', async () => {
+    const autoCheckpoint = async () =>
+      (await db.all<{ wal_autocheckpoint: number }>('PRAGMA wal_autocheckpoint'))[0]?.wal_autocheckpoint;
+    await db.run('CREATE TABLE t (a INTEGER)');
+    expect(await autoCheckpoint()).toBe(1000);
+    await db.transaction((tx) => tx.run('INSERT INTO t VALUES (1)'), { lazySync: true });
+    expect(await autoCheckpoint()).toBe(0);
+    await new Promise((r) => setTimeout(r, 2_600));
+    expect(await autoCheckpoint()).toBe(1000);
+    expect(await db.all('SELECT a FROM t')).toEqual([{ a: 1 }]);
+  });
 });

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openCheckpointer } from './sqlite-checkpointer';
+import { openCheckpointer, type Checkpointer } from './sqlite-checkpointer';
 import {
   WriteBatcher,
   type PurgeOptions,
@@ -21,6 +21,8 @@ export class SqliteDatabase implements SqlDatabase {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly batchers: Record<WriteLane, WriteBatcher>;
   private txChain: Promise<unknown> = Promise.resolve();
+  private walKeeper:
+    { checkpointer: Checkpointer; timer: NodeJS.Timeout; lastUsed: number; done: Promise<void> } | undefined;
 
   constructor(readonly file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -50,7 +52,10 @@ export class SqliteDatabase implements SqlDatabase {
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opts?: { lazySync?: boolean }): Promise<T> {
     const result = this.txChain.then(async () => {
       // The safety level cannot change inside a transaction; FULL is back before anything else commits.
-      if (opts?.lazySync) this.db.pragma('synchronous = NORMAL');
+      if (opts?.lazySync) {
+        this.keepWalOffThread();
+        this.db.pragma('synchronous = NORMAL');
+      }
       this.db.exec('BEGIN IMMEDIATE');
       try {
         const value = await fn(this);
@@ -69,6 +74,63 @@ export class SqliteDatabase implements SqlDatabase {
 
   write<T>(op: (tx: SqlRunner) => Promise<T>, lane: WriteLane = 'default'): Promise<T> {
     return this.batchers[lane].write(op);
+  }
+
+  /**
+   * While lazily synced transactions (long deletions) keep coming, a worker checkpoints the WAL
+   * (PASSIVE: it never blocks a writer) and SQLite's automatic checkpoint is off: that one copies
+   * the WAL into the database file and fsyncs it inside whichever COMMIT crosses 1,000 pages, on
+   * this thread, and held the event loop 40–150 ms about once a second under a long erasure. Two
+   * seconds after the last one, the worker stops and the automatic checkpoint is back.
+   */
+  private keepWalOffThread(): void {
+    if (this.file === ':memory:') return;
+    if (this.walKeeper) {
+      this.walKeeper.lastUsed = Date.now();
+      return;
+    }
+    this.db.pragma('wal_autocheckpoint = 0');
+    const checkpointer = openCheckpointer(this.file);
+    const keeper = {
+      checkpointer,
+      timer: setInterval(() => tick(), 200),
+      lastUsed: Date.now(),
+      done: Promise.resolve(),
+    };
+    let running = false;
+    let ticks = 0;
+    const tick = (): void => {
+      if (Date.now() - keeper.lastUsed > 2_000) return void this.stopWalKeeper().catch(() => undefined);
+      if (running) return;
+      running = true;
+      // Once a second, with this connection's transactions held back for the few milliseconds it
+      // takes (the frames are mostly copied already), TRUNCATE, so that the WAL starts over: with
+      // writes never pausing, PASSIVE alone never catches up and the file would grow all along.
+      const truncate = ++ticks % 5 === 0;
+      const step = truncate ? this.txChain.then(() => checkpointer.truncate()) : checkpointer.passive();
+      if (truncate) this.txChain = step.catch(() => undefined);
+      keeper.done = step
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => (running = false));
+    };
+    keeper.timer.unref();
+    this.walKeeper = keeper;
+  }
+
+  private async stopWalKeeper(): Promise<void> {
+    const keeper = this.walKeeper;
+    if (!keeper) return;
+    this.walKeeper = undefined;
+    clearInterval(keeper.timer);
+    // Checkpoint what is left first, or the next COMMIT would checkpoint all of it, on this thread.
+    await keeper.done;
+    await keeper.checkpointer.passive().catch(() => undefined);
+    // SQLite's default again, unless a new deletion started a new keeper meanwhile.
+    if (this.db.open && !this.walKeeper) this.db.pragma('wal_autocheckpoint = 1000');
+    await keeper.checkpointer.close();
   }
 
   /** Best effort, off the event loop: a few TRUNCATE attempts (erasure uses `purge`, which insists). */
@@ -100,6 +162,7 @@ export class SqliteDatabase implements SqlDatabase {
    */
   private async emptyWal(options: PurgeOptions & { maxAttempts?: number }): Promise<number> {
     if (this.file === ':memory:') return 1;
+    await this.stopWalKeeper(); // its checkpoints would only make TRUNCATE's attempts fail
     const checkpointer = openCheckpointer(this.file);
     try {
       let wait = 10;
@@ -123,6 +186,7 @@ export class SqliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     await this.txChain;
+    await this.stopWalKeeper();
     this.db.close();
   }
 
