@@ -10,6 +10,7 @@ import { appendAudit } from './audit-log';
 import { describeLayers, RECEIPT_VERSION } from './erasure-layers';
 import type { Job, LifecycleJobs } from './lifecycle-jobs';
 import type { ReceiptSigner } from './receipt-signer';
+import { AdaptiveBatch } from './adaptive-batch';
 import { erasureSteps } from './erasure-steps';
 import { PURGED_TABLES } from './sealed-tables';
 
@@ -21,13 +22,18 @@ export interface ErasureWorkerOptions {
   signer: ReceiptSigner;
   logger: Logger;
   now?: () => number;
-  /** Rows deleted per transaction. */
+  /** Rows deleted per transaction, at most (default 2,000). */
   batchSize?: number;
+  /**
+   * SQLite: each batch is sized to hold the event loop about this long (default 5 ms); the
+   * transaction runs on the app's thread. PostgreSQL's batches do not block it: always `batchSize`.
+   */
+  batchMs?: number;
   /** A job not renewed for this long is taken over by another worker (its worker died). */
   leaseMs?: number;
   pollMs?: number;
-  /** Called after each deleted batch (tests use it to be killed mid-job). */
-  afterBatch?: (job: Job) => Promise<void>;
+  /** Called after each deleted batch with its rows and duration (tests use it to be killed mid-job). */
+  afterBatch?: (job: Job, batch: { rows: number; ms: number }) => Promise<void>;
   /** After `api_access.terminated`: everything is gone and the app must stop. */
   onTerminated?: () => void;
   onFinished?: (job: Job, seconds: number) => void;
@@ -132,31 +138,45 @@ export class ErasureWorker {
       log.info({ keys: destroyed.length, ms: progress.shreddedAt - started }, 'data keys destroyed');
     }
 
-    // 2. Delete the rows, batch by batch, counting what went.
+    // 2. Delete the rows, batch by batch, counting what went. On SQLite each batch holds the event
+    // loop (and the one writer) for a few milliseconds only, then lets chats through.
+    const maxBatch = this.opts.batchSize ?? 2_000;
+    const targetMs = db.dialect === 'sqlite' ? (this.opts.batchMs ?? 5) : undefined;
+    const batch = targetMs === undefined ? undefined : new AdaptiveBatch({ targetMs, max: maxBatch });
     for (const step of erasureSteps(job, db.dialect)) {
       for (;;) {
-        const deleted = await db.transaction(async (tx) => {
-          const n = step.key
-            ? await tx.run(
-                // PostgreSQL: `= ANY(ARRAY(subquery))` runs the batch's SELECT once (an InitPlan); with
-                // `IN (subquery)` the planner may re-run it per row and take minutes on a large table.
-                db.dialect === 'postgres'
-                  ? `DELETE FROM ${step.table} WHERE ${step.key} = ANY(ARRAY(SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?))`
-                  : `DELETE FROM ${step.table} WHERE ${step.key} IN (SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?)`,
-                [...step.params, this.opts.batchSize ?? 2_000],
-              )
-            : await tx.run(`DELETE FROM ${step.table} WHERE ${step.where}`, step.params);
-          progress.counts[step.name] = (progress.counts[step.name] ?? 0) + n;
-          progress.step = `deleting ${step.name}`;
-          await tx.run('UPDATE lifecycle_jobs SET progress = ?, lease_until = ? WHERE job_id = ?', [
-            JSON.stringify(progress),
-            this.now() + (this.opts.leaseMs ?? 60_000),
-            job.jobId,
-          ]);
-          return n;
-        });
-        if (deleted > 0) await this.opts.afterBatch?.(job);
-        // Let chats through between batches: erasure must not stall the app (SQLite runs it on this thread).
+        const limit = batch?.size ?? maxBatch;
+        let began = 0;
+        const deleted = await db.transaction(
+          async (tx) => {
+            began = performance.now();
+            const n = step.key
+              ? await tx.run(
+                  // PostgreSQL: `= ANY(ARRAY(subquery))` runs the batch's SELECT once (an InitPlan); with
+                  // `IN (subquery)` the planner may re-run it per row and take minutes on a large table.
+                  db.dialect === 'postgres'
+                    ? `DELETE FROM ${step.table} WHERE ${step.key} = ANY(ARRAY(SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?))`
+                    : `DELETE FROM ${step.table} WHERE ${step.key} IN (SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?)`,
+                  [...step.params, limit],
+                )
+              : await tx.run(`DELETE FROM ${step.table} WHERE ${step.where}`, step.params);
+            progress.counts[step.name] = (progress.counts[step.name] ?? 0) + n;
+            progress.step = `deleting ${step.name}`;
+            await tx.run('UPDATE lifecycle_jobs SET progress = ?, lease_until = ? WHERE job_id = ?', [
+              JSON.stringify(progress),
+              this.now() + (this.opts.leaseMs ?? 60_000),
+              job.jobId,
+            ]);
+            return n;
+          },
+          // Without its own fsync: a batch lost in a crash is redone (its progress goes with its
+          // rows; the shred is durable already), and the purge's checkpoint makes them all durable.
+          { lazySync: true },
+        );
+        // A short last batch says nothing of the rate, unless it overran.
+        const ms = performance.now() - began;
+        if (batch && step.key && (deleted === limit || ms > (targetMs ?? 0))) batch.observe(deleted, ms);
+        if (deleted > 0) await this.opts.afterBatch?.(job, { rows: deleted, ms });
         await new Promise((resolve) => setImmediate(resolve));
         if (!step.key || deleted === 0) break;
       }

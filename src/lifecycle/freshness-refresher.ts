@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ClickDeskWebApi } from '../clickdesk/web-api-client';
 import { describeError, isCodedError } from '../errors';
 import type { StorageContext } from '../storage/sql/storage-context';
+import { AdaptiveBatch } from './adaptive-batch';
 import type { LifecycleJobs } from './lifecycle-jobs';
 
 export interface FreshnessOptions {
@@ -14,8 +15,10 @@ export interface FreshnessOptions {
   /** Messages are kept at most this long, confirmed or not. */
   retentionMs: number;
   batch?: number;
-  /** Rows deleted per transaction when dropping or expiring (default 2,000). */
+  /** Rows deleted per transaction when dropping or expiring, at most (default 2,000). */
   deleteStep?: number;
+  /** SQLite: each such transaction is sized to hold the event loop about this long (default 5 ms). */
+  deleteStepMs?: number;
   onDropped?: (reason: 'deleted_upstream' | 'not_confirmed', count: number) => void;
   /** A job was recorded (a person deleted upstream): run it. */
   onJob?: () => void;
@@ -27,6 +30,7 @@ const ROW_KEY = {
   messages: 'event_id',
   profiles: 'team_id, subject_ref',
   conversations: 'team_id, conversation_ref',
+  inbox: 'event_id',
 } as const;
 
 /**
@@ -136,9 +140,7 @@ export class FreshnessRefresher {
     const expired = await this.deleteInSteps('messages', 'created_at < ?', [now - this.opts.retentionMs]);
     // Deduplication needs handled event ids for minutes (ClickDesk's redeliveries), webhook ids for
     // ClickDesk's retries: a week and a month keep both, and the tables from growing for a year.
-    await ctx.db.run('DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ?', [
-      now - 7 * 24 * HOUR,
-    ]);
+    await this.deleteInSteps('inbox', 'handled_at IS NOT NULL AND handled_at < ?', [now - 7 * 24 * HOUR]);
     await ctx.db.run('DELETE FROM webhook_deliveries WHERE received_at < ?', [now - 30 * 24 * HOUR]);
     if (dropped + expired + deletedUpstream > 0) await ctx.db.checkpoint();
     this.opts.logger.info({ refreshed, deletedUpstream, dropped, expired }, 'freshness pass done');
@@ -159,9 +161,11 @@ export class FreshnessRefresher {
   }
 
   /**
-   * Deletes the rows matching `where` a bounded step at a time (indexed by migration 6), one short
-   * transaction each, yielding between steps: a day's worth of expired messages never holds the
-   * event loop (SQLite is synchronous) or the one SQLite writer for long.
+   * Deletes the rows matching `where` a bounded step at a time (indexed by migrations 6 and 9), one
+   * short transaction each, yielding between steps: a day's worth of expired messages never holds
+   * the event loop (SQLite is synchronous; steps are sized to `deleteStepMs`) or the one SQLite
+   * writer for long. A step lost in a crash is deleted again at the next pass, so its commit does
+   * not wait for its own fsync.
    */
   private async deleteInSteps(
     table: keyof typeof ROW_KEY,
@@ -169,13 +173,26 @@ export class FreshnessRefresher {
     params: readonly unknown[],
   ): Promise<number> {
     const key = ROW_KEY[table];
-    const step = this.opts.deleteStep ?? 2_000;
+    const { db } = this.opts.ctx;
+    const max = this.opts.deleteStep ?? 2_000;
+    const targetMs = this.opts.deleteStepMs ?? 5;
+    const steps = db.dialect === 'sqlite' ? new AdaptiveBatch({ targetMs, max }) : undefined;
     const sql = `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`;
     let total = 0;
     for (;;) {
-      const n = await this.opts.ctx.db.transaction((tx) => tx.run(sql, [...params, step]));
+      const limit = steps?.size ?? max;
+      let began = 0;
+      const n = await db.transaction(
+        (tx) => {
+          began = performance.now();
+          return tx.run(sql, [...params, limit]);
+        },
+        { lazySync: true },
+      );
+      const ms = performance.now() - began;
       total += n;
-      if (n < step) return total;
+      if (n < limit) return total;
+      steps?.observe(n, ms);
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

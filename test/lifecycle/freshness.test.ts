@@ -177,4 +177,58 @@ describe.each(STORAGE_KINDS)('expiry and drops (%s)', (kind) => {
       expect(await fullScans(db, step.sql, step.params)).toEqual([]);
     }
   });
+
+  it('deletes events handled over a week ago in bounded steps through an index, keeping the others', async () => {
+    const db = p.storage.sql!.db;
+    const now = Date.now();
+    const insert = (tx: SqlRunner, id: string, receivedAt: number, handledAt: number | null) =>
+      tx.run(
+        'INSERT INTO inbox (event_id, team_id, subject_ref, received_at, handled_at) VALUES (?, ?, ?, ?, ?)',
+        [id, 'T1', 's1', receivedAt, handledAt],
+      );
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 40; i++) await insert(tx, `old${i}`, now - 9 * 24 * HOUR, now - 8 * 24 * HOUR);
+      // Never handled (a dead letter or one still waiting): not this cleanup's to delete.
+      for (let i = 0; i < 5; i++) await insert(tx, `unhandled${i}`, now - 9 * 24 * HOUR, null);
+      for (let i = 0; i < 20_000; i++) await insert(tx, `recent${i}`, now - HOUR, now - HOUR);
+    });
+    await db.run('ANALYZE');
+
+    const steps: Array<{ sql: string; params: unknown[]; changed: number }> = [];
+    const transaction = db.transaction.bind(db);
+    jest.spyOn(db, 'transaction').mockImplementation((fn, opts) =>
+      transaction(
+        (tx) =>
+          fn({
+            all: (sql, params) => tx.all(sql, params),
+            run: async (sql, params = []) => {
+              const changed = await tx.run(sql, params);
+              steps.push({ sql, params: [...params], changed });
+              return changed;
+            },
+          }),
+        opts,
+      ),
+    );
+    const refresher = new FreshnessRefresher({
+      ctx: p.storage.sql!.ctx,
+      api: p.app.api,
+      jobs: new LifecycleJobs(db),
+      logger: silentLogger(),
+      retentionMs: 30 * 24 * HOUR,
+      deleteStep: 7,
+    });
+    await refresher.runOnce();
+
+    const left = await db.all<{ event_id: string }>('SELECT event_id FROM inbox');
+    expect(left.filter((r) => r.event_id.startsWith('old'))).toEqual([]);
+    expect(left.filter((r) => r.event_id.startsWith('unhandled'))).toHaveLength(5);
+    expect(left.filter((r) => r.event_id.startsWith('recent'))).toHaveLength(20_000);
+    const deletes = steps.filter((s) => s.sql.startsWith('DELETE FROM inbox'));
+    expect(deletes.length).toBeGreaterThanOrEqual(Math.ceil(40 / 7));
+    for (const step of deletes) {
+      expect(step.changed).toBeLessThanOrEqual(7);
+      expect(await fullScans(db, step.sql, step.params)).toEqual([]);
+    }
+  });
 });

@@ -95,6 +95,28 @@ describe('SQLite group fsync of the WAL', () => {
     await waitFor('the read to resolve', () => read.done && write.done);
   });
 
+  it('resolves a lazySync transaction at its commit; the next durable commit carries it to disk', async () => {
+    // Erasure and freshness batches: redone when lost, they do not wait for the sync.
+    const lazy = settled(db.transaction((tx) => tx.run('INSERT INTO t (id) VALUES (1)'), { lazySync: true }));
+    await waitFor('the lazy commit to resolve', () => lazy.done);
+    expect(visibleRows()).toBe(1);
+    const pending = syncs.slice(1);
+    expect(pending.every((s) => s.committedRows <= 1)).toBe(true);
+    const durable = settled(db.transaction((tx) => tx.run('INSERT INTO t (id) VALUES (2)')));
+    await waitFor('the durable commit', () => visibleRows() === 2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(durable.done).toBe(false);
+    // Release syncs until one that started after both commits has finished: only then is it resolved.
+    for (let i = 1; !durable.done; i++) {
+      await waitFor(`sync ${i}`, () => syncs.length > i || durable.done);
+      if (durable.done) break;
+      syncs[i]!.release();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(syncs.some((s) => s.committedRows === 2)).toBe(true);
+    expect(durable.error).toBeUndefined();
+  });
+
   it('fails the waiting writes when a sync fails, and refuses every later use', async () => {
     const write = settled(db.write((tx) => tx.run('INSERT INTO t (id) VALUES (1)')));
     await waitFor('the sync of the write', () => syncs.length === 2);

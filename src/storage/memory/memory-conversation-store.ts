@@ -37,38 +37,48 @@ export class MemoryConversationStore implements ConversationStore {
  * conversations, so memory stays flat however long the process runs.
  */
 export class MemoryMessageStore implements MessageStore {
-  private readonly byConversation = new Map<string, StoredMessage[]>();
-  /** Conversation key of every held message, oldest first; `head` marks the oldest live entry. */
-  private order: string[] = [];
+  private readonly threads = new Map<string, Thread>();
+  /**
+   * The thread of every held message, oldest first; `head` marks the oldest live entry. A
+   * reference, not a key string per message: each message outlives many young-generation
+   * collections, so whatever it keeps is copied into V8's old space and stays there as garbage
+   * until a full collection.
+   */
+  private order: Thread[] = [];
   private head = 0;
 
   constructor(private readonly maxMessages = 10_000) {}
 
   append(message: StoredMessage): Promise<void> {
     const key = `${message.teamId}:${message.conversationId}`;
-    const list = this.byConversation.get(key) ?? [];
-    list.push(message);
-    this.byConversation.set(key, list);
-    this.order.push(key);
+    let thread = this.threads.get(key);
+    if (!thread) this.threads.set(key, (thread = { key, messages: [] }));
+    thread.messages.push(message);
+    this.order.push(thread);
     if (this.order.length - this.head > this.maxMessages) this.evictOldest();
     return Promise.resolve();
   }
 
   listConversation(teamId: string, conversationId: string): Promise<StoredMessage[]> {
-    return Promise.resolve([...(this.byConversation.get(`${teamId}:${conversationId}`) ?? [])]);
+    return Promise.resolve([...(this.threads.get(`${teamId}:${conversationId}`)?.messages ?? [])]);
   }
 
   private evictOldest(): void {
-    const key = this.order[this.head++];
-    if (key === undefined) return;
-    const list = this.byConversation.get(key);
-    list?.shift();
-    if (list && list.length === 0) this.byConversation.delete(key);
+    const thread = this.order[this.head++];
+    if (thread === undefined) return;
+    thread.messages.shift();
+    if (thread.messages.length === 0 && this.threads.get(thread.key) === thread)
+      this.threads.delete(thread.key);
     if (this.head > this.maxMessages) {
       this.order = this.order.slice(this.head);
       this.head = 0;
     }
   }
+}
+
+interface Thread {
+  readonly key: string;
+  readonly messages: StoredMessage[];
 }
 
 /** Profiles in process memory, at most `maxProfiles` (oldest forgotten first). */

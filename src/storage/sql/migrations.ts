@@ -215,6 +215,13 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     // delete per event on the ingest path.
     sql: `DROP INDEX inbox_unhandled`,
   },
+  {
+    version: 9,
+    name: 'handled inbox events found by age',
+    // The refresher deletes events handled over a week ago, a bounded step at a time; without an
+    // index each step scanned the whole inbox (synchronously, on SQLite).
+    sql: `CREATE INDEX inbox_handled ON inbox (handled_at) WHERE handled_at IS NOT NULL`,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {

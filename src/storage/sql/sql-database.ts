@@ -12,7 +12,12 @@ export interface SqlRunner {
  */
 export interface SqlDatabase extends SqlRunner {
   readonly dialect: 'sqlite' | 'postgres';
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /**
+   * `lazySync`: SQLite commits without waiting for the fsync (the next durable commit or
+   * checkpoint carries it; a crash may lose this transaction whole, never part of it). Only for
+   * work that is redone when lost and acknowledges nothing, e.g. an erasure's delete batches.
+   */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opts?: { lazySync?: boolean }): Promise<T>;
   /**
    * Group-committed write. `lane: 'ack'` is for writes an RTM acknowledgement waits on (the
    * inbox): they commit in batches of their own, so they never queue behind handler writes.

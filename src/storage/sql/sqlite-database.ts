@@ -85,10 +85,15 @@ export class SqliteDatabase implements SqlDatabase {
     return rows;
   }
 
-  /** Transactions run one at a time (SQLite has one writer; this connection is shared). */
-  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  /**
+   * Transactions run one at a time (SQLite has one writer; this connection is shared). With
+   * `lazySync` the caller does not wait for the WAL sync: the next sync (any durable commit after
+   * it, or a checkpoint) carries this commit too, since the WAL is written in order.
+   */
+  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opts?: { lazySync?: boolean }): Promise<T> {
     const { value, durable } = await this.commit(fn);
-    await durable;
+    if (opts?.lazySync) durable.catch(() => undefined);
+    else await durable;
     return value;
   }
 
