@@ -28,6 +28,22 @@ describe('in-memory stores', () => {
     expect(await store.get('T', 'c')).toBeDefined();
   });
 
+  it('keep a conversation still in use past the cap, forgetting the least recently used one', async () => {
+    const store = new MemoryConversationStore(2);
+    const put = (id: string) =>
+      store.put({ teamId: 'T', conversationId: id, visitorId: 'V', status: 'bot', startedAt: 0 });
+    await put('a');
+    await put('b');
+    await store.get('T', 'a'); // 'a' is read by a new event of its chat
+    await put('c');
+    expect(await store.get('T', 'a')).toBeDefined();
+    expect(await store.get('T', 'b')).toBeUndefined();
+    // Steady state at the cap: every put forgets one, and the store never grows.
+    for (let i = 0; i < 10_000; i++) await put(`x${i}`);
+    expect(await store.get('T', 'x9999')).toBeDefined();
+    expect(await store.get('T', 'x9997')).toBeUndefined();
+  });
+
   it('inbox reports duplicates while pending and after handling', async () => {
     const inbox = new MemoryEventInbox();
     const event = {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { CountryCode } from 'libphonenumber-js';
 import type { InboundEvent } from '../core/chat-event';
 import { ContactLedger } from './contact-ledger';
@@ -44,7 +45,7 @@ const MAY_HOLD_CONTACT = /@|\bat\b|\d[\s().-]?\d[\s().-]?\d/;
  */
 export class ChannelPolicy {
   private readonly contacts = new ContactLedger();
-  private readonly askedAboutPrices = new Map<string, number>();
+  private readonly askedAboutPrices = new LRUCache<string, number>({ max: 50_000 });
 
   constructor(private readonly opts: ChannelPolicyOptions) {}
 
@@ -58,12 +59,7 @@ export class ChannelPolicy {
     if (MAY_HOLD_CONTACT.test(folded))
       for (const contact of findContacts(folded, this.opts.phoneCountry)) this.contacts.record(key, contact);
     if (VISITOR_ASKED_PRICES.test(folded)) {
-      this.askedAboutPrices.delete(key);
       this.askedAboutPrices.set(key, Date.now());
-      if (this.askedAboutPrices.size > 50_000) {
-        const oldest = this.askedAboutPrices.keys().next();
-        if (!oldest.done) this.askedAboutPrices.delete(oldest.value);
-      }
     }
   }
 

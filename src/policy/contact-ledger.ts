@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHmac, randomBytes } from 'node:crypto';
 
 /**
@@ -7,20 +8,17 @@ import { createHmac, randomBytes } from 'node:crypto';
  */
 export class ContactLedger {
   private readonly key = randomBytes(32);
-  private readonly seen = new Map<string, Set<string>>();
+  private readonly seen: LRUCache<string, Set<string>>;
 
-  constructor(private readonly maxEntries = 50_000) {}
+  constructor(maxEntries = 50_000) {
+    this.seen = new LRUCache({ max: maxEntries });
+  }
 
   record(conversationKey: string, contact: string): void {
     const id = this.hash(contact);
     const owners = this.seen.get(id) ?? new Set<string>();
     owners.add(conversationKey);
-    this.seen.delete(id);
     this.seen.set(id, owners);
-    if (this.seen.size > this.maxEntries) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) this.seen.delete(oldest.value);
-    }
   }
 
   /** True when the detail came from ClickDesk, but not from this conversation. */

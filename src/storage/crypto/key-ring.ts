@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHmac, randomBytes } from 'node:crypto';
 import { CodedError } from '../../errors';
 import type { SqlDatabase, SqlRunner } from '../sql/sql-database';
@@ -74,7 +75,7 @@ export class KeyRing {
   private readonly cache: KeyCache;
   private readonly wrapper: KeyWrapper;
   private readonly creating = new Map<string, Promise<DataKey>>();
-  private readonly blindCache = new Map<string, string>();
+  private readonly blindCache = new LRUCache<string, string>({ max: BLIND_CACHE_MAX });
   private indexKey: Buffer | undefined;
   private listening: boolean;
   private unlisten: (() => Promise<void>) | undefined;
@@ -146,8 +147,6 @@ export class KeyRing {
     if (!this.indexKey) throw new Error('KeyRing.open() was not awaited, or the keys were destroyed');
     const ref = createHmac('sha256', this.indexKey).update(input).digest('base64url').slice(0, 22);
     this.blindCache.set(input, ref);
-    if (this.blindCache.size > BLIND_CACHE_MAX)
-      this.blindCache.delete(this.blindCache.keys().next().value as string);
     return ref;
   }
 
@@ -357,7 +356,7 @@ export class KeyRing {
       if (notice.keys) this.cache.dropIds(notice.keys);
       else this.cache.dropTeam(notice.team);
       // Raw ids (`visitor|T|V…`) must not outlive an erasure: drop the team's whole blind cache.
-      for (const input of this.blindCache.keys()) {
+      for (const input of [...this.blindCache.keys()]) {
         if (input.split('|')[1] === notice.team) this.blindCache.delete(input);
       }
     }

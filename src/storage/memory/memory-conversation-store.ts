@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type {
   ConversationRecord,
   ConversationStore,
@@ -9,12 +10,14 @@ import type {
 
 /**
  * Conversation state in process memory, for sandbox mode and tests. Holds at most
- * `maxConversations`; the oldest are forgotten first.
+ * `maxConversations`; the least recently used are forgotten first.
  */
 export class MemoryConversationStore implements ConversationStore {
-  private readonly records = new Map<string, ConversationRecord>();
+  private readonly records: LRUCache<string, ConversationRecord>;
 
-  constructor(private readonly maxConversations = 10_000) {}
+  constructor(maxConversations = 10_000) {
+    this.records = new LRUCache({ max: maxConversations });
+  }
 
   get(teamId: string, conversationId: string): Promise<ConversationRecord | undefined> {
     return Promise.resolve(this.records.get(`${teamId}:${conversationId}`));
@@ -22,12 +25,7 @@ export class MemoryConversationStore implements ConversationStore {
 
   put(record: ConversationRecord): Promise<void> {
     const key = `${record.teamId}:${record.conversationId}`;
-    this.records.delete(key);
     this.records.set(key, record);
-    if (this.records.size > this.maxConversations) {
-      const oldest = this.records.keys().next();
-      if (!oldest.done) this.records.delete(oldest.value);
-    }
     return Promise.resolve();
   }
 }
@@ -81,18 +79,17 @@ interface Thread {
   readonly messages: StoredMessage[];
 }
 
-/** Profiles in process memory, at most `maxProfiles` (oldest forgotten first). */
+/** Profiles in process memory, at most `maxProfiles` (least recently used forgotten first). */
 export class MemoryProfileStore implements ProfileStore {
-  private readonly profiles = new Map<string, Record<string, string>>();
+  private readonly profiles: LRUCache<string, Record<string, string>>;
 
-  constructor(private readonly maxProfiles = 10_000) {}
+  constructor(maxProfiles = 10_000) {
+    this.profiles = new LRUCache({ max: maxProfiles });
+  }
 
   put(teamId: string, subject: Subject, fields: Readonly<Record<string, string>>): Promise<void> {
     const key = `${teamId}:${subject.kind}:${subject.id}`;
-    this.profiles.delete(key);
     this.profiles.set(key, { ...fields });
-    if (this.profiles.size > this.maxProfiles)
-      this.profiles.delete(this.profiles.keys().next().value as string);
     return Promise.resolve();
   }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Subject } from '../../core/conversation-store';
 import { CodedError, isCodedError } from '../../errors';
@@ -75,13 +76,11 @@ export class StorageContext {
   }
 
   private remember(key: string, value: string | number): void {
-    this.owners.delete(key);
     this.owners.set(key, value);
-    if (this.owners.size > 50_000) this.owners.delete(this.owners.keys().next().value as string);
   }
 
   /** `<team>|<conversation ref>` → the visitor's ref, or until when it is known to be absent. */
-  private readonly owners = new Map<string, string | number>();
+  private readonly owners = new LRUCache<string, string | number>({ max: 50_000 });
 
   seal(ctx: FieldContext, value: unknown, key: DataKey): Buffer {
     if (isWiped(key.key)) {
