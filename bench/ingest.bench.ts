@@ -1,3 +1,4 @@
+import os from 'node:os';
 import v8 from 'node:v8';
 import { createBotApp } from '../src/app';
 import { loadConfig } from '../src/config/load-config';
@@ -37,6 +38,17 @@ export async function ingestBenchmark(
   let handled = 0;
   let lost = 0;
   let heapGrowth = 0;
+  /**
+   * CPU µs per event, by variant: this process (every thread: the event loop, libuv's pool, the
+   * checkpoint worker) from the first event until the last is handled, and the simulator's.
+   */
+  const cpu = new Map<string, { app: number[]; sim: number[] }>();
+  const noteCpu = (variant: string, app: number, sim: number, count: number): void => {
+    const entry = cpu.get(variant) ?? { app: [], sim: [] };
+    entry.app.push(app / count);
+    entry.sim.push(sim / count);
+    cpu.set(variant, entry);
+  };
   const handler: ChatHandler = {
     handle: () => {
       handled += 1;
@@ -46,11 +58,14 @@ export async function ingestBenchmark(
 
   const runBaseline = async (count: number): Promise<number> => {
     const close = await connectBareClient(sim.credentials, opts.connections);
-    const { seconds } = await sim.flood(count, opts.conversations);
+    const before = process.cpuUsage();
+    const { seconds, cpuMicros } = await sim.flood(count, opts.conversations);
+    const used = process.cpuUsage(before);
     close();
+    noteCpu('baseline', used.user + used.system, cpuMicros, count);
     return count / seconds;
   };
-  const runGateway = async (count: number, storage?: Storage): Promise<number> => {
+  const runGateway = async (count: number, storage?: Storage, variant = 'memory'): Promise<number> => {
     // Before the app exists: a forced full collection with its links open and a flood coming made
     // V8 promote the round's short-lived objects (0.6 MB per young collection against 3 KB).
     const heapBefore = storage ? NaN : liveHeap();
@@ -85,13 +100,16 @@ export async function ingestBenchmark(
           };
         }, 250);
     handled = 0;
-    const { seconds, counters } = await sim.flood(count, opts.conversations);
+    const before = process.cpuUsage();
+    const { seconds, counters, cpuMicros } = await sim.flood(count, opts.conversations);
     clearInterval(sampler);
     if (!storage) heapGrowth = Math.max(heapGrowth, liveHeap() - heapBefore);
     lost += counters.eventsExpired;
     // Acks measure intake; with durable storage the handlers may still be catching up.
     const deadline = Date.now() + 300_000;
     while (handled < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const used = process.cpuUsage(before);
+    noteCpu(variant, used.user + used.system, cpuMicros, count);
     await app.stop();
     if (handled !== count) throw new Error(`handled ${handled} of ${count} events`);
     return count / seconds;
@@ -101,6 +119,7 @@ export async function ingestBenchmark(
   await runBaseline(5_000);
   await runGateway(5_000);
   rssAfterWarmup = process.memoryUsage().rss;
+  cpu.clear(); // the warm-up's CPU is not a round's
   for (let r = 1; r <= opts.rounds; r++) {
     progress(`round ${r}/${opts.rounds}: bare ws client, ${opts.events} events`);
     baseline.push(await runBaseline(opts.events));
@@ -115,18 +134,29 @@ export async function ingestBenchmark(
       const db = await benchDatabase(kind, opts.databaseUrl);
       const storage = await db.open();
       try {
-        rates.push(await runGateway(opts.events, storage));
+        rates.push(await runGateway(opts.events, storage, kind));
       } finally {
         await storage.close();
         await db.cleanup();
       }
     }
+    const target = kind === 'sqlite' ? 0.5 : 0.3;
+    const used = cpu.get(kind)!;
+    const perEvent = median(used.app) + median(used.sim);
     durable.push(
       { label: `gateway + durable encrypted ${kind} inbox, events/s`, value: median(rates) },
       {
-        label: `ratio durable ${kind} / baseline (target >= ${kind === 'sqlite' ? 0.5 : 0.3})`,
+        label: `ratio durable ${kind} / baseline (target >= ${target})`,
         value: median(rates) / median(baseline),
         ratio: true,
+      },
+      { label: `CPU per event, app process (all threads) with ${kind}, µs`, value: median(used.app) },
+      { label: `CPU per event, simulator, with ${kind}, µs`, value: median(used.sim) },
+      {
+        // At the target rate, app and simulator together would need this many cores' worth of CPU
+        // (the database server's own, on PostgreSQL, comes on top).
+        label: `cores needed at the target rate (${target} x baseline) at this CPU per event`,
+        value: (perEvent * target * median(baseline)) / 1e6,
       },
     );
   }
@@ -140,6 +170,15 @@ export async function ingestBenchmark(
       { label: 'bare ws client (baseline), events/s', value: base },
       { label: 'gateway + in-memory inbox, events/s', value: gw },
       { label: 'ratio gateway / baseline (target >= 0.5)', value: gw / base, ratio: true },
+      { label: 'CPU per event, bare client process, µs', value: median(cpu.get('baseline')!.app) },
+      {
+        label: 'CPU per event, simulator serving the bare client, µs',
+        value: median(cpu.get('baseline')!.sim),
+      },
+      {
+        label: 'CPU per event, app process with the in-memory inbox, µs',
+        value: median(cpu.get('memory')!.app),
+      },
       ...durable,
       { label: 'app RSS after warm-up, MB', value: rssAfterWarmup / 2 ** 20 },
       {
@@ -156,6 +195,7 @@ export async function ingestBenchmark(
     notes: [
       `V8 flags: ${process.execArgv.join(' ') || '(none)'}`,
       `median of ${opts.rounds} interleaved rounds; ${opts.connections} RTM links; simulator window 1000 unacked`,
+      `this machine: ${os.availableParallelism()} cores, shared by the app, the simulator and the database server`,
     ],
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import type { BucketSpec, WindowBucket } from './bucket-spec';
 import type { Acquire, LimitChange, RateStore, ServerView, Ticket } from './rate-store';
 
@@ -111,6 +111,18 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
 return {redis.call('ZCARD', KEYS[1]), tonumber(redis.call('HGET', KEYS[2], 'limit')) or tonumber(ARGV[2])}
 `;
 
+const CLIENT_OPTIONS = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
+
+function connect(redis: Redis): RedisWithScripts {
+  redis.defineCommand('governorAcquire', { lua: ACQUIRE });
+  redis.defineCommand('governorSettle', { lua: SETTLE });
+  redis.defineCommand('governorObserve', { numberOfKeys: 2, lua: OBSERVE });
+  redis.defineCommand('governorUsage', { numberOfKeys: 2, lua: USAGE });
+  // Connection errors surface on the calls that fail; ioredis reconnects by itself.
+  redis.on('error', () => undefined);
+  return redis as RedisWithScripts;
+}
+
 type RedisWithScripts = Redis & {
   governorAcquire(...args: Array<string | number>): Promise<number[]>;
   governorSettle(...args: Array<string | number>): Promise<number>;
@@ -118,22 +130,19 @@ type RedisWithScripts = Redis & {
   governorUsage(...args: Array<string | number>): Promise<number[]>;
 };
 
-/** One budget shared by every instance of the app, in Redis (REDIS_URL). */
+/**
+ * One budget shared by every instance of the app, in Redis (REDIS_URL). The Redis client is
+ * loaded on first construction: an app without REDIS_URL never loads it (~6 MB of RSS).
+ */
 export class RedisRateStore implements RateStore {
-  private readonly redis: RedisWithScripts;
+  private readonly client: Promise<RedisWithScripts>;
 
   constructor(
     url: string,
     private readonly prefix = 'clickdesk:rate:',
   ) {
-    const redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
-    redis.defineCommand('governorAcquire', { lua: ACQUIRE });
-    redis.defineCommand('governorSettle', { lua: SETTLE });
-    redis.defineCommand('governorObserve', { numberOfKeys: 2, lua: OBSERVE });
-    redis.defineCommand('governorUsage', { numberOfKeys: 2, lua: USAGE });
-    // Connection errors surface on the calls that fail; ioredis reconnects by itself.
-    redis.on('error', () => undefined);
-    this.redis = redis as RedisWithScripts;
+    this.client = import('ioredis').then(({ default: Client }) => connect(new Client(url, CLIENT_OPTIONS)));
+    this.client.catch(() => undefined); // a failed load surfaces on the calls that await it
   }
 
   async tryAcquire(buckets: readonly BucketSpec[]): Promise<Acquire> {
@@ -145,7 +154,7 @@ export class RedisRateStore implements RateStore {
     }
     const id = randomUUID();
     args.push(id);
-    const [ok, value, ...full] = await this.redis.governorAcquire(...args);
+    const [ok, value, ...full] = await (await this.client).governorAcquire(...args);
     if (ok === 1) return { ok: true, ticket: { id, at: Number(value) } };
     return {
       ok: false,
@@ -161,11 +170,13 @@ export class RedisRateStore implements RateStore {
       else args.push('t', b.ratePerSec, b.inFlightMs);
     }
     args.push(ticket.id);
-    await this.redis.governorSettle(...args);
+    await (await this.client).governorSettle(...args);
   }
 
   async observe(bucket: WindowBucket, server: ServerView, sentAt: number | undefined): Promise<LimitChange> {
-    const [previous, limit, change] = await this.redis.governorObserve(
+    const [previous, limit, change] = await (
+      await this.client
+    ).governorObserve(
       this.prefix + bucket.key,
       this.limitKey(bucket),
       bucket.windowMs + bucket.marginMs,
@@ -183,7 +194,9 @@ export class RedisRateStore implements RateStore {
   }
 
   async usage(bucket: WindowBucket): Promise<{ used: number; limit: number }> {
-    const [used, limit] = await this.redis.governorUsage(
+    const [used, limit] = await (
+      await this.client
+    ).governorUsage(
       this.prefix + bucket.key,
       this.limitKey(bucket),
       bucket.windowMs + bucket.marginMs,
@@ -193,7 +206,7 @@ export class RedisRateStore implements RateStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit();
+    await (await this.client).quit();
   }
 
   private limitKey(b: BucketSpec): string {

@@ -21,7 +21,6 @@ import { MemoryUsedStates } from './memory/memory-used-states';
 import { SqlInstallationStore } from './sql/sql-installation-store';
 import { SqlUsedStates } from './sql/sql-used-states';
 import { migrate } from './sql/migrations';
-import { PostgresDatabase } from './sql/postgres-database';
 import { SqlConversationStore } from './sql/sql-conversation-store';
 import type { SqlDatabase } from './sql/sql-database';
 import { SqlEventInbox } from './sql/sql-event-inbox';
@@ -106,7 +105,10 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
   const sodium = await loadSodium();
   const db: SqlDatabase =
     opts.kind === 'postgres'
-      ? PostgresDatabase.connect(opts.databaseUrl ?? '', { schema: opts.pgSchema })
+      ? // Loaded only here: an app on SQLite never loads the PostgreSQL client.
+        (await import('./sql/postgres-database')).PostgresDatabase.connect(opts.databaseUrl ?? '', {
+          schema: opts.pgSchema,
+        })
       : new SqliteDatabase(sqliteFile(opts.dataDir));
   const cipher = new FieldCipher(sodium);
   const keys = new KeyRing(db, masters, sodium, {
