@@ -190,15 +190,17 @@ export class EventDispatcher {
           kind === 'visitor' || kind === 'agent'
             ? { kind, id }
             : conversation && { kind: 'visitor', id: conversation.visitorId };
-        await messages.append({
-          teamId,
-          conversationId: event.conversationId,
-          eventId: inbound.eventId,
-          subject,
-          sender: event.sender,
-          text: event.text,
-          ts: event.ts,
-        });
+        // Stored already if the inbox stored it with the event (once, in the event's commit).
+        if (this.opts.inbox.messageStoredWith?.(inbound) !== messages)
+          await messages.append({
+            teamId,
+            conversationId: event.conversationId,
+            eventId: inbound.eventId,
+            subject,
+            sender: event.sender,
+            text: event.text,
+            ts: event.ts,
+          });
         return conversation;
       }
       case 'agent_joined':

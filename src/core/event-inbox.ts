@@ -1,4 +1,5 @@
 import type { InboundEvent } from './chat-event';
+import type { MessageStore } from './conversation-store';
 import type { DeadLetterStore } from './dead-letters';
 import type { Outbox, OutboxEffect } from './outbox';
 
@@ -26,6 +27,12 @@ export interface EventInbox {
   readonly deadLetters: DeadLetterStore;
   /** Records the event unless its id was seen before. */
   record(event: InboundEvent): Promise<'recorded' | 'duplicate'>;
+  /**
+   * The message store that already holds this event's message, written in the event's own
+   * commit (an inbox that stores each message once); the dispatcher then does not store it again.
+   * Asked with the object `record` or `unhandled` gave.
+   */
+  messageStoredWith?(event: InboundEvent): MessageStore | undefined;
   /**
    * In one commit: the effects join the outbox, a handover is applied, the event is marked
    * handled. `lost` (and nothing written) if another instance took the event over meanwhile.

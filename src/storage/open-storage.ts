@@ -120,14 +120,16 @@ export async function openStorage(opts: StorageOptions): Promise<Storage> {
     await keys.open();
     const ctx = new StorageContext(db, keys, cipher, opts.now, opts.observer, opts.logger);
     await ctx.tombstones.load();
+    const messages = new SqlMessageStore(ctx);
     return {
       kind: opts.kind,
       inbox: new SqlEventInbox(ctx, {
         instanceId: opts.instanceId ?? defaultInstanceId(opts.kind, opts.dataDir),
         leaseMs: opts.leaseMs,
+        messages,
       }),
       conversations: new SqlConversationStore(ctx),
-      messages: new SqlMessageStore(ctx),
+      messages,
       profiles: new SqlProfileStore(ctx),
       installations: new SqlInstallationStore(ctx),
       usedStates: new SqlUsedStates(db, opts.now),

@@ -122,10 +122,12 @@ describe.each(STORAGE_KINDS)('forensic scan of the raw database files on %s', (k
       'SELECT sender_kind, body FROM messages WHERE team_id = ? AND conversation_ref = ?',
       ['T1', ctx.conversationRef('T1', 'C-ada')],
     );
+    // Three appended visitor messages, and the pending event, stored once as its message.
     expect(rows.map((r) => r.sender_kind).sort()).toEqual([
       'agent',
       'bot',
       'system',
+      'visitor',
       'visitor',
       'visitor',
       'visitor',

@@ -27,10 +27,13 @@ describe.each(STORAGE_KINDS)('inbox sealing on %s', (kind) => {
     await fx.cleanup();
   });
 
-  /** The data key id a sealed value names (format byte, then 16 bytes of key id). */
+  /**
+   * The data key id each event's sealed copy names (format byte, then 16 bytes of key id): its
+   * inbox payload, or, for a message stored once, its message's body.
+   */
   const keyIdsOf = async (): Promise<Record<string, string>> => {
     const rows = await storage.sql!.db.all<{ event_id: string; payload: Uint8Array }>(
-      'SELECT event_id, payload FROM inbox',
+      'SELECT i.event_id, COALESCE(i.payload, m.body) AS payload FROM inbox i LEFT JOIN messages m ON m.event_id = i.event_id',
     );
     return Object.fromEntries(
       rows.map((r) => [r.event_id, Buffer.from(r.payload).subarray(1, 17).toString('hex')]),

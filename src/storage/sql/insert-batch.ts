@@ -1,58 +1,48 @@
 import type { SqlDatabase, SqlRunner, WriteLane } from './sql-database';
 import { WriteGather } from './write-gather';
 
-interface Row {
-  key: string;
-  params: readonly unknown[];
-}
-
 /** Rows per PostgreSQL statement (a group larger than this takes several). */
 const MAX_ROWS = 2_000;
 
 /** A column and its PostgreSQL type (rows travel as one array per column). */
 export type Column = readonly [name: string, pgType: 'text' | 'bigint' | 'bytea'];
 
+export interface InsertSpec {
+  table: string;
+  columns: readonly Column[];
+  /** The unique column that tells which rows were new. */
+  key: string;
+}
+
+interface Row {
+  key: string;
+  params: readonly unknown[];
+}
+
 /**
- * Rows of one `INSERT ... ON CONFLICT DO NOTHING` gathered while the database commits the
- * previous group, then written in that group's transaction. On PostgreSQL they go as one
- * statement (`unnest` of one array per column, `RETURNING <key>` telling which rows were new):
- * one round trip per group instead of one per row. On SQLite, in-process, a prepared one-row
- * statement per row is cheaper than binding a wide one (measured). Each caller learns, once the
- * commit is durable, whether its row was inserted (false: the key was there already, or came
- * earlier in the same group).
+ * One `INSERT ... ON CONFLICT DO NOTHING` for many rows in a transaction. On PostgreSQL they go
+ * as one statement (`unnest` of one array per column, `RETURNING <key>` telling which rows were
+ * new): one round trip per group instead of one per row. On SQLite, in-process, a prepared
+ * one-row statement per row is cheaper than binding a wide one (measured).
  */
-export class InsertBatch {
-  private readonly gather: WriteGather<Row, boolean>;
+export class InsertStatement {
   private readonly oneRow: string;
   private readonly unnest: string;
 
   constructor(
-    private readonly db: SqlDatabase,
-    private readonly spec: { table: string; columns: readonly Column[]; key: string; lane: WriteLane },
+    private readonly dialect: SqlDatabase['dialect'],
+    private readonly spec: InsertSpec,
   ) {
     const names = spec.columns.map(([name]) => name).join(', ');
     this.oneRow = `INSERT INTO ${spec.table} (${names}) VALUES (${spec.columns.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`;
     this.unnest = `INSERT INTO ${spec.table} (${names}) SELECT * FROM unnest(${spec.columns.map(([, type]) => `?::${type}[]`).join(', ')}) ON CONFLICT DO NOTHING RETURNING ${spec.key}`;
-    this.gather = new WriteGather(db, spec.lane, async (tx, rows) => {
-      const inserted = await this.insertAll(tx, rows);
-      // A key twice in one group: only its first row counts as inserted.
-      const seen = new Set<string>();
-      return rows.map((row) => {
-        const first = !seen.has(row.key);
-        seen.add(row.key);
-        return first && inserted.has(row.key);
-      });
-    });
   }
 
-  /** `params` in the order of `columns`; `key` is the row's value of the `key` column. */
-  insert(key: string, params: readonly unknown[]): Promise<boolean> {
-    return this.gather.add({ key, params });
-  }
-
-  private async insertAll(tx: SqlRunner, group: readonly Row[]): Promise<Set<string>> {
+  /** Inserts the rows; resolves with the keys of those that were new. */
+  async insertAll(tx: SqlRunner, group: readonly Row[]): Promise<Set<string>> {
     const inserted = new Set<string>();
-    if (this.db.dialect === 'sqlite') {
+    if (group.length === 0) return inserted;
+    if (this.dialect === 'sqlite') {
       for (const row of group) if ((await tx.run(this.oneRow, row.params)) === 1) inserted.add(row.key);
       return inserted;
     }
@@ -65,5 +55,55 @@ export class InsertBatch {
       for (const r of returned) inserted.add(r[this.spec.key]!);
     }
     return inserted;
+  }
+}
+
+interface Pending extends Row {
+  /** A row of the companion table, written only if this row is new. */
+  companion?: readonly unknown[];
+}
+
+/**
+ * Rows of one insert gathered while the database commits the previous group, then written in
+ * that group's transaction. Each caller learns, once the commit is durable, whether its row was
+ * inserted (false: the key was there already, or came earlier in the same group).
+ *
+ * A row may bring a row of a `companion` table (same key): it is inserted in the same
+ * transaction, and only when the first row is new, so the two are durable together or not at
+ * all (the inbox stores a message event's text once, as the message: `SqlEventInbox`).
+ */
+export class InsertBatch {
+  private readonly gather: WriteGather<Pending, boolean>;
+  private readonly statement: InsertStatement;
+  private readonly companion: InsertStatement | undefined;
+
+  constructor(db: SqlDatabase, spec: InsertSpec & { lane: WriteLane; companion?: InsertSpec }) {
+    this.statement = new InsertStatement(db.dialect, spec);
+    this.companion = spec.companion && new InsertStatement(db.dialect, spec.companion);
+    this.gather = new WriteGather(db, spec.lane, async (tx, rows) => {
+      const inserted = await this.statement.insertAll(tx, rows);
+      // A key twice in one group: only its first row counts as inserted.
+      const seen = new Set<string>();
+      const outcomes = rows.map((row) => {
+        const first = !seen.has(row.key);
+        seen.add(row.key);
+        return first && inserted.has(row.key);
+      });
+      const companions: Row[] = [];
+      rows.forEach((row, i) => {
+        if (outcomes[i] && row.companion) companions.push({ key: row.key, params: row.companion });
+      });
+      if (companions.length > 0) await this.companion!.insertAll(tx, companions);
+      return outcomes;
+    });
+  }
+
+  /**
+   * `params` in the order of `columns`; `key` is the row's value of the `key` column;
+   * `companion`, in the order of the companion's columns, is inserted with it when it is new.
+   */
+  insert(key: string, params: readonly unknown[], companion?: readonly unknown[]): Promise<boolean> {
+    if (companion && !this.companion) throw new Error('this batch has no companion table');
+    return this.gather.add(companion ? { key, params, companion } : { key, params });
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { conversationOf, type ChatEvent, type InboundEvent } from '../../core/chat-event';
-import type { Subject } from '../../core/conversation-store';
+import type { MessageStore, Subject } from '../../core/conversation-store';
 import type { Completion, EventInbox } from '../../core/event-inbox';
 import { describeError } from '../../errors';
 import { InsertBatch } from './insert-batch';
@@ -8,6 +8,7 @@ import type { SqlRunner } from './sql-database';
 import { WriteGather } from './write-gather';
 import { DEFAULT_LEASE_MS, type LeaseOptions } from './lease-options';
 import { SqlDeadLetters } from './sql-dead-letters';
+import { SqlMessageStore } from './sql-message-store';
 import { SqlOutbox, type SealedEffect } from './sql-outbox';
 import type { StorageContext } from './storage-context';
 
@@ -29,6 +30,8 @@ export function subjectOf(event: ChatEvent): Subject | undefined {
 
 type CompleteOutcome = 'completed' | 'lost';
 
+type MessageRow = Parameters<SqlMessageStore['eventOf']>[0];
+
 interface PendingCompletion {
   eventId: string;
   sealed: readonly SealedEffect[];
@@ -45,6 +48,11 @@ interface PendingCompletion {
  * died) loses its events to whichever instance recovers them, seconds later; restarted with
  * the same instance id, it takes them back at once. Handled events keep only their id (for
  * deduplication), never their payload; dead-lettered ones keep it, encrypted, for an operator.
+ *
+ * Given the message store, a `message` event whose key is known at once (a visitor's, or one in a
+ * stored conversation) is stored once: its message row, sealed under that key, is inserted in
+ * the event's own commit, and the inbox row holds no payload; the dispatcher does not store it
+ * again (`messageStoredWith`), and a replay rebuilds the event from the message.
  */
 export class SqlEventInbox implements EventInbox {
   readonly outbox: SqlOutbox;
@@ -53,10 +61,15 @@ export class SqlEventInbox implements EventInbox {
   private readonly leaseMs: number;
   private reclaimOwn = true;
 
+  private readonly messages: SqlMessageStore | undefined;
+  /** Events recorded with their message (the objects the gateway hands on to the dispatcher). */
+  private readonly storedWith = new WeakSet<InboundEvent>();
+
   constructor(
     private readonly ctx: StorageContext,
-    lease: Partial<LeaseOptions> = {},
+    lease: Partial<LeaseOptions> & { messages?: SqlMessageStore } = {},
   ) {
+    this.messages = lease.messages;
     this.instanceId = lease.instanceId ?? randomUUID();
     this.leaseMs = lease.leaseMs ?? DEFAULT_LEASE_MS;
     this.outbox = new SqlOutbox(ctx, { instanceId: this.instanceId, leaseMs: this.leaseMs });
@@ -74,6 +87,7 @@ export class SqlEventInbox implements EventInbox {
       ],
       key: 'event_id',
       lane: 'ack',
+      ...(this.messages && { companion: SqlMessageStore.TABLE }),
     });
     this.completions = new WriteGather(ctx.db, 'default', (tx, items) => this.completeAll(tx, items));
   }
@@ -90,20 +104,16 @@ export class SqlEventInbox implements EventInbox {
     // Sealed under the key of the person the event is about (Terms 6.3): in a visitor's
     // conversation that is the visitor, whoever wrote it (agent, bot, system).
     const conversationId = conversationOf(event.event);
-    const ownerRef =
+    const storedOwner =
       subject?.kind === 'visitor' || conversationId === undefined
-        ? subjectRef
-        : ((await this.ctx.conversationOwnerRef(event.teamId, conversationId)) ?? subjectRef);
+        ? undefined
+        : await this.ctx.conversationOwnerRef(event.teamId, conversationId);
+    const ownerRef = storedOwner ?? subjectRef;
     if (ownerRef !== subjectRef && (await this.ctx.tombstones.isErased(event.teamId, ownerRef)))
       return 'duplicate';
     const key = await this.ctx.keyOf(event.teamId, ownerRef || undefined);
-    const payload = this.ctx.seal(
-      { table: 'inbox', teamId: event.teamId, recordId: event.eventId, field: 'payload' },
-      event,
-      key,
-    );
     const now = this.ctx.now();
-    const inserted = await this.recorder.insert(event.eventId, [
+    const row = (payload: Buffer | null): unknown[] => [
       event.eventId,
       event.teamId,
       subjectRef,
@@ -111,8 +121,31 @@ export class SqlEventInbox implements EventInbox {
       payload,
       this.instanceId,
       now + this.leaseMs,
-    ]);
+    ];
+    const m = event.event;
+    if (this.messages && m.type === 'message' && (subject?.kind === 'visitor' || storedOwner !== undefined)) {
+      // Stored once: as the message, under the key the dispatcher would have chosen; a bot's or
+      // the system's message is filed under the conversation's visitor, as the dispatcher files it.
+      const message = this.messages.rowOf(
+        { ...m, teamId: event.teamId, eventId: event.eventId, subject, eventTime: event.eventTime },
+        subject ? subjectRef : ownerRef,
+        key,
+      );
+      const inserted = await this.recorder.insert(event.eventId, row(null), message);
+      if (inserted) this.storedWith.add(event);
+      return inserted ? 'recorded' : 'duplicate';
+    }
+    const payload = this.ctx.seal(
+      { table: 'inbox', teamId: event.teamId, recordId: event.eventId, field: 'payload' },
+      event,
+      key,
+    );
+    const inserted = await this.recorder.insert(event.eventId, row(payload));
     return inserted ? 'recorded' : 'duplicate';
+  }
+
+  messageStoredWith(event: InboundEvent): MessageStore | undefined {
+    return this.storedWith.has(event) ? this.messages : undefined;
   }
 
   async complete(eventId: string, completion: Completion): Promise<'completed' | 'lost'> {
@@ -197,19 +230,32 @@ export class SqlEventInbox implements EventInbox {
       [now, ...ownParam, limit],
     );
     if (rows.length === 0) return [];
+    type Claimed = {
+      event_id: string;
+      team_id: string;
+      payload: Buffer | null;
+      message: MessageRow | undefined;
+    };
     const claimed = await this.ctx.db.write(async (tx) => {
-      const mine: Array<{ event_id: string; team_id: string; payload: Buffer | null }> = [];
+      const mine: Claimed[] = [];
       for (const row of rows) {
         const won = await tx.run(
           'UPDATE inbox SET lease_owner = ?, lease_until = ? WHERE event_id = ? AND handled_at IS NULL AND dead_at IS NULL AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)',
           [this.instanceId, now + this.leaseMs, row.event_id, now, this.instanceId],
         );
         if (won !== 1) continue;
-        const [full] = await tx.all<{ payload: Buffer | null }>(
-          'SELECT payload FROM inbox WHERE event_id = ?',
+        // A message event stored once has no payload: it is read back from its message.
+        const [full] = await tx.all<
+          { payload: Buffer | null } & Partial<Omit<MessageRow, 'event_id' | 'team_id'>>
+        >(
+          'SELECT i.payload, m.sender_kind, m.body FROM inbox i LEFT JOIN messages m ON m.event_id = i.event_id WHERE i.event_id = ?',
           [row.event_id],
         );
-        mine.push({ ...row, payload: full?.payload ?? null });
+        const message =
+          full?.body && full.sender_kind
+            ? { ...row, sender_kind: full.sender_kind, body: full.body }
+            : undefined;
+        mine.push({ ...row, payload: full?.payload ?? null, message });
       }
       return mine;
     });
@@ -217,19 +263,25 @@ export class SqlEventInbox implements EventInbox {
     // Each event is decrypted alone: one that cannot be is dead-lettered, the others go on.
     for (const row of claimed) {
       let event: InboundEvent | undefined;
+      let fromMessage = false;
       try {
-        event = row.payload
-          ? await this.ctx.open<InboundEvent>(
-              { table: 'inbox', teamId: row.team_id, recordId: row.event_id, field: 'payload' },
-              row.payload,
-            )
-          : undefined;
+        if (row.payload) {
+          event = await this.ctx.open<InboundEvent>(
+            { table: 'inbox', teamId: row.team_id, recordId: row.event_id, field: 'payload' },
+            row.payload,
+          );
+        } else if (row.message && this.messages) {
+          event = await this.messages.eventOf(row.message);
+          fromMessage = true;
+        }
       } catch (err) {
         await this.deadLetter(row.event_id, `undecryptable:${describeError(err).code}`);
         continue;
       }
-      if (event) events.push(event);
-      else await this.complete(row.event_id, { effects: [] }); // its subject was erased meanwhile: nothing left to handle
+      if (event) {
+        if (fromMessage) this.storedWith.add(event);
+        events.push(event);
+      } else await this.complete(row.event_id, { effects: [] }); // its subject was erased meanwhile: nothing left to handle
     }
     return events;
   }

@@ -1,5 +1,7 @@
+import type { InboundEvent } from '../../core/chat-event';
 import type { MessageStore, StoredMessage } from '../../core/conversation-store';
-import { InsertBatch } from './insert-batch';
+import type { DataKey } from '../crypto/key-ring';
+import { InsertBatch, type InsertSpec } from './insert-batch';
 import type { StorageContext } from './storage-context';
 
 interface Body {
@@ -7,29 +9,38 @@ interface Body {
   ts: string;
   senderId: string;
   conversationId: string;
+  /**
+   * ClickDesk's timestamp of the event, kept when the message was stored with its inbox event
+   * (which holds no copy of the text then, and is read back from here: `eventOf`).
+   */
+  eventTime?: number;
 }
+
+/** A message the inbox stores in the event's own commit. */
+export type MessageWithEvent = StoredMessage & { eventTime: number };
 
 /** Chat history: each message's text, timestamp and sender id encrypted under its conversation's visitor's key. */
 export class SqlMessageStore implements MessageStore {
+  static readonly TABLE: InsertSpec = {
+    table: 'messages',
+    columns: [
+      ['event_id', 'text'],
+      ['team_id', 'text'],
+      ['conversation_ref', 'text'],
+      ['subject_ref', 'text'],
+      ['sender_kind', 'text'],
+      ['body', 'bytea'],
+      ['created_at', 'bigint'],
+      ['confirmed_at', 'bigint'],
+    ],
+    key: 'event_id',
+  };
+
   /** Messages arriving together are inserted by one statement in their group commit. */
   private readonly inserts: InsertBatch;
 
   constructor(private readonly ctx: StorageContext) {
-    this.inserts = new InsertBatch(ctx.db, {
-      table: 'messages',
-      columns: [
-        ['event_id', 'text'],
-        ['team_id', 'text'],
-        ['conversation_ref', 'text'],
-        ['subject_ref', 'text'],
-        ['sender_kind', 'text'],
-        ['body', 'bytea'],
-        ['created_at', 'bigint'],
-        ['confirmed_at', 'bigint'],
-      ],
-      key: 'event_id',
-      lane: 'default',
-    });
+    this.inserts = new InsertBatch(ctx.db, { ...SqlMessageStore.TABLE, lane: 'default' });
   }
 
   /**
@@ -50,11 +61,21 @@ export class SqlMessageStore implements MessageStore {
     if (await this.ctx.tombstones.isErased(teamId, subjectRef)) return;
     if (ownerRef !== subjectRef && (await this.ctx.tombstones.isErased(teamId, ownerRef))) return;
     const key = await this.ctx.keyOf(teamId, ownerRef || undefined);
+    await this.inserts.insert(message.eventId, this.rowOf(message, subjectRef, key));
+  }
+
+  /**
+   * The message's row in `TABLE`'s column order, its body sealed under `key`: the caller chose
+   * the key and checked the tombstones as `append` does.
+   */
+  rowOf(message: StoredMessage | MessageWithEvent, subjectRef: string, key: DataKey): unknown[] {
+    const { teamId } = message;
     const body: Body = {
       text: message.text,
       ts: message.ts,
       senderId: message.sender.id,
       conversationId: message.conversationId,
+      ...('eventTime' in message && { eventTime: message.eventTime }),
     };
     const sealed = this.ctx.seal(
       { table: 'messages', teamId, recordId: message.eventId, field: 'body' },
@@ -62,7 +83,7 @@ export class SqlMessageStore implements MessageStore {
       key,
     );
     const now = this.ctx.now();
-    await this.inserts.insert(message.eventId, [
+    return [
       message.eventId,
       teamId,
       this.ctx.conversationRef(teamId, message.conversationId),
@@ -71,7 +92,36 @@ export class SqlMessageStore implements MessageStore {
       sealed,
       now,
       now,
-    ]);
+    ];
+  }
+
+  /**
+   * The `message` event a stored message came with, rebuilt from its row; undefined when its key
+   * was destroyed (erased) or it was not stored with its event.
+   */
+  async eventOf(row: {
+    event_id: string;
+    team_id: string;
+    sender_kind: StoredMessage['sender']['kind'];
+    body: Uint8Array;
+  }): Promise<InboundEvent | undefined> {
+    const body = await this.ctx.open<Body>(
+      { table: 'messages', teamId: row.team_id, recordId: row.event_id, field: 'body' },
+      row.body,
+    );
+    if (!body || body.eventTime === undefined) return undefined;
+    return {
+      eventId: row.event_id,
+      teamId: row.team_id,
+      eventTime: body.eventTime,
+      event: {
+        type: 'message',
+        conversationId: body.conversationId,
+        sender: { kind: row.sender_kind, id: body.senderId },
+        text: body.text,
+        ts: body.ts,
+      },
+    };
   }
 
   /** The conversation's messages, oldest first; those whose subject was erased are gone. */
