@@ -74,8 +74,10 @@ export async function exportSubject(
         profileRow.body,
       )
     : undefined;
+  // Waiting to be handled, or dead-lettered (a handled event keeps only its id). A message stored
+  // once has no inbox payload: its text is among `messages` above.
   const [pending] = await ctx.db.all<{ n: number }>(
-    'SELECT COUNT(*) AS n FROM inbox WHERE team_id = ? AND subject_ref = ? AND payload IS NOT NULL',
+    'SELECT COUNT(*) AS n FROM inbox WHERE team_id = ? AND subject_ref = ? AND handled_at IS NULL',
     [teamId, ref],
   );
   return {

@@ -1,4 +1,5 @@
 import type { InboundEvent } from '../../src/core/chat-event';
+import { exportSubject } from '../../src/lifecycle/subject-export';
 import type { Storage } from '../../src/storage/open-storage';
 import { SqlEventInbox } from '../../src/storage/sql/sql-event-inbox';
 import { SqlMessageStore } from '../../src/storage/sql/sql-message-store';
@@ -73,6 +74,15 @@ describe.each(STORAGE_KINDS)('a message stored once on %s', (kind) => {
     // A redelivery is a duplicate and writes no second copy.
     expect(await storage.inbox.record({ ...event })).toBe('duplicate');
     expect(await storage.sql!.db.all('SELECT event_id FROM messages')).toHaveLength(1);
+  });
+
+  it('counts an event stored once as unhandled in a subject export until it is handled', async () => {
+    const visitor = { kind: 'visitor' as const, id: 'V1' };
+    await storage.inbox.record(message('EvExport', visitor));
+    const before = await exportSubject(storage.sql!.ctx, TEAM, visitor);
+    expect(before).toMatchObject({ unhandled_events: 1, messages: [{ text: 'the text of EvExport' }] });
+    expect(await storage.inbox.complete('EvExport', { effects: [] })).toBe('completed');
+    expect(await exportSubject(storage.sql!.ctx, TEAM, visitor)).toMatchObject({ unhandled_events: 0 });
   });
 
   it("keeps an agent's message of a conversation not stored yet in the inbox, for the dispatcher to store under the visitor later", async () => {
