@@ -8,7 +8,7 @@ import type { SqlRunner } from './sql-database';
 import { WriteGather } from './write-gather';
 import { DEFAULT_LEASE_MS, type LeaseOptions } from './lease-options';
 import { SqlDeadLetters } from './sql-dead-letters';
-import { SqlMessageStore } from './sql-message-store';
+import { SqlMessageStore, type MessageRow } from './sql-message-store';
 import { SqlOutbox, type SealedEffect } from './sql-outbox';
 import type { StorageContext } from './storage-context';
 
@@ -29,8 +29,6 @@ export function subjectOf(event: ChatEvent): Subject | undefined {
 }
 
 type CompleteOutcome = 'completed' | 'lost';
-
-type MessageRow = Parameters<SqlMessageStore['eventOf']>[0];
 
 interface PendingCompletion {
   eventId: string;
@@ -67,11 +65,11 @@ export class SqlEventInbox implements EventInbox {
 
   constructor(
     private readonly ctx: StorageContext,
-    lease: Partial<LeaseOptions> & { messages?: SqlMessageStore } = {},
+    options: Partial<LeaseOptions> & { messages?: SqlMessageStore } = {},
   ) {
-    this.messages = lease.messages;
-    this.instanceId = lease.instanceId ?? randomUUID();
-    this.leaseMs = lease.leaseMs ?? DEFAULT_LEASE_MS;
+    this.messages = options.messages;
+    this.instanceId = options.instanceId ?? randomUUID();
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.outbox = new SqlOutbox(ctx, { instanceId: this.instanceId, leaseMs: this.leaseMs });
     this.deadLetters = new SqlDeadLetters(ctx);
     this.recorder = new InsertBatch(ctx.db, {
@@ -245,9 +243,11 @@ export class SqlEventInbox implements EventInbox {
         );
         if (won !== 1) continue;
         // A message event stored once has no payload: it is read back from its message.
-        const [full] = await tx.all<
-          { payload: Buffer | null } & Partial<Omit<MessageRow, 'event_id' | 'team_id'>>
-        >(
+        const [full] = await tx.all<{
+          payload: Buffer | null;
+          sender_kind: MessageRow['sender_kind'] | null;
+          body: Buffer | null;
+        }>(
           'SELECT i.payload, m.sender_kind, m.body FROM inbox i LEFT JOIN messages m ON m.event_id = i.event_id WHERE i.event_id = ?',
           [row.event_id],
         );

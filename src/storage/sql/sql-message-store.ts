@@ -16,6 +16,14 @@ interface Body {
   eventTime?: number;
 }
 
+/** The columns of a stored message a replayed event is rebuilt from. */
+export interface MessageRow {
+  event_id: string;
+  team_id: string;
+  sender_kind: StoredMessage['sender']['kind'];
+  body: Uint8Array;
+}
+
 /** A message the inbox stores in the event's own commit. */
 export type MessageWithEvent = StoredMessage & { eventTime: number };
 
@@ -99,12 +107,7 @@ export class SqlMessageStore implements MessageStore {
    * The `message` event a stored message came with, rebuilt from its row; undefined when its key
    * was destroyed (erased) or it was not stored with its event.
    */
-  async eventOf(row: {
-    event_id: string;
-    team_id: string;
-    sender_kind: StoredMessage['sender']['kind'];
-    body: Uint8Array;
-  }): Promise<InboundEvent | undefined> {
+  async eventOf(row: MessageRow): Promise<InboundEvent | undefined> {
     const body = await this.ctx.open<Body>(
       { table: 'messages', teamId: row.team_id, recordId: row.event_id, field: 'body' },
       row.body,
