@@ -114,6 +114,7 @@ export class FreshnessRefresher {
               c.conversation_ref,
             ]);
           } else {
+            ctx.conversationStates?.forget(c.team_id, c.conversation_ref);
             const n = await tx.run('DELETE FROM messages WHERE team_id = ? AND conversation_ref = ?', [
               c.team_id,
               c.conversation_ref,

@@ -39,11 +39,15 @@ describe('24-hour freshness', () => {
   it('re-confirms what ClickDesk still has, and erases at its next refresh a visitor deleted upstream', async () => {
     const alive = await chat('Alive');
     const gone = await chat('Gone');
+    expect(await p.storage.conversations.get(p.sim.team.id, gone.conversationId)).toBeDefined();
     p.sim.world.deleteVisitor(gone.visitorId);
 
     clock += 13 * HOUR;
     const pass = await p.app.refresher!.runOnce();
     expect(pass.deletedUpstream).toBeGreaterThanOrEqual(1);
+    // Its conversation's state is not served from memory either (SQLite holds it there).
+    expect(await p.storage.conversations.get(p.sim.team.id, gone.conversationId)).toBeUndefined();
+    expect(await p.storage.conversations.get(p.sim.team.id, alive.conversationId)).toBeDefined();
     await p.app.worker!.drain();
     expect(await held(gone.who)).toEqual({ profile: false, messages: 0 });
     expect(await held(alive.who)).toEqual({ profile: true, messages: 1 });

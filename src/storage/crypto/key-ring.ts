@@ -81,6 +81,7 @@ export class KeyRing {
   private unlisten: (() => Promise<void>) | undefined;
   private readonly observer: CryptoObserver;
   private readonly onDestroyed: () => void;
+  private readonly shredListeners: Array<() => void> = [];
   private readonly now: () => number;
 
   constructor(
@@ -345,8 +346,17 @@ export class KeyRing {
     this.forget(notice);
   }
 
+  /**
+   * Calls `listener` whenever keys are shredded (here or, on PostgreSQL, by another instance)
+   * or all keys are dropped: Data decrypted under them and held elsewhere in memory must go too.
+   */
+  onShred(listener: () => void): void {
+    this.shredListeners.push(listener);
+  }
+
   /** Drops (zeroed) the keys a shred destroyed and the raw ids of the blind-index cache of that team. */
   private forget(notice: ShredNotice): void {
+    for (const listener of this.shredListeners) listener();
     if (notice.all) {
       this.cache.clear();
       this.forgetIndex();
@@ -364,6 +374,7 @@ export class KeyRing {
   }
 
   private forgetIndex(): void {
+    for (const listener of this.shredListeners) listener();
     this.indexKey?.fill(0);
     this.indexKey = undefined;
     this.blindCache.clear();

@@ -1,11 +1,13 @@
 import type { ConversationRecord, ConversationStore } from '../../core/conversation-store';
-import type { StorageContext } from './storage-context';
+import { StorageContext } from './storage-context';
 
 interface Row {
   conversation_ref: string;
   body: Buffer;
   status: ConversationRecord['status'];
   started_at: number;
+  /** Read on SQLite only (it bounds how long the state may stay in memory). */
+  confirmed_at?: number;
 }
 
 interface Waiter {
@@ -19,12 +21,16 @@ export class SqlConversationStore implements ConversationStore {
 
   async get(teamId: string, conversationId: string): Promise<ConversationRecord | undefined> {
     const ref = this.ctx.conversationRef(teamId, conversationId);
+    const states = this.ctx.conversationStates;
+    const cached = states?.get(teamId, ref, this.ctx.now());
+    if (cached) return cached;
+    const ticket = states?.ticket() ?? 0;
     const row =
       this.ctx.db.dialect === 'postgres'
         ? await this.gathered(teamId, ref)
         : (
             await this.ctx.db.all<Row>(
-              'SELECT conversation_ref, body, status, started_at FROM conversations WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ?',
+              'SELECT conversation_ref, body, status, started_at, confirmed_at FROM conversations WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ?',
               [teamId, ref, this.ctx.freshSince()],
             )
           )[0];
@@ -34,13 +40,22 @@ export class SqlConversationStore implements ConversationStore {
       row.body,
     );
     if (!body) return undefined;
-    return {
+    const record: ConversationRecord = {
       teamId,
       conversationId,
       visitorId: body.visitorId,
       status: row.status,
       startedAt: row.started_at,
     };
+    if (states && row.confirmed_at !== undefined)
+      states.remember(
+        ticket,
+        ref,
+        record,
+        Number(row.confirmed_at) + StorageContext.MAX_AGE_MS,
+        this.ctx.now(),
+      );
+    return record;
   }
 
   /**
@@ -104,6 +119,7 @@ export class SqlConversationStore implements ConversationStore {
     );
     const now = this.ctx.now();
     this.ctx.rememberOwner(teamId, ref, visitorRef);
+    const ticket = this.ctx.conversationStates?.forget(teamId, ref);
     await this.ctx.db.write((tx) =>
       tx.run(
         `INSERT INTO conversations (team_id, conversation_ref, visitor_ref, body, status, started_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -111,5 +127,7 @@ export class SqlConversationStore implements ConversationStore {
         [teamId, ref, visitorRef, body, record.status, record.startedAt, now],
       ),
     );
+    if (ticket !== undefined)
+      this.ctx.conversationStates!.remember(ticket, ref, { ...record }, now + StorageContext.MAX_AGE_MS, now);
   }
 }

@@ -152,7 +152,17 @@ export class SqlEventInbox implements EventInbox {
       const row = await this.outbox.seal(effect);
       if (row) sealed.push(row);
     }
-    return this.completions.add({ eventId, sealed, handover: completion.handover });
+    const { handover } = completion;
+    try {
+      return await this.completions.add({ eventId, sealed, handover });
+    } finally {
+      // Committed or rolled back: what a read cached while the transaction was open may be stale.
+      if (handover)
+        this.ctx.conversationStates?.forget(
+          handover.teamId,
+          this.ctx.conversationRef(handover.teamId, handover.conversationId),
+        );
+    }
   }
 
   /**
@@ -186,9 +196,11 @@ export class SqlEventInbox implements EventInbox {
       }
       for (const row of sealed) await this.outbox.insert(tx, row);
       if (handover) {
+        const ref = this.ctx.conversationRef(handover.teamId, handover.conversationId);
+        this.ctx.conversationStates?.forget(handover.teamId, ref);
         await tx.run(
           "UPDATE conversations SET status = 'handed_over' WHERE team_id = ? AND conversation_ref = ? AND status = 'bot'",
-          [handover.teamId, this.ctx.conversationRef(handover.teamId, handover.conversationId)],
+          [handover.teamId, ref],
         );
       }
       outcomes.push('completed');

@@ -5,6 +5,7 @@ import { CodedError, isCodedError } from '../../errors';
 import type { FieldCipher, FieldContext } from '../crypto/field-cipher';
 import type { CryptoObserver, DataKey, KeyRing } from '../crypto/key-ring';
 import type { SqlDatabase } from './sql-database';
+import { ConversationStateCache } from './conversation-state-cache';
 import { Tombstones } from './tombstones';
 
 const NO_OWNER_MS = 2_000;
@@ -20,7 +21,13 @@ export class StorageContext {
     private readonly logger?: Pick<Logger, 'error'>,
   ) {
     this.tombstones = new Tombstones(db, now);
+    // SQLite: this process is the only writer, so conversation state may be held in memory.
+    this.conversationStates = db.dialect === 'sqlite' ? ConversationStateCache.of(db) : undefined;
+    keys.onShred(() => this.conversationStates?.clear());
   }
+
+  /** Conversation state in memory (SQLite only; see ConversationStateCache). */
+  readonly conversationStates: ConversationStateCache | undefined;
 
   /** Erased subjects and teams: stores write nothing for them. */
   readonly tombstones: Tombstones;
