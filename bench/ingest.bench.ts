@@ -8,6 +8,7 @@ import { connectBareClient } from './bare-ws-client';
 import { median, type BenchReport } from './report';
 import { SimulatorChild } from './simulator-child';
 import { benchDatabase } from './storage.bench';
+import { storeHistory } from './stored-history';
 import type { Storage } from '../src/storage/open-storage';
 
 export interface IngestOptions {
@@ -17,8 +18,16 @@ export interface IngestOptions {
   conversations: number;
   /** Also measure with durable, encrypted recording on these databases. */
   durable: Array<'sqlite' | 'postgres'>;
+  /**
+   * Also measure each durable database with this many messages (and their handled inbox rows)
+   * already stored, as after weeks of chat: its indexes are that large (0: skip).
+   */
+  stored: number;
   databaseUrl: string;
 }
+
+/** The simulator's team: the flood writes to it, and the stored history belongs to it too. */
+const FLOOD_TEAM = 'T0SANDBOX';
 
 /**
  * Events/s from the simulator (its own process) through RTM to an acknowledgement: the full
@@ -137,35 +146,42 @@ export async function ingestBenchmark(
     gateway.push(await runGateway(opts.events));
   }
   const durable: BenchReport['rows'] = [];
-  for (const kind of opts.durable) {
+  const variants = opts.durable.flatMap((kind) => [
+    { kind, stored: 0, name: kind as string },
+    ...(opts.stored > 0
+      ? [{ kind, stored: opts.stored, name: `${kind}, ${opts.stored.toLocaleString('en-US')} stored` }]
+      : []),
+  ]);
+  for (const { kind, stored, name } of variants) {
     const rates: number[] = [];
     for (let r = 1; r <= opts.rounds; r++) {
-      progress(`round ${r}/${opts.rounds}: gateway + durable encrypted ${kind} inbox, ${opts.events} events`);
+      progress(`round ${r}/${opts.rounds}: gateway + durable encrypted ${name} inbox, ${opts.events} events`);
       const db = await benchDatabase(kind, opts.databaseUrl);
       const storage = await db.open();
       try {
-        rates.push(await runGateway(opts.events, storage, kind));
+        if (stored > 0) await storeHistory(storage, FLOOD_TEAM, stored, progress);
+        rates.push(await runGateway(opts.events, storage, name));
       } finally {
         await storage.close();
         await db.cleanup();
       }
     }
     const target = kind === 'sqlite' ? 0.5 : 0.3;
-    const used = cpu.get(kind)!;
+    const used = cpu.get(name)!;
     const perEvent = median(used.app) + median(used.sim);
     durable.push(
-      { label: `gateway + durable encrypted ${kind} inbox, events/s`, value: median(rates) },
+      { label: `gateway + durable encrypted ${name} inbox, events/s`, value: median(rates) },
       {
-        label: `ratio durable ${kind} / baseline (target >= ${target})`,
+        label: `ratio durable ${name} / baseline (target >= ${target})`,
         value: median(rates) / median(baseline),
         ratio: true,
       },
       {
-        label: `  events/s until the last was handled (${kind})`,
-        value: median(handledRate.get(kind)!),
+        label: `  events/s until the last was handled (${name})`,
+        value: median(handledRate.get(name)!),
       },
-      { label: `CPU per event, app process (all threads) with ${kind}, µs`, value: median(used.app) },
-      { label: `CPU per event, simulator, with ${kind}, µs`, value: median(used.sim) },
+      { label: `CPU per event, app process (all threads) with ${name}, µs`, value: median(used.app) },
+      { label: `CPU per event, simulator, with ${name}, µs`, value: median(used.sim) },
       {
         // At the target rate, app and simulator together would need this many cores' worth of CPU
         // (the database server's own, on PostgreSQL, comes on top).

@@ -27,6 +27,8 @@ Options:
   --only NAME          run one benchmark: ingest, storage, erasure, scrape, governor, policy, crash, peer,
                        oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
+  --stored N           ingest: also measure each database with N messages already stored, as
+                       after weeks of chat (default 0: skip)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
   --messages N         messages per storage round (default 20000)
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     options: {
       only: { type: 'string' },
       events: { type: 'string', default: '100000' },
+      stored: { type: 'string', default: '0' },
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '2' },
       calls: { type: 'string', default: '50000' },
@@ -156,6 +159,7 @@ async function main(): Promise<void> {
           connections: int('connections', values.connections, 1),
           conversations: 1000,
           durable: databases,
+          stored: int('stored', values.stored, 0),
           databaseUrl,
         },
         progress,

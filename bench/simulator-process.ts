@@ -39,14 +39,25 @@ async function main(): Promise<void> {
       const conversations = msg.conversations ?? 1000;
       const started = process.hrtime.bigint();
       const cpu = process.cpuUsage();
+      // Each conversation starts as a chat does (the app stores it), then its visitor writes.
       for (let i = 0; i < count; i++) {
-        sim.publish({
-          type: 'message',
-          conversation_id: `C${i % conversations}`,
-          sender: { kind: 'visitor', id: `V${i % conversations}` },
-          text: TEXT,
-          ts: String(i),
-        });
+        const c = i % conversations;
+        sim.publish(
+          i < conversations
+            ? {
+                type: 'conversation_started',
+                conversation_id: `C${c}`,
+                visitor: { id: `V${c}`, name: `Visitor ${c}` },
+                page_url: 'https://shop.example/checkout',
+              }
+            : {
+                type: 'message',
+                conversation_id: `C${c}`,
+                sender: { kind: 'visitor', id: `V${c}` },
+                text: TEXT,
+                ts: String(i),
+              },
+        );
       }
       const check = setInterval(() => {
         if (sim.hub.unsettled > 0) return;
