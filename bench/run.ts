@@ -15,6 +15,7 @@ import { formatReport, type BenchReport } from './report';
 import { oauthRotationBenchmark } from './oauth-rotation.bench';
 import { scrapeBenchmark } from './scrape.bench';
 import { soakBenchmark } from './soak';
+import { storageGrowthBenchmark } from './storage-growth.bench';
 
 const HELP = `Usage: npm run bench -- [options]
        npm run bench -- soak [--minutes N] [--rate N] [--sample-seconds N] [--heap-snapshots DIR]
@@ -24,14 +25,16 @@ Runs the benchmarks and prints each figure beside its baseline and their ratio.
 prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds them.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, erasure, scrape, governor, policy, crash, peer,
-                       oauth (oauth runs only when named)
+  --only NAME          run one benchmark: ingest, storage, growth, erasure, scrape, governor, policy, crash,
+                       peer, oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --stored N           ingest: also measure each database with N messages already stored, as
                        after weeks of chat (default 0: skip)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
   --messages N         messages per storage round (default 20000)
+  --growth-events N    growth: events recorded and completed at each size (default 30000)
+  --growth-sizes LIST  growth: messages stored before each measurement (default 0,100000,300000)
   --subject-messages N messages of the erased subject (default 100000)
   --team-messages N    messages of the erased team (default 1000000)
   --stored-messages N  messages stored for the scrape figures (default 1000000)
@@ -72,6 +75,8 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '2' },
       calls: { type: 'string', default: '50000' },
       messages: { type: 'string', default: '20000' },
+      'growth-events': { type: 'string', default: '30000' },
+      'growth-sizes': { type: 'string', default: '0,100000,300000' },
       'subject-messages': { type: 'string', default: '100000' },
       'team-messages': { type: 'string', default: '1000000' },
       'stored-messages': { type: 'string', default: '1000000' },
@@ -110,7 +115,18 @@ async function main(): Promise<void> {
   const progress = (line: string): void => {
     process.stderr.write(`  … ${line}\n`);
   };
-  const known = ['ingest', 'storage', 'erasure', 'scrape', 'governor', 'policy', 'crash', 'peer', 'oauth'];
+  const known = [
+    'ingest',
+    'storage',
+    'growth',
+    'erasure',
+    'scrape',
+    'governor',
+    'policy',
+    'crash',
+    'peer',
+    'oauth',
+  ];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const kinds = values.databases === 'none' ? [] : values.databases.split(',').map((k) => k.trim());
   for (const k of kinds)
@@ -173,6 +189,19 @@ async function main(): Promise<void> {
           kinds: databases,
           messages: int('messages', values.messages, 1000),
           rounds: int('rounds', values.rounds, 1),
+          databaseUrl,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'growth') {
+    done(
+      await storageGrowthBenchmark(
+        {
+          kinds: databases,
+          events: int('growth-events', values['growth-events'], 1000),
+          sizes: values['growth-sizes'].split(',').map((n) => int('growth-sizes', n.trim(), 0)),
           databaseUrl,
         },
         progress,

@@ -145,6 +145,11 @@ export async function soakBenchmark(opts: SoakOptions, line: (text: string) => v
     notes: [
       `V8 flags: ${process.execArgv.join(' ') || '(none)'}`,
       'RSS of the one process that runs the app (the simulator has its own); loop delay sampled every 1 ms',
+      ...(opts.heapSnapshotDir
+        ? [
+            'RSS after a heap snapshot is not the app’s: writing it takes ~100 MB of native memory that the allocator keeps (run without --heap-snapshots for RSS figures)',
+          ]
+        : []),
     ],
   };
 }
