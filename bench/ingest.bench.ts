@@ -147,7 +147,7 @@ export async function ingestBenchmark(
   }
   const durable: BenchReport['rows'] = [];
   const variants = opts.durable.flatMap((kind) => [
-    { kind, stored: 0, name: kind as string },
+    { kind, stored: 0, name: kind },
     ...(opts.stored > 0
       ? [{ kind, stored: opts.stored, name: `${kind}, ${opts.stored.toLocaleString('en-US')} stored` }]
       : []),
