@@ -356,7 +356,6 @@ export class KeyRing {
 
   /** Drops (zeroed) the keys a shred destroyed and the raw ids of the blind-index cache of that team. */
   private forget(notice: ShredNotice): void {
-    for (const listener of this.shredListeners) listener();
     if (notice.all) {
       this.cache.clear();
       this.forgetIndex();
@@ -370,6 +369,7 @@ export class KeyRing {
         if (input.split('|')[1] === notice.team) this.blindCache.delete(input);
       }
     }
+    for (const listener of this.shredListeners) listener();
     this.onDestroyed();
   }
 

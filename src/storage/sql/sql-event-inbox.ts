@@ -156,7 +156,8 @@ export class SqlEventInbox implements EventInbox {
     try {
       return await this.completions.add({ eventId, sealed, handover });
     } finally {
-      // Committed or rolled back: what a read cached while the transaction was open may be stale.
+      // Committed or rolled back: a state cached before now may be stale (one cached while the
+      // transaction was open may even be its uncommitted write), and one read after is the truth.
       if (handover)
         this.ctx.conversationStates?.forget(
           handover.teamId,
@@ -196,11 +197,9 @@ export class SqlEventInbox implements EventInbox {
       }
       for (const row of sealed) await this.outbox.insert(tx, row);
       if (handover) {
-        const ref = this.ctx.conversationRef(handover.teamId, handover.conversationId);
-        this.ctx.conversationStates?.forget(handover.teamId, ref);
         await tx.run(
           "UPDATE conversations SET status = 'handed_over' WHERE team_id = ? AND conversation_ref = ? AND status = 'bot'",
-          [handover.teamId, ref],
+          [handover.teamId, this.ctx.conversationRef(handover.teamId, handover.conversationId)],
         );
       }
       outcomes.push('completed');

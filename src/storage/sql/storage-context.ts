@@ -22,8 +22,9 @@ export class StorageContext {
   ) {
     this.tombstones = new Tombstones(db, now);
     // SQLite: this process is the only writer, so conversation state may be held in memory.
-    this.conversationStates = db.dialect === 'sqlite' ? ConversationStateCache.of(db) : undefined;
-    keys.onShred(() => this.conversationStates?.clear());
+    const states = db.dialect === 'sqlite' ? ConversationStateCache.of(db) : undefined;
+    if (states) keys.onShred(() => states.clear());
+    this.conversationStates = states;
   }
 
   /** Conversation state in memory (SQLite only; see ConversationStateCache). */
