@@ -8,7 +8,7 @@ import { connectBareClient } from './bare-ws-client';
 import { median, type BenchReport } from './report';
 import { SimulatorChild } from './simulator-child';
 import { benchDatabase } from './storage.bench';
-import { storeHistory } from './stored-history';
+import { SIMULATOR_TEAM, storeHistory } from './stored-history';
 import type { Storage } from '../src/storage/open-storage';
 
 export interface IngestOptions {
@@ -25,9 +25,6 @@ export interface IngestOptions {
   stored: number;
   databaseUrl: string;
 }
-
-/** The simulator's team: the flood writes to it, and the stored history belongs to it too. */
-const FLOOD_TEAM = 'T0SANDBOX';
 
 /**
  * Events/s from the simulator (its own process) through RTM to an acknowledgement: the full
@@ -159,7 +156,7 @@ export async function ingestBenchmark(
       const db = await benchDatabase(kind, opts.databaseUrl);
       const storage = await db.open();
       try {
-        if (stored > 0) await storeHistory(storage, FLOOD_TEAM, stored, progress);
+        if (stored > 0) await storeHistory(storage, SIMULATOR_TEAM, stored, progress);
         rates.push(await runGateway(opts.events, storage, name));
       } finally {
         await storage.close();

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { simulatorOptions } from '../src/sandbox/simulator-options';
 import type { Storage } from '../src/storage/open-storage';
+
+/** The bench simulator's team: floods write to it, so a stored history belongs to it too. */
+export const SIMULATOR_TEAM = simulatorOptions().teams[0]!.id;
 
 /** Conversations the stored history is spread over. */
 const HISTORY_CONVERSATIONS = 5_000;
