@@ -1,8 +1,15 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  // The template's own tests (the bot, the README, monitoring/, packing a fork), then each package's.
+  roots: ['<rootDir>/test', '<rootDir>/packages/kit/test', '<rootDir>/packages/sandbox/test'],
   testMatch: ['**/*.test.ts'],
+  // The packages run from source, as `npm start` runs them (tsconfig.json maps the same names).
+  moduleNameMapper: {
+    '^@clickdesk-bot/kit$': '<rootDir>/packages/kit/src/index.ts',
+    '^@clickdesk-bot/sandbox$': '<rootDir>/packages/sandbox/src/index.ts',
+    '^@clickdesk-bot/sandbox/testing$': '<rootDir>/packages/sandbox/src/testing/index.ts',
+  },
   transform: {
     '^.+\\.ts$': 'ts-jest',
     // oauth4webapi ships only as an ES module; compile it to CommonJS like the project's own code.
@@ -10,7 +17,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!oauth4webapi/)'],
   testTimeout: 30000,
-  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalSetup: '<rootDir>/packages/kit/test/global-setup.ts',
   // Sockets and timers belong to each test; a leak shows up as a hang, so fail fast instead.
   forceExit: false,
 };

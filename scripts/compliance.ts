@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { TERMS_MATRIX } from '../test/compliance/terms-matrix';
+import { TERMS_MATRIX } from '../test/terms/terms-matrix';
 
 const HELP = `Usage: npm run compliance -- [--markdown]
 
@@ -29,7 +29,7 @@ function main(): number {
     return 0;
   }
   const root = path.join(__dirname, '..');
-  const files = [...new Set(TERMS_MATRIX.flatMap((r) => r.tests.map((t) => path.join('test', t.file))))];
+  const files = [...new Set(TERMS_MATRIX.flatMap((r) => r.tests.map((t) => t.file)))];
   const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'compliance-')), 'results.json');
   process.stderr.write(`running ${files.length} test files…\n`);
   spawnSync('npx', ['jest', '--silent', '--json', `--outputFile=${out}`, ...files], {
@@ -39,7 +39,7 @@ function main(): number {
   const results = JSON.parse(readFileSync(out, 'utf8')) as JestResult;
 
   const status = (file: string, title: string): string => {
-    const suite = results.testResults.find((s) => s.name.endsWith(path.join('test', file)));
+    const suite = results.testResults.find((s) => s.name.endsWith(file));
     return suite?.assertionResults.find((a) => a.title === title)?.status ?? 'missing';
   };
   let failed = 0;

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TERMS_MATRIX } from '../test/compliance/terms-matrix';
+import { TERMS_MATRIX } from '../test/terms/terms-matrix';
 
 const root = path.join(__dirname, '..');
 const readmePath = path.join(root, 'README.md');

@@ -1,5 +1,5 @@
 import type { DynamicConfigValue } from '@grafana/grafana-foundation-sdk/dashboard';
-import { CONTRACT_LIMITS } from '../../src/rate-limit/bucket-spec';
+import { CONTRACT_LIMITS } from '../../packages/kit/src/rate-limit/bucket-spec';
 import { dashboard, M, stat, timeseries } from './kit';
 
 /** One colour per contract method, shared by its calls, its limit and its planned ceiling. */

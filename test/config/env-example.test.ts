@@ -1,10 +1,12 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/load-config';
+import { CONFIG_VARIABLES, loadBotSettings, loadConfig, z } from '@clickdesk-bot/kit';
+import bot from '../../src/bot';
 
 const root = path.join(__dirname, '../..');
 const example = readFileSync(path.join(root, '.env.example'), 'utf8');
 const documented = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+const botVariables = Object.keys(bot.settings?.shape ?? {});
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -14,26 +16,35 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('.env.example', () => {
-  it('lists every variable the config reads, each with a comment above it', () => {
-    const source = readFileSync(path.join(root, 'src/config/load-config.ts'), 'utf8');
-    const read = [...source.matchAll(/^\s{4}([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]);
-    expect(read.length).toBeGreaterThan(10);
-    expect(documented.sort()).toEqual([...read].sort());
+  it('lists every variable the app and the bot read, each with a comment above it', () => {
+    expect(CONFIG_VARIABLES.length).toBeGreaterThan(10);
+    expect(documented.sort()).toEqual([...CONFIG_VARIABLES, ...botVariables].sort());
     for (const name of documented) {
       const line = example.split('\n').findIndex((l) => l.startsWith(`${name}=`));
       expect(example.split('\n')[line - 1]).toMatch(/^# \S/);
     }
   });
 
-  it('is a valid configuration as it stands', () => {
+  it('is a valid configuration as it stands, for the app and the bot', () => {
     const env = Object.fromEntries([...example.matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
     expect(loadConfig(env).mode).toBe('sandbox');
+    expect(() => loadBotSettings(bot, env)).not.toThrow();
+  });
+});
+
+describe("the bot's settings", () => {
+  it('come through its settings schema: nothing in src/ reads process.env', () => {
+    const offenders = sourceFiles(path.join(root, 'src')).filter((f) =>
+      /process\.env/.test(readFileSync(f, 'utf8')),
+    );
+    expect(offenders).toEqual([]);
   });
 
-  it('is the only place outside config that reads process.env', () => {
-    const offenders = sourceFiles(path.join(root, 'src'))
-      .filter((f) => !f.endsWith(path.join('config', 'load-config.ts')) && !f.endsWith('main.ts'))
-      .filter((f) => /process\.env/.test(readFileSync(f, 'utf8')));
-    expect(offenders).toEqual([]);
+  it("stop start-up with the variable named and the value shown, like the app's own", () => {
+    expect(() => loadBotSettings(bot, { BOT_FAQ_FILE: '' })).not.toThrow(); // empty counts as unset
+    const strict = { ...bot, settings: bot.settings!.extend({ ORDERS_URL: z.url() }) };
+    expect(() => loadBotSettings(strict, { ORDERS_URL: 'not a url' })).toThrow(
+      /Invalid configuration:\n {2}ORDERS_URL: .*\(got "not a url"\)\nFix these variables/,
+    );
   });
 });

@@ -6,9 +6,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { DefaultBot } from '../../src/bot/default-bot';
-import { loadFaq } from '../../src/bot/faq';
-import { AppMetrics } from '../../src/metrics/app-metrics';
+import { loadFaq } from '@clickdesk-bot/kit';
+import { faqBot } from '../../src/bot/faq-bot';
+import { AppMetrics } from '../../packages/kit/src/metrics/app-metrics';
 import {
   AWAITED_METRICS,
   DASHBOARDS,
@@ -16,11 +16,11 @@ import {
   dashboardQueries,
   renderDashboard,
 } from '../../scripts/grafana-dashboards';
-import { CONTRACT_LIMITS } from '../../src/rate-limit/bucket-spec';
-import { findTool } from '../helpers/require-tool';
-import { startSandboxPair } from '../helpers/sandbox-pair';
-import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
-import { sleep, waitFor } from '../helpers/wait-for';
+import { CONTRACT_LIMITS } from '../../packages/kit/src/rate-limit/bucket-spec';
+import { findTool } from '../../packages/kit/test/helpers/require-tool';
+import { startSandboxPair } from '../../packages/kit/test/helpers/sandbox-pair';
+import { startLifecyclePair, type LifecyclePair } from '../../packages/kit/test/helpers/lifecycle-pair';
+import { sleep, waitFor } from '../../packages/kit/test/helpers/wait-for';
 
 const root = path.join(__dirname, '../..');
 const monitoring = path.join(root, 'monitoring');
@@ -222,7 +222,7 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
 
   beforeAll(async () => {
     pair = await startLifecyclePair('sqlite', {
-      handler: new DefaultBot(loadFaq(path.join(root, 'src/bot/faq.json'))),
+      handler: { handle: faqBot(loadFaq(path.join(root, 'src/bot/faq.json'))) },
       simulator: { agentJoinDelayMs: 100 },
     });
     const appPort = new URL(pair.webhookUrl).port;

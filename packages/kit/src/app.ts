@@ -1,0 +1,534 @@
+import type { Logger } from 'pino';
+import express from 'express';
+import { ClickDeskDelivery } from './clickdesk/clickdesk-delivery';
+import { ClickDeskGateway, type GatewayObserver } from './clickdesk/gateway';
+import { ClickDeskWebApi } from './clickdesk/web-api-client';
+import type { AppConfig } from './config/load-config';
+import type { InboundEvent } from './core/chat-event';
+import type { ChatHandler } from './core/chat-handler';
+import type { ConversationStore, MessageStore, ProfileStore } from './core/conversation-store';
+import { EventDispatcher } from './core/event-dispatcher';
+import type { EventInbox } from './core/event-inbox';
+import type { FaultPoint } from './core/fault-point';
+import { OutboxSender } from './delivery/outbox-sender';
+import { CodedError, describeError, isCodedError } from './errors';
+import { createHttpApp } from './http/create-http-app';
+import { metricsRouter } from './http/metrics-router';
+import { AppMetrics } from './metrics/app-metrics';
+import { ChannelPolicy } from './policy/channel-policy';
+import { createEgressFetch } from './policy/egress-fetch';
+import { createOutboundGuard } from './policy/outbound-guard';
+import { MemoryRateStore } from './rate-limit/memory-rate-store';
+import { RateGovernor } from './rate-limit/rate-governor';
+import type { RateStore } from './rate-limit/rate-store';
+import { RedisRateStore } from './rate-limit/redis-rate-store';
+import {
+  MemoryConversationStore,
+  MemoryMessageStore,
+  MemoryProfileStore,
+} from './storage/memory/memory-conversation-store';
+import { MemoryEventInbox } from './storage/memory/memory-event-inbox';
+import type { Storage } from './storage/open-storage';
+import { adminRouter } from './http/admin-router';
+import { legalPagesRouter } from './http/legal-pages';
+import { lifecycleWebhookRouter } from './http/lifecycle-webhook-router';
+import { ErasureWorker, type ErasureWorkerOptions } from './lifecycle/erasure-worker';
+import { keyAgeSnapshot } from './lifecycle/key-age';
+import { LifecycleJobs } from './lifecycle/lifecycle-jobs';
+import type { ReceiptSigner } from './lifecycle/receipt-signer';
+import { FreshnessRefresher } from './lifecycle/freshness-refresher';
+import { AppIdentity, storageHoldsTeam } from './lifecycle/app-identity';
+import { createMetricsHttpApp } from './http/create-metrics-http-app';
+import { oldestConfirmation } from './lifecycle/oldest-confirmation';
+import { ClickDeskOAuthClient } from './installations/clickdesk-oauth-client';
+import type { InstallationStore } from './installations/installation-store';
+import { InstallState, type UsedStates } from './installations/install-state';
+import { installRouter } from './installations/install-router';
+import { TokenRotator, type TokenRotatorOptions } from './installations/token-rotator';
+
+export interface ClickDeskCredentials {
+  readonly apiUrl: string;
+  readonly appToken: string;
+  /** Single-team setup: one static bot token. Without it, each team's comes from its installation. */
+  readonly botToken?: string;
+}
+
+/** One app, many teams (README › Installation): the install flow, the store, token rotation. */
+export interface InstallationWiring {
+  store: InstallationStore;
+  usedStates: UsedStates;
+  clientId: string;
+  clientSecret: string;
+  /** The app's public base URL; ClickDesk sends installers back to `{publicUrl}/oauth/callback`. */
+  publicUrl: () => string;
+  rotation?: Pick<TokenRotatorOptions, 'refreshAheadMs' | 'leaseMs' | 'sweepMs' | 'afterGrant'>;
+  /** The install flow's clock (tests move it past the state's 10 minutes). */
+  now?: () => number;
+}
+
+export type BotAppConfig = Pick<
+  AppConfig,
+  | 'rtm'
+  | 'shutdownTimeoutMs'
+  | 'policy'
+  | 'egressAllowedOrigins'
+  | 'metricsToken'
+  | 'metricsPort'
+  | 'rate'
+  | 'httpServer'
+>;
+
+export interface BotAppOptions {
+  config: BotAppConfig;
+  clickdesk: ClickDeskCredentials;
+  logger: Logger;
+  /** The bot: called once per event (see `ChatHandler`). */
+  handler: ChatHandler;
+  /** Origins the handler's `ctx.fetch` may reach besides EGRESS_ALLOWED_ORIGINS (the bot's own services). */
+  botEgress?: readonly string[];
+  /** Sent instead of a reply the channel policy blocks, unless POLICY_FALLBACK_TEXT is set. */
+  fallbackText?: string;
+  inbox?: EventInbox;
+  conversations?: ConversationStore;
+  messages?: MessageStore;
+  profiles?: ProfileStore;
+  /** The app's metrics; created here unless the root made them first (to observe storage too). */
+  metrics?: AppMetrics;
+  /** Where the rate governor counts; defaults to Redis with `config.rate.redisUrl`, else memory. */
+  rateStore?: RateStore;
+  /** Observes the gateway besides the app's own metrics (tests). */
+  gatewayObserver?: GatewayObserver;
+  /** Called once if ClickDesk refuses the app for good (link disabled, credentials refused, API access terminated). */
+  onFatal?: (err: CodedError) => void;
+  /** Data lifecycle (deletion webhooks, erasure, receipts, access export); needs SQL storage. */
+  lifecycle?: LifecycleWiring;
+  /**
+   * Leases: `heartbeatMs` renews this instance's leases on events and effects, `recoverMs` looks
+   * for events and effects whose instance died (their lease ran out). Defaults 5 s and 5 s, for
+   * a 15 s lease (the storage's).
+   */
+  leases?: { heartbeatMs: number; recoverMs: number };
+  /** Handler runs per event before it becomes a dead letter, and the backoff between them. */
+  handlerRetry?: { maxAttempts: number; baseMs: number; maxMs: number };
+  /** Backoff between delivery tries of an effect (never given up on transient failures). */
+  deliveryRetry?: { baseMs: number; maxMs: number };
+  /** Crash tests only: stops the process at a named step (test/fixtures/crash-app-child.ts). */
+  faultPoint?: FaultPoint;
+  /** Installations by OAuth; without it the static `clickdesk.botToken` serves every call. */
+  installations?: InstallationWiring;
+}
+
+export interface LifecycleWiring {
+  sql: NonNullable<Storage['sql']>;
+  signer: ReceiptSigner;
+  webhookSecrets: readonly string[];
+  adminToken: string | undefined;
+  /** CLICKDESK_APP_ID if configured; otherwise auth.test tells. Webhooks for other apps are ignored. */
+  appId?: string;
+  worker?: Pick<ErasureWorkerOptions, 'batchSize' | 'pollMs' | 'leaseMs' | 'afterBatch'>;
+  /** Terms 6.1: how often records are re-confirmed, and how long messages are kept at most. */
+  freshness: { intervalMs: number; retentionMs: number };
+  /** MASTER_KEY_MAX_AGE_DAYS (default 90), published beside the master key's age. */
+  masterKeyMaxAgeDays?: number;
+}
+
+export interface BotApp {
+  /** The app's HTTP surface (health, readiness, and /metrics unless it has a port of its own). */
+  readonly http: express.Express;
+  /** /metrics alone, for `METRICS_PORT`. */
+  readonly metricsHttp: express.Express;
+  readonly gateway: ClickDeskGateway;
+  readonly dispatcher: EventDispatcher;
+  readonly sender: OutboxSender;
+  readonly api: ClickDeskWebApi;
+  readonly governor: RateGovernor;
+  readonly policy: ChannelPolicy;
+  readonly metrics: AppMetrics;
+  readonly worker: ErasureWorker | undefined;
+  readonly refresher: FreshnessRefresher | undefined;
+  /** Each team's bot token, kept valid; undefined in the single-team (static token) setup. */
+  readonly tokens: TokenRotator | undefined;
+  start(): Promise<void>;
+  /** Graceful: stop intake, ack what was recorded, finish handlers within the deadline, close links. */
+  stop(): Promise<{ drained: boolean }>;
+}
+
+/** Sent in place of a blocked reply when neither POLICY_FALLBACK_TEXT nor the bot names one. */
+export const DEFAULT_FALLBACK_TEXT = "Sorry, I can't send that message here.";
+
+/** Wires the bot app from its parts; every part can be replaced through the options. */
+export function createBotApp(opts: BotAppOptions): BotApp {
+  const { config, clickdesk, logger } = opts;
+  const metrics = opts.metrics ?? new AppMetrics();
+  const inbox = opts.inbox ?? new MemoryEventInbox();
+
+  const policy = new ChannelPolicy({
+    allowedDomains: config.policy.allowedDomains,
+    phoneCountry: config.policy.phoneCountry,
+  });
+  const fallbackText = config.policy.fallbackText ?? opts.fallbackText ?? DEFAULT_FALLBACK_TEXT;
+  if (!policy.check('', '', fallbackText).allowed) {
+    throw new CodedError(
+      'CONFIG_INVALID',
+      `${config.policy.fallbackText ? 'POLICY_FALLBACK_TEXT' : "The bot's fallbackText"} is itself blocked by the channel policy: choose a plain reply.`,
+    );
+  }
+  const rateStore =
+    opts.rateStore ??
+    (config.rate.redisUrl ? new RedisRateStore(config.rate.redisUrl) : new MemoryRateStore());
+  const governor = new RateGovernor({
+    limits: config.rate.limits,
+    store: rateStore,
+    maxQueuePerMethod: config.rate.maxQueuePerMethod,
+    deadlineMs: { reply: config.rate.replyDeadlineMs, background: config.rate.backgroundDeadlineMs },
+    logger: logger.child({ part: 'rate-governor' }),
+    observer: metrics.governorObserver(),
+  });
+  metrics.bindGovernor(governor);
+
+  const egressFetch = createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]);
+  const installs = opts.installations;
+  const oauthClient =
+    installs &&
+    new ClickDeskOAuthClient({
+      apiUrl: clickdesk.apiUrl,
+      clientId: installs.clientId,
+      clientSecret: installs.clientSecret,
+      redirectUri: () => new URL('oauth/callback', `${installs.publicUrl().replace(/\/+$/, '')}/`).toString(),
+      fetchImpl: egressFetch,
+      governor,
+    });
+  const tokens =
+    installs &&
+    oauthClient &&
+    new TokenRotator({
+      store: installs.store,
+      oauth: oauthClient,
+      logger: logger.child({ part: 'tokens' }),
+      ...installs.rotation,
+      onRefresh: (outcome) => metrics.installations.refreshes.inc({ outcome }),
+    });
+  if (installs) metrics.installations.bind(() => installs.store.list());
+  const staticToken = (): string => {
+    if (clickdesk.botToken) return clickdesk.botToken;
+    throw new CodedError(
+      'CONFIG_INVALID',
+      'no bot token: set CLICKDESK_BOT_TOKEN or configure installations',
+    );
+  };
+  const api = new ClickDeskWebApi({
+    baseUrl: clickdesk.apiUrl,
+    appToken: clickdesk.appToken,
+    botTokenFor: tokens ? (teamId) => tokens.tokenFor(teamId) : staticToken,
+    renewBotToken: tokens && ((teamId, expired) => tokens.renew(teamId, expired)),
+    onBotAuthFailed: (teamId, apiError) => {
+      if (!tokens || !installs || apiError !== 'token_revoked') return;
+      // ClickDesk revoked the team's token (uninstalled, reinstalled elsewhere): stop using it.
+      tokens.forget(teamId);
+      logger.warn({ teamId }, "ClickDesk revoked this team's bot token: the installation is no longer used");
+    },
+    review: createOutboundGuard({
+      policy,
+      onBlock: config.policy.onBlock,
+      fallbackText,
+      logger: logger.child({ part: 'policy' }),
+      onBlocked: (rule) => metrics.policyBlocked.inc({ rule }),
+    }),
+    governor,
+    fetchImpl: egressFetch,
+    onResponse: ({ method, outcome }) => metrics.apiRequests.inc({ method, outcome }),
+  });
+  const sender = new OutboxSender({
+    outbox: inbox.outbox,
+    delivery: new ClickDeskDelivery(api),
+    logger: logger.child({ part: 'sender' }),
+    // Half the governor's queue: a recovery burst waits here, never refused there.
+    maxInFlight: Math.max(1, Math.min(256, Math.floor(config.rate.maxQueuePerMethod / 2))),
+    retry: opts.deliveryRetry,
+    onSent: (kind, seconds) => {
+      if (kind === 'post') metrics.botReplyLatency.observe(seconds);
+    },
+    onRetry: () => metrics.outboxRetries.inc(),
+    onDeadLetter: () => metrics.deadLettersCreated.inc({ kind: 'effect' }),
+    faultPoint: opts.faultPoint,
+  });
+  const handlerSeconds = {
+    ok: metrics.handlerDuration.series({ outcome: 'ok' }),
+    retry: metrics.handlerDuration.series({ outcome: 'retry' }),
+    dead_letter: metrics.handlerDuration.series({ outcome: 'dead_letter' }),
+  };
+  const dispatcher = new EventDispatcher({
+    inbox,
+    conversations: opts.conversations ?? new MemoryConversationStore(),
+    messages: opts.messages ?? new MemoryMessageStore(),
+    profiles: opts.profiles ?? new MemoryProfileStore(),
+    handler: opts.handler,
+    // Terms 4.8.2: what a handler fetches goes only to the origins the operator and the bot named.
+    handlerFetch: createEgressFetch([...config.egressAllowedOrigins, ...(opts.botEgress ?? [])]),
+    logger: logger.child({ part: 'dispatcher' }),
+    maxAttempts: opts.handlerRetry?.maxAttempts,
+    retry: opts.handlerRetry,
+    onApplied: (event) => policy.observe(event),
+    onEffects: () => sender.kick(),
+    onHandled: (_event, outcome, seconds) => {
+      handlerSeconds[outcome].observe(seconds);
+      if (outcome === 'dead_letter') metrics.deadLettersCreated.inc({ kind: 'event' });
+    },
+    faultPoint: opts.faultPoint,
+  });
+  metrics.bindDeadLetters(() => inbox.deadLetters.count());
+  const recordAndSubmit = (event: InboundEvent): Promise<'recorded' | 'duplicate'> =>
+    inbox.record(event).then((outcome) => {
+      opts.faultPoint?.('after-record');
+      if (outcome === 'recorded') dispatcher.submit(event);
+      return outcome;
+    });
+  const gateway = new ClickDeskGateway({
+    ...config.rtm,
+    openConnection: (priority) => api.openConnection(priority),
+    apiUrl: clickdesk.apiUrl,
+    openBudget: async () => {
+      const bucket = (await governor.snapshot()).find((b) => b.method === 'apps.connections.open');
+      return bucket && { limit: bucket.limit, used: bucket.used, windowMs: bucket.windowSeconds * 1000 };
+    },
+    intake: tokens
+      ? async (event) => {
+          if (await tokens.has(event.teamId)) return recordAndSubmit(event);
+          // A team that holds no installation: acknowledged (so it is not redelivered), not handled.
+          metrics.installations.eventsDropped.inc({ reason: 'not_installed' });
+          return 'duplicate';
+        }
+      : recordAndSubmit,
+    logger: logger.child({ part: 'gateway' }),
+    onFatal: (err) => opts.onFatal?.(err),
+    observer: combineObservers(metrics.gatewayObserver(), opts.gatewayObserver),
+  });
+
+  const metricsRoute = { path: '/metrics', router: metricsRouter(metrics.registry, config.metricsToken) };
+  const lifecycleRoutes: Array<{ path: string; router: express.Router }> = [];
+  let worker: ErasureWorker | undefined;
+  let refresher: FreshnessRefresher | undefined;
+  let freshnessTimer: NodeJS.Timeout | undefined;
+  let identity: AppIdentity | undefined;
+  if (opts.lifecycle) {
+    const { sql, signer, webhookSecrets, adminToken } = opts.lifecycle;
+    const jobs = new LifecycleJobs(sql.db, sql.ctx.now);
+    worker = new ErasureWorker({
+      ...sql,
+      jobs,
+      signer,
+      now: sql.ctx.now,
+      logger: logger.child({ part: 'lifecycle' }),
+      ...opts.lifecycle.worker,
+      onFinished: (job, seconds) => {
+        metrics.lifecycleJobSeconds.observe({ event: job.type }, seconds);
+        // The team's installation was shredded with its Data: stop using a cached token at once.
+        if (job.scope.kind === 'team') tokens?.forget(job.scope.teamId);
+      },
+      onTerminated: () => {
+        opts.onFatal?.(
+          new CodedError(
+            'CLICKDESK_TERMINATED',
+            'ClickDesk terminated API access; all Data was erased (receipt issued). Stopping.',
+          ),
+        );
+      },
+    });
+    const w = worker;
+    refresher = new FreshnessRefresher({
+      ctx: sql.ctx,
+      api,
+      jobs,
+      logger: logger.child({ part: 'freshness' }),
+      retentionMs: opts.lifecycle.freshness.retentionMs,
+      onDropped: (reason, count) => metrics.freshnessDropped.inc({ reason }, count),
+      onJob: () => w.kick(),
+    });
+    identity = new AppIdentity({
+      configuredAppId: opts.lifecycle.appId,
+      // The token's team is not known before this answer; its one call is counted under "self".
+      // With installations, any installed team's token tells which app this is.
+      whoAmI: async () => {
+        const teamId = installs ? (await installs.store.list())[0]?.teamId : 'self';
+        if (teamId === undefined)
+          throw new CodedError(
+            'INSTALLATION_MISSING',
+            'no team has installed the app yet: its identity is not known',
+          );
+        const me = await api.call<{ app_id: string; team_id: string }>(
+          'auth.test',
+          {},
+          {
+            kind: 'bot',
+            teamId,
+          },
+        );
+        return { appId: me.app_id, teamId: me.team_id };
+      },
+      // The teams held: those with an installation, and any of which storage keeps something.
+      holdsTeam: async (teamId) =>
+        (installs !== undefined && (await installs.store.get(teamId)) !== undefined) ||
+        (await storageHoldsTeam(sql.db)(teamId)),
+    });
+    lifecycleRoutes.push(
+      {
+        path: '/webhooks/clickdesk',
+        router: lifecycleWebhookRouter({
+          secrets: webhookSecrets,
+          addressee: identity,
+          onIgnored: (reason) => metrics.webhooksIgnored.inc({ reason }),
+          jobs,
+          refOf: (teamId, kind, id) => sql.ctx.subjectRef(teamId, { kind, id }),
+          onJob: () => w.kick(),
+          logger: logger.child({ part: 'webhooks' }),
+        }),
+      },
+      { path: '/admin', router: adminRouter(sql.ctx, adminToken) },
+    );
+    const maxAgeDays = opts.lifecycle.masterKeyMaxAgeDays ?? 90;
+    metrics.bindKeys(() => keyAgeSnapshot(sql.db, sql.keys.currentMasterKeyId, maxAgeDays, sql.ctx.now()));
+    metrics.bindLifecycle(async () => {
+      const now = sql.ctx.now();
+      const { pending, oldestCreatedAt } = await jobs.pendingCount();
+      const oldest = await oldestConfirmation(sql.db);
+      return {
+        pending,
+        oldestPendingAgeSeconds: oldestCreatedAt === undefined ? 0 : (now - oldestCreatedAt) / 1000,
+        oldestConfirmationAgeSeconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000),
+      };
+    });
+  }
+  const http = createHttpApp({
+    logger,
+    trustProxy: config.httpServer.trustProxy,
+    readiness: () => ({
+      ready: gateway.running && gateway.openConnections > 0,
+      detail: {
+        rtm_connections: gateway.openConnections,
+        handlers_pending: dispatcher.pending,
+        deliveries_pending: sender.pending,
+        rate_queue: governor.queueLength,
+      },
+    }),
+    routers: [
+      ...(config.metricsPort === undefined ? [metricsRoute] : []),
+      { path: '/', router: legalPagesRouter() },
+      ...(installs && oauthClient && tokens
+        ? [
+            {
+              path: '/',
+              router: installRouter({
+                oauth: oauthClient,
+                state: new InstallState(installs.clientSecret, installs.usedStates, installs.now),
+                store: installs.store,
+                logger,
+                onInstalled: (inst) => tokens.installed(inst),
+              }),
+            },
+          ]
+        : []),
+      ...lifecycleRoutes,
+    ],
+  });
+  const metricsHttp = createMetricsHttpApp({
+    logger,
+    router: metricsRoute.router,
+    trustProxy: config.httpServer.trustProxy,
+  });
+  let recovery: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const recover = (): void => {
+    dispatcher
+      .recover()
+      .catch((err: unknown) =>
+        logger.error({ err: describeError(err) }, 'replaying unhandled events failed'),
+      );
+  };
+  const renewLeases = (): void => {
+    Promise.all([inbox.renewLeases(), inbox.outbox.renewLeases()]).catch((err: unknown) =>
+      logger.error({ err: describeError(err) }, 'renewing leases failed; retrying at next heartbeat'),
+    );
+  };
+
+  return {
+    http,
+    metricsHttp,
+    gateway,
+    dispatcher,
+    sender,
+    api,
+    governor,
+    policy,
+    metrics,
+    worker,
+    refresher,
+    tokens,
+    async start() {
+      tokens?.start();
+      await dispatcher.recover();
+      // Learn who the app is before the first webhook needs it; a webhook asks again if this fails.
+      identity?.resolve().then(
+        (me) => logger.info({ appId: me.appId, teamId: me.teamId }, 'identity confirmed by auth.test'),
+        (err: unknown) => {
+          if (isCodedError(err, 'CONFIG_INVALID')) opts.onFatal?.(err);
+          else logger.warn({ err: describeError(err) }, 'auth.test failed; webhooks will ask again');
+        },
+      );
+      sender.start();
+      worker?.start();
+      if (refresher && opts.lifecycle) {
+        const r = refresher;
+        freshnessTimer = setInterval(() => {
+          r.runOnce().catch((err: unknown) =>
+            logger.error({ err: describeError(err) }, 'freshness pass failed'),
+          );
+        }, opts.lifecycle.freshness.intervalMs);
+        freshnessTimer.unref();
+      }
+      // Leases last while this instance lives (heartbeat); events and effects of an instance that
+      // died are taken over once its leases run out (the sender polls for effects itself).
+      heartbeat = setInterval(renewLeases, opts.leases?.heartbeatMs ?? 5_000);
+      heartbeat.unref();
+      recovery = setInterval(recover, opts.leases?.recoverMs ?? 5_000);
+      recovery.unref();
+      gateway.start();
+    },
+    async stop() {
+      clearInterval(recovery);
+      clearInterval(freshnessTimer);
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      await gateway.pause(Math.max(0, deadline - Date.now()));
+      const drained = await dispatcher.drain(Math.max(0, deadline - Date.now()));
+      if (!drained)
+        logger.warn({ pending: dispatcher.pending }, 'shutdown deadline passed with handlers still running');
+      // Committed effects not yet delivered stay in the outbox for the next start (or another instance).
+      const delivered = await sender.stop(Math.max(0, deadline - Date.now()));
+      clearInterval(heartbeat);
+      // Hand what is left to the other instances at once instead of after the lease; not while a
+      // handler or a send is still running (it would race the new holder; its lease runs out instead).
+      if (drained && delivered) {
+        await Promise.all([inbox.releaseLeases(), inbox.outbox.releaseLeases()]).catch((err: unknown) =>
+          logger.warn({ err: describeError(err) }, 'could not release leases; they run out instead'),
+        );
+      }
+      governor.close();
+      await gateway.close();
+      await worker?.stop();
+      await tokens?.stop();
+      if (!opts.rateStore) await rateStore.close();
+      return { drained };
+    },
+  };
+}
+
+function combineObservers(...observers: Array<GatewayObserver | undefined>): GatewayObserver {
+  const all = observers.filter((o): o is GatewayObserver => o !== undefined);
+  if (all.length === 1 && all[0]) return all[0];
+  return {
+    connectionChanged: (open) => all.forEach((o) => o.connectionChanged?.(open)),
+    reconnect: (reason) => all.forEach((o) => o.reconnect?.(reason)),
+    envelope: (outcome) => all.forEach((o) => o.envelope?.(outcome)),
+    protocolError: () => all.forEach((o) => o.protocolError?.()),
+    acked: (seconds) => all.forEach((o) => o.acked?.(seconds)),
+  };
+}

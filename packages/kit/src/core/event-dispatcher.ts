@@ -1,0 +1,246 @@
+import type { Logger } from 'pino';
+import { conversationOf, type InboundEvent } from './chat-event';
+import type { ChatHandler } from './chat-handler';
+import type {
+  ConversationRecord,
+  ConversationStore,
+  MessageStore,
+  ProfileStore,
+  Subject,
+} from './conversation-store';
+import { EffectCollector, type HandlerServices } from './effect-collector';
+import { jitteredBackoff } from './jittered-backoff';
+import type { EventInbox } from './event-inbox';
+import type { FaultPoint } from './fault-point';
+import { CodedError, describeError } from '../errors';
+
+const isOwnEcho = ({ event }: InboundEvent): boolean =>
+  event.type === 'message' && event.sender.kind === 'bot';
+
+const refuseFetch: typeof fetch = () =>
+  Promise.reject(
+    new CodedError('EGRESS_BLOCKED', 'this handler was given no fetch: no origin may be reached'),
+  );
+
+export interface EventDispatcherOptions {
+  inbox: EventInbox;
+  conversations: ConversationStore;
+  messages: MessageStore;
+  profiles: ProfileStore;
+  handler: ChatHandler;
+  /** The handler's `ctx.fetch`: egress-checked (Terms 4.8.2). */
+  handlerFetch?: typeof fetch;
+  logger: Logger;
+  /** Handler runs per event before it becomes a dead letter (each failure is retried after a backoff). */
+  maxAttempts?: number;
+  /** Backoff between handler attempts: `baseMs * 2^(n-1)`, jittered, at most `maxMs`. */
+  retry?: { baseMs: number; maxMs: number };
+  /** Sees each event once it is applied to stored state, before the handler runs. */
+  onApplied?: (event: InboundEvent) => void;
+  /** Effects were committed: the sender has work. */
+  onEffects?: () => void;
+  /** Called after each event, for metrics: `dead_letter` when it was given up. */
+  onHandled?: (event: InboundEvent, outcome: 'ok' | 'retry' | 'dead_letter', seconds: number) => void;
+  faultPoint?: FaultPoint;
+}
+
+/**
+ * Runs recorded events: applies them to conversation state, calls the handler, and commits its
+ * effects to the outbox in the same transaction that marks the event handled (a crash before
+ * that commit replays the event, which produces the same effect ids; after it, the sender
+ * delivers them). A failing handler is retried with backoff, then dead-lettered, never dropped.
+ * Events of one conversation run one at a time in arrival order; conversations run concurrently.
+ */
+export class EventDispatcher {
+  /** Per conversation being processed, the events waiting behind the current one, in arrival order. */
+  private readonly lanes = new Map<string, InboundEvent[]>();
+  private inflight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  private readonly services: HandlerServices;
+
+  constructor(private readonly opts: EventDispatcherOptions) {
+    this.services = {
+      profiles: opts.profiles,
+      fetch: opts.handlerFetch ?? refuseFetch,
+    };
+  }
+
+  get pending(): number {
+    return this.inflight;
+  }
+
+  submit(event: InboundEvent): void {
+    const key = `${event.teamId}:${conversationOf(event.event) ?? event.eventId}`;
+    this.inflight += 1;
+    const waiting = this.lanes.get(key);
+    if (waiting) {
+      waiting.push(event);
+      return;
+    }
+    const lane: InboundEvent[] = [];
+    this.lanes.set(key, lane);
+    void this.runLane(key, event, lane);
+  }
+
+  /** Processes `first`, then the events queued behind it, one at a time; no promise per event. */
+  private async runLane(key: string, first: InboundEvent, waiting: InboundEvent[]): Promise<void> {
+    for (let event: InboundEvent | undefined = first; event; event = waiting.shift()) {
+      try {
+        await this.process(event);
+      } catch (err) {
+        this.opts.logger.error({ err: describeError(err) }, 'event processing failed unexpectedly');
+      }
+      this.inflight -= 1;
+    }
+    this.lanes.delete(key);
+    if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Re-submits events recorded but not being handled (a crashed instance's, or this one's
+   * before a restart), in batches until none are left or `maxPending` are queued here; pacing
+   * is the rate governor's, downstream. Returns how many.
+   */
+  async recover(batch = 500, maxPending = 5_000): Promise<number> {
+    let total = 0;
+    while (this.inflight < maxPending) {
+      const events = await this.opts.inbox.unhandled(Math.min(batch, maxPending - this.inflight));
+      for (const event of events) this.submit(event);
+      total += events.length;
+      if (events.length === 0) break;
+    }
+    if (total > 0) this.opts.logger.info({ count: total }, 'replaying unhandled events');
+    return total;
+  }
+
+  /** Resolves true once every submitted event is done, false if the deadline passed first. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.inflight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private async process(event: InboundEvent): Promise<void> {
+    const { logger, inbox, handler, onHandled } = this.opts;
+    const maxAttempts = this.opts.maxAttempts ?? 5;
+    const retry = this.opts.retry ?? { baseMs: 200, maxMs: 30_000 };
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
+    // Built on first use: most events never log, and a child logger per event is measurable garbage.
+    let child: Logger | undefined;
+    const log = (): Logger =>
+      (child ??= logger.child({ eventId: event.eventId, eventType: event.event.type }));
+    for (let local = 1; ; local++) {
+      try {
+        const conversation = await this.apply(event);
+        this.opts.onApplied?.(event);
+        const completion = new EffectCollector(event, conversation, log, this.services);
+        // The bot's own messages come back as events; a handler sees them only if it asks.
+        if (handler.receivesOwnMessages === true || !isOwnEcho(event))
+          await handler.handle(event, completion);
+        this.opts.faultPoint?.('during-handler');
+        const outcome = await inbox.complete(event.eventId, completion.result());
+        this.opts.faultPoint?.('after-outbox-commit');
+        if (outcome === 'lost') {
+          log().warn('another instance took this event over; its effects are theirs to commit');
+        } else {
+          const { handover, effects } = completion.result();
+          // The commit applied it already where storage is shared; this keeps a memory store in step.
+          if (handover) await this.setStatus(handover.teamId, handover.conversationId, 'handed_over');
+          if (effects.length > 0) this.opts.onEffects?.();
+        }
+        onHandled?.(event, 'ok', seconds());
+        return;
+      } catch (err) {
+        const error = describeError(err);
+        let attempts = local;
+        try {
+          attempts = await inbox.failed(event.eventId, error.code);
+        } catch {
+          // Storage is failing too: count this process's attempts.
+        }
+        if (attempts >= maxAttempts) {
+          log().error({ err: error, attempts }, 'event handler kept failing; event dead-lettered');
+          try {
+            await inbox.deadLetter(event.eventId, `handler_failed:${error.code}`);
+          } catch (deadErr) {
+            log().error(
+              { err: describeError(deadErr) },
+              'could not dead-letter the event; it will be replayed once its lease runs out',
+            );
+          }
+          onHandled?.(event, 'dead_letter', seconds());
+          return;
+        }
+        log().warn({ err: error, attempts }, 'event handler failed; retrying');
+        onHandled?.(event, 'retry', seconds());
+        await new Promise((r) => setTimeout(r, jitteredBackoff(attempts, retry)));
+      }
+    }
+  }
+
+  /** Applies the event to stored state and returns the conversation as it now stands. */
+  private async apply(inbound: InboundEvent): Promise<ConversationRecord | undefined> {
+    const { conversations, messages, profiles } = this.opts;
+    const { event, teamId } = inbound;
+    switch (event.type) {
+      case 'conversation_started': {
+        await profiles.put(teamId, { kind: 'visitor', id: event.visitor.id }, { name: event.visitor.name });
+        const record: ConversationRecord = {
+          teamId,
+          conversationId: event.conversationId,
+          visitorId: event.visitor.id,
+          status: 'bot',
+          startedAt: inbound.eventTime,
+        };
+        await conversations.put(record);
+        return record;
+      }
+      case 'message': {
+        const conversation = await conversations.get(teamId, event.conversationId);
+        const { kind, id } = event.sender;
+        const subject: Subject | undefined =
+          kind === 'visitor' || kind === 'agent'
+            ? { kind, id }
+            : conversation && { kind: 'visitor', id: conversation.visitorId };
+        // Stored already if the inbox stored it with the event (once, in the event's commit).
+        if (this.opts.inbox.messageStoredWith?.(inbound) !== messages)
+          await messages.append({
+            teamId,
+            conversationId: event.conversationId,
+            eventId: inbound.eventId,
+            subject,
+            sender: event.sender,
+            text: event.text,
+            ts: event.ts,
+          });
+        return conversation;
+      }
+      case 'agent_joined':
+        await profiles.put(teamId, { kind: 'agent', id: event.agent.id }, { name: event.agent.name });
+        return this.setStatus(teamId, event.conversationId, 'agent');
+      case 'conversation_ended':
+        return this.setStatus(teamId, event.conversationId, 'closed');
+      case 'visitor_updated':
+        return undefined;
+    }
+  }
+
+  private async setStatus(
+    teamId: string,
+    conversationId: string,
+    status: ConversationRecord['status'],
+  ): Promise<ConversationRecord | undefined> {
+    const current = await this.opts.conversations.get(teamId, conversationId);
+    if (!current) return undefined;
+    const updated = { ...current, status };
+    await this.opts.conversations.put(updated);
+    return updated;
+  }
+}

@@ -1,0 +1,119 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createEgressFetch } from '../../packages/kit/src/policy/egress-fetch';
+
+const root = path.join(__dirname, '../..');
+/** The fork's code and the engine's: both keep these terms. */
+const SOURCES = ['src', 'packages/kit/src'].map((dir) => path.join(root, dir));
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? files(full) : /\.(ts|js)$/.test(name) ? [full] : [];
+  });
+}
+/** Source without comments and type-only imports, which open nothing. */
+const codeOnly = (source: string) =>
+  source.replace(/^\s*(?:\/\/|\/?\*).*$/gm, '').replace(/^import type .*$/gm, '');
+const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
+
+/** Packages whose purpose is advertising, tracking, analytics or mass mail (Terms 4.8.2, 4.8.3). */
+const FORBIDDEN = [
+  /^@?segment\b/,
+  /analytics/,
+  /^mixpanel/,
+  /^@?amplitude/,
+  /^posthog/,
+  /^@?heap/,
+  /^@?rudderstack/,
+  /^@?snowplow/,
+  /^keen-/,
+  /^@?google-ads/,
+  /^googleads/,
+  /^facebook-(nodejs-business-sdk|pixel)/,
+  /^react-ga/,
+  /^universal-analytics/,
+  /^ga4/,
+  /^matomo/,
+  /^piwik/,
+  /^plausible/,
+  /^@?appsflyer/,
+  /^adjust/,
+  /^branch-sdk/,
+  /^@?intercom/,
+  /^hubspot/,
+  /^@hubspot\//,
+  /^@?mailchimp/,
+  /^nodemailer/,
+  /^@sendgrid\//,
+  /^mailgun/,
+  /^postmark/,
+  /^@?sparkpost/,
+  /^@?customerio/,
+  /^@?braze/,
+  /^@?optimizely/,
+  /^@?newrelic\/browser/,
+  /^@?fullstory/,
+  /^@?hotjar/,
+  /^tracking/,
+  /^adsense/,
+  /^prebid/,
+];
+
+describe('egress (Terms 4.8.2, 4.8.3)', () => {
+  it('reaches only the allowed origins', async () => {
+    const calls: string[] = [];
+    const base = ((input: string | URL) => {
+      calls.push(input.toString());
+      return Promise.resolve(new Response('{}'));
+    }) as typeof fetch;
+    const egress = createEgressFetch(['http://127.0.0.1:4100/api/'], base);
+    await egress('http://127.0.0.1:4100/api/chat.postMessage');
+    await expect(egress('https://tracker.example/collect')).rejects.toMatchObject({ code: 'EGRESS_BLOCKED' });
+    await expect(egress('http://127.0.0.1:4101/api/x')).rejects.toThrow(/EGRESS_ALLOWED_ORIGINS/);
+    expect(calls).toEqual(['http://127.0.0.1:4100/api/chat.postMessage']);
+  });
+
+  it('is the only way app code opens outbound connections', () => {
+    // A bot reaches the network only through ctx.fetch, which the kit builds on egress-fetch.
+    const allowed = new Set(['packages/kit/src/policy/egress-fetch.ts']);
+    const network =
+      /\b(?:fetch\s*\(|https?\.(?:request|get)\s*\(|net\.connect|tls\.connect|dgram\.|new WebSocket\s*\(|from 'node:(?:net|tls|dgram|https?)'|require\('(?:net|tls|https?|dgram)'\))/;
+    const offenders = SOURCES.flatMap(files)
+      .filter((f) => !allowed.has(rel(f)))
+      .filter((f) => network.test(codeOnly(readFileSync(f, 'utf8'))))
+      .map(rel);
+    // The RTM socket is opened only where the gateway's URL came from the Web API.
+    expect(offenders).toEqual(['packages/kit/src/clickdesk/rtm-connection.ts']);
+  });
+
+  it('imports no advertising, analytics, tracking or mail package anywhere in src', () => {
+    const imports = SOURCES.flatMap(files).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/(?:from\s+|require\()\s*'([^'.][^']*)'/g)].map((m) => ({
+        file: rel(f),
+        pkg: m[1] ?? '',
+      })),
+    );
+    expect(imports.filter((i) => FORBIDDEN.some((re) => re.test(i.pkg)))).toEqual([]);
+  });
+
+  it('has no advertising, analytics, tracking or mail SDK in the installed dependency tree', () => {
+    const tree = JSON.parse(
+      execFileSync('npm', ['ls', '--all', '--json', '--omit=dev'], { cwd: root, encoding: 'utf8' }),
+    ) as {
+      dependencies?: Record<string, { dependencies?: unknown }>;
+    };
+    const names = new Set<string>();
+    const walk = (deps: Record<string, { dependencies?: unknown }> | undefined): void => {
+      for (const [name, node] of Object.entries(deps ?? {})) {
+        if (names.has(name)) continue;
+        names.add(name);
+        walk(node.dependencies as Record<string, { dependencies?: unknown }> | undefined);
+      }
+    };
+    walk(tree.dependencies);
+    expect(names.size).toBeGreaterThan(20);
+    expect([...names].filter((n) => FORBIDDEN.some((re) => re.test(n)))).toEqual([]);
+  });
+});
