@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createBotApp, type BotApp } from '../src/app';
-import { FaqHandler } from '../test/helpers/faq-handler';
 import { loadConfig } from '../src/config/load-config';
 import { silentLogger } from '../src/logging/create-logger';
 import { installThroughConsent } from '@clickdesk-bot/sandbox';
@@ -175,7 +174,12 @@ async function startInstance(
     },
     clickdesk: { apiUrl: sim.apiUrl, appToken: sim.options.appToken },
     logger: silentLogger(),
-    handler: new FaqHandler(),
+    // The benchmark's own bot: every visitor message gets one reply, so every chat spends a bot token.
+    handler: {
+      handle: async ({ event }, ctx) => {
+        if (event.type === 'message' && event.sender.kind === 'visitor') await ctx.reply('Thanks, noted.');
+      },
+    },
     inbox: storage.inbox,
     conversations: storage.conversations,
     messages: storage.messages,

@@ -12,6 +12,7 @@ import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
 import { formatReport, type BenchReport } from './report';
+import { markdownPath, writeMarkdownReport } from './markdown-report';
 import { oauthRotationBenchmark } from './oauth-rotation.bench';
 import { scrapeBenchmark } from './scrape.bench';
 import { soakBenchmark } from './soak';
@@ -56,6 +57,8 @@ Options:
   --teams N            oauth: installed teams (default 100)
   --token-ttl N        oauth: seconds an access token lives at ClickDesk (default 60)
   --json               print the reports as JSON instead of tables
+  --markdown FILE      also write the reports to FILE as Markdown, with the machine and date
+                       (docs/benchmarks.md is written this way)
   --minutes N          soak and oauth: how long (default 10; 1 for a quick check)
   --rate N             soak: events per second (default 500)
   --sample-seconds N   soak: a line every N seconds (default 30)
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
       teams: { type: 'string', default: '100' },
       'token-ttl': { type: 'string', default: '60' },
       json: { type: 'boolean', default: false },
+      markdown: { type: 'string' },
       minutes: { type: 'string', default: '10' },
       rate: { type: 'string', default: '500' },
       'sample-seconds': { type: 'string', default: '30' },
@@ -162,9 +166,11 @@ async function main(): Promise<void> {
 
   // Each report is printed as soon as it is done: a later benchmark failing loses nothing.
   const reports: BenchReport[] = [];
+  const markdown = values.markdown === undefined ? undefined : markdownPath(values.markdown);
   const done = (report: BenchReport): void => {
     reports.push(report);
     if (!values.json) process.stdout.write(`${formatReport(report)}\n\n`);
+    if (markdown) writeMarkdownReport(markdown, reports, process.argv.slice(2));
   };
   if (!values.only || values.only === 'ingest') {
     done(
