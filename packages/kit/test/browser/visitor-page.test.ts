@@ -94,6 +94,12 @@ tool.describeIf('visitor chat page in a browser', () => {
   afterEach(() => pair.stop());
 
   const shoot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`) });
+  /** The pre-chat form: the visitor gives a name, which ClickDesk passes to the bot. */
+  const startChat = async (page: Page, url: string, name = 'Ada Lovelace') => {
+    await page.goto(url);
+    await page.getByRole('textbox', { name: 'Your name' }).fill(name);
+    await page.getByRole('button', { name: 'Start chat' }).click();
+  };
   const typeAndSend = async (page: Page, text: string) => {
     await page.getByRole('textbox', { name: 'Your message' }).fill(text);
     await page.keyboard.press('Enter');
@@ -101,7 +107,7 @@ tool.describeIf('visitor chat page in a browser', () => {
 
   it('shows the FAQ answer to a typed question, and "talk to a human" brings an agent', async () => {
     const page = await browser.newPage();
-    await page.goto(`${pair.sim.url}/visitor/`);
+    await startChat(page, `${pair.sim.url}/visitor/`);
     const botSays = page.locator('li[data-sender="bot"]');
     await botSays.first().waitFor();
     await page.getByRole('textbox', { name: 'Your message' }).fill('How long does shipping take?');
@@ -119,6 +125,7 @@ tool.describeIf('visitor chat page in a browser', () => {
       expect.stringContaining(faq.handover.reply),
     ]);
     expect(pair.sim.counters.apiCalls['conversations.transfer']).toBe(1);
+    expect([...pair.sim.world.visitors.values()].map((v) => v.name)).toEqual(['Ada Lovelace']);
 
     // Bot and agent bubbles are told apart by label, colour and border, not by position alone.
     expect(await botSays.first().locator('.who').textContent()).toBe('Bot');
@@ -140,7 +147,7 @@ tool.describeIf('visitor chat page in a browser', () => {
 
   it('shows that the bot is working while an answer is on its way, and a notice when none comes', async () => {
     const page = await browser.newPage();
-    await page.goto(`${pair.sim.url}/visitor/?no_answer_s=2`);
+    await startChat(page, `${pair.sim.url}/visitor/?no_answer_s=2`);
     await page.locator('li[data-sender="bot"]').first().waitFor();
     const typing = page.locator('#typing');
     expect(await typing.isVisible()).toBe(false);
@@ -169,7 +176,7 @@ tool.describeIf('visitor chat page in a browser', () => {
   it('keeps the chat across a reload and opens the legal pages in a new tab', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${pair.sim.url}/visitor/`);
+    await startChat(page, `${pair.sim.url}/visitor/`);
     await page.locator('li[data-sender="bot"]').first().waitFor();
     await typeAndSend(page, 'How long does shipping take?');
     await page.locator('li[data-sender="bot"]', { hasText: 'Orders ship within 2 working days' }).waitFor();
@@ -198,7 +205,7 @@ tool.describeIf('visitor chat page in a browser', () => {
 
   it('says the app was uninstalled and how to reinstall it, then starts afresh after a reset', async () => {
     const page = await browser.newPage();
-    await page.goto(`${pair.sim.url}/visitor/`);
+    await startChat(page, `${pair.sim.url}/visitor/`);
     await page.locator('li[data-sender="bot"]').first().waitFor();
 
     pair.sim.installs.markUninstalled(pair.sim.team.id);
@@ -235,7 +242,7 @@ tool.describeIf('visitor chat page in a browser', () => {
 
   it('fits a 375 px wide phone screen and has a favicon', async () => {
     const page = await browser.newPage({ viewport: { width: 375, height: 667 } });
-    await page.goto(`${pair.sim.url}/visitor/`);
+    await startChat(page, `${pair.sim.url}/visitor/`);
     await page.locator('li[data-sender="bot"]').first().waitFor();
     await typeAndSend(page, 'talk to a human');
     await page.locator('li[data-sender="agent"]').first().waitFor();

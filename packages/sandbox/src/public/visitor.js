@@ -20,6 +20,10 @@
   var seen = {};
   var noAnswerTimer = null;
   var install = null;
+  var intro = document.getElementById('intro');
+  var nameInput = document.getElementById('name');
+  // The name this page gives ClickDesk for the visitor; a reset's new chat keeps it.
+  var visitorName = '';
 
   function setStatus(text) {
     status.textContent = text;
@@ -143,12 +147,27 @@
     input.focus();
   }
 
+  // A new chat begins with the visitor's name, as a widget's pre-chat form asks for it.
+  function askName() {
+    intro.hidden = false;
+    setStatus('');
+    nameInput.focus();
+  }
+
+  intro.addEventListener('submit', function (e) {
+    e.preventDefault();
+    visitorName = nameInput.value.trim();
+    intro.hidden = true;
+    setStatus('Connecting…');
+    start();
+  });
+
   function start(message) {
     // /visitor/?team=T… chats with that team (each team has its own visitor page).
     fetch('api/chats', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(TEAM ? { team_id: TEAM } : {}),
+      body: JSON.stringify(TEAM ? { team_id: TEAM, name: visitorName } : { name: visitorName }),
     })
       .then(function (r) {
         return r.json();
@@ -184,7 +203,7 @@
     } catch (e) {
       saved = null;
     }
-    if (!saved || !saved.conversation_id) return start();
+    if (!saved || !saved.conversation_id) return askName();
     fetch('api/chats/' + saved.conversation_id, { headers: { 'x-visitor-token': saved.token } }).then(
       function (r) {
         if (r.ok && saved.resets === install.resets) open(saved);
