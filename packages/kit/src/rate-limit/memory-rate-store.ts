@@ -30,7 +30,14 @@ export class MemoryRateStore implements RateStore {
   /** When this store (this process's memory of its calls) began. */
   private readonly startedAt: number;
 
-  constructor(private readonly now: () => number = monotonicNow) {
+  /**
+   * `freshStart`: ClickDesk's side began with this process (the in-process simulator of sandbox
+   * mode and of the test kit), so nothing can have spent a bucket before; see `restartFloor`.
+   */
+  constructor(
+    private readonly now: () => number = monotonicNow,
+    private readonly options: { freshStart?: boolean } = {},
+  ) {
     this.startedAt = now();
   }
 
@@ -146,6 +153,7 @@ export class MemoryRateStore implements RateStore {
    * seen later starts full: ClickDesk's bucket has refilled by then, whatever came before.
    */
   private restartFloor(b: TokenBucket): number {
+    if (this.options.freshStart === true) return this.startedAt;
     return this.startedAt + (b.burst * 1000) / b.ratePerSec;
   }
 

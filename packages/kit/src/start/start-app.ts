@@ -10,6 +10,7 @@ import { listenHardened } from '../http/listen-hardened';
 import { createLogger } from '../logging/create-logger';
 import { ReceiptSigner } from '../lifecycle/receipt-signer';
 import { AppMetrics } from '../metrics/app-metrics';
+import { MemoryRateStore } from '../rate-limit/memory-rate-store';
 import { loadSandbox, type SandboxModule, type SandboxSimulator } from '../sandbox-mode/sandbox-seam';
 import { wireSandboxInstalls } from '../sandbox-mode/sandbox-installs';
 import { loadSodium } from '../storage/crypto/sodium';
@@ -136,6 +137,9 @@ export async function startApp<S extends BotSettingsSchema>(
       logger,
       metrics,
       handler,
+      // The in-process simulator starts with this process: no earlier call can have spent its buckets.
+      rateStore:
+        sandbox && !config.rate.redisUrl ? new MemoryRateStore(undefined, { freshStart: true }) : undefined,
       botEgress,
       fallbackText: bot.fallbackText,
       inbox: storage.inbox,

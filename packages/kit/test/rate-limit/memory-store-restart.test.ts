@@ -46,4 +46,11 @@ describe('the in-memory rate store after a restart', () => {
     const sent = await sendAll(store, clock, 'conv:C2', clock.t);
     expect(sent).toHaveLength(3);
   });
+
+  it('starts full when ClickDesk started with this process (the in-process simulator): the burst at once', async () => {
+    const clock = { t: 1_000_000 };
+    const store = new MemoryRateStore(() => clock.t, { freshStart: true });
+    const sent = await sendAll(store, clock, 'conv:C1', clock.t + 3_000);
+    expect(sent.map((t) => t - 1_000_000)).toEqual([0, 0, 0, 1_000, 2_000, 3_000]);
+  });
 });

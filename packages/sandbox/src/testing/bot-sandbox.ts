@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  createLogger,
   silentLogger,
   startApp,
   type BotDefinition,
@@ -20,6 +21,8 @@ export interface BotSandboxOptions {
   storage?: 'sqlite' | 'memory';
   /** Simulator options (timings, limits, fault switches). */
   simulator?: Partial<SimulatorOptions>;
+  /** The app's log lines on stdout at this level (e.g. `debug` while a test misbehaves); silent by default. */
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** How long `start` waits for the app's first ClickDesk link. */
   connectTimeoutMs?: number;
 }
@@ -72,7 +75,7 @@ export async function startBotSandbox<S extends BotSettingsSchema>(
         ...options.env,
       },
       simulator,
-      logger: silentLogger(),
+      logger: options.logLevel && options.logLevel !== 'silent' ? createLogger(options.logLevel) : silentLogger(),
     });
     const deadline = Date.now() + (options.connectTimeoutMs ?? 5_000);
     while (running.app.gateway.openConnections === 0) {
