@@ -9,10 +9,10 @@ const { spawnSync } = require('node:child_process');
 
 const TOOLS = {
   keys: 'master keys: generate, status, rotate, retire',
-  certify: 'signed deletion receipts and the audit log: verify, list',
+  certify: 'proof of deletion: a signed certificate, each erasure and its layers, the audit log',
   'export-subject': "a data subject's Data as JSON (access requests)",
-  'dead-letters': 'events and effects given up on: list, retry, discard',
-  installations: 'teams that installed the app: list, show, remove',
+  'dead-letters': 'events and effects given up on: list, retry, drop',
+  installations: 'teams that installed the app: list, revoke',
 };
 const [tool, ...args] = process.argv.slice(2);
 if (!tool || !(tool in TOOLS)) {
