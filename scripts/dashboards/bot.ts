@@ -1,4 +1,4 @@
-import { dashboard, timeseries } from './kit';
+import { dashboard, J, timeseries } from './kit';
 
 export const bot = dashboard({
   uid: 'clickdesk-bot',
@@ -14,11 +14,11 @@ export const bot = dashboard({
         unit: 's',
         queries: [
           {
-            expr: 'histogram_quantile(0.5, sum by (le) (rate(clickdesk_bot_reply_latency_seconds_bucket[$__rate_interval])))',
+            expr: `histogram_quantile(0.5, sum by (le) (rate(clickdesk_bot_reply_latency_seconds_bucket${J}[$__rate_interval])))`,
             legend: 'p50',
           },
           {
-            expr: 'histogram_quantile(0.95, sum by (le) (rate(clickdesk_bot_reply_latency_seconds_bucket[$__rate_interval])))',
+            expr: `histogram_quantile(0.95, sum by (le) (rate(clickdesk_bot_reply_latency_seconds_bucket${J}[$__rate_interval])))`,
             legend: 'p95',
           },
         ],
@@ -31,7 +31,7 @@ export const bot = dashboard({
         unit: 'ops',
         queries: [
           {
-            expr: 'sum by (outcome) (rate(clickdesk_handler_duration_seconds_count[$__rate_interval]))',
+            expr: `sum by (outcome) (rate(clickdesk_handler_duration_seconds_count${J}[$__rate_interval]))`,
             legend: '{{outcome}}',
           },
         ],
@@ -55,9 +55,9 @@ export const bot = dashboard({
           },
         ],
         queries: [
-          { expr: 'sum by (kind) (clickdesk_dead_letters)', legend: 'waiting {{kind}}' },
+          { expr: `sum by (kind) (clickdesk_dead_letters${J})`, legend: 'waiting {{kind}}' },
           {
-            expr: 'sum by (kind) (increase(clickdesk_dead_letters_created_total[$__rate_interval]))',
+            expr: `sum by (kind) (increase(clickdesk_dead_letters_created_total${J}[$__rate_interval]))`,
             legend: 'new {{kind}}',
           },
         ],
@@ -71,7 +71,7 @@ export const bot = dashboard({
         unit: 'short',
         queries: [
           {
-            expr: 'sum by (rule) (increase(clickdesk_policy_blocked_messages_total[$__rate_interval]))',
+            expr: `sum by (rule) (increase(clickdesk_policy_blocked_messages_total${J}[$__rate_interval]))`,
             legend: '{{rule}}',
           },
         ],
@@ -82,7 +82,7 @@ export const bot = dashboard({
         title: 'Resident memory',
         description: 'Per instance.',
         unit: 'bytes',
-        queries: [{ expr: 'process_resident_memory_bytes{job="clickdesk-bot"}', legend: '{{instance}}' }],
+        queries: [{ expr: `process_resident_memory_bytes${J}`, legend: '{{job}} {{instance}}' }],
       }),
     },
     {
@@ -90,7 +90,7 @@ export const bot = dashboard({
         title: 'Event-loop lag p99',
         description: 'Per instance; sustained lag delays acks and replies.',
         unit: 's',
-        queries: [{ expr: 'nodejs_eventloop_lag_p99_seconds{job="clickdesk-bot"}', legend: '{{instance}}' }],
+        queries: [{ expr: `nodejs_eventloop_lag_p99_seconds${J}`, legend: '{{job}} {{instance}}' }],
       }),
     },
   ],

@@ -1,8 +1,12 @@
-import { dashboard, stat, timeseries } from './kit';
+import { dashboard, J, stat, timeseries } from './kit';
 
-/** Seconds since the freshest of: the last event any instance received, or the latest instance start. */
+/**
+ * Seconds since the freshest of: the last event any instance received, or the latest instance
+ * start; as in the ClickDeskRTMSilent rule, starts count only for targets serving the app's metrics.
+ */
 export const SILENCE =
-  'time() - max({job="clickdesk-bot", __name__=~"clickdesk_rtm_last_event_timestamp_seconds|process_start_time_seconds"})';
+  'time() - max({job=~"$job", __name__=~"clickdesk_rtm_last_event_timestamp_seconds|process_start_time_seconds"}' +
+  ` and on (job, instance) clickdesk_rtm_connections${J})`;
 
 export const connectionHealth = dashboard({
   uid: 'clickdesk-rtm',
@@ -15,7 +19,7 @@ export const connectionHealth = dashboard({
         title: 'Open RTM links',
         description: 'Across all instances. 0 means visitors get no answers.',
         unit: 'short',
-        queries: [{ expr: 'sum(clickdesk_rtm_connections)' }],
+        queries: [{ expr: `sum(clickdesk_rtm_connections${J})` }],
       }),
     },
     {
@@ -36,7 +40,7 @@ export const connectionHealth = dashboard({
         unit: 'short',
         queries: [
           {
-            expr: 'sum by (reason) (increase(clickdesk_rtm_reconnects_total[$__rate_interval]))',
+            expr: `sum by (reason) (increase(clickdesk_rtm_reconnects_total${J}[$__rate_interval]))`,
             legend: '{{reason}}',
           },
         ],
@@ -50,7 +54,7 @@ export const connectionHealth = dashboard({
         unit: 'ops',
         queries: [
           {
-            expr: 'sum by (outcome) (rate(clickdesk_rtm_events_total[$__rate_interval]))',
+            expr: `sum by (outcome) (rate(clickdesk_rtm_events_total${J}[$__rate_interval]))`,
             legend: '{{outcome}}',
           },
         ],
@@ -63,11 +67,11 @@ export const connectionHealth = dashboard({
         unit: 's',
         queries: [
           {
-            expr: 'histogram_quantile(0.5, sum by (le) (rate(clickdesk_rtm_ack_latency_seconds_bucket[$__rate_interval])))',
+            expr: `histogram_quantile(0.5, sum by (le) (rate(clickdesk_rtm_ack_latency_seconds_bucket${J}[$__rate_interval])))`,
             legend: 'p50',
           },
           {
-            expr: 'histogram_quantile(0.99, sum by (le) (rate(clickdesk_rtm_ack_latency_seconds_bucket[$__rate_interval])))',
+            expr: `histogram_quantile(0.99, sum by (le) (rate(clickdesk_rtm_ack_latency_seconds_bucket${J}[$__rate_interval])))`,
             legend: 'p99',
           },
         ],
@@ -80,11 +84,11 @@ export const connectionHealth = dashboard({
         unit: 'short',
         queries: [
           {
-            expr: 'sum(increase(clickdesk_rtm_duplicates_dropped_total[$__rate_interval]))',
+            expr: `sum(increase(clickdesk_rtm_duplicates_dropped_total${J}[$__rate_interval]))`,
             legend: 'duplicates',
           },
           {
-            expr: 'sum(increase(clickdesk_rtm_protocol_errors_total[$__rate_interval]))',
+            expr: `sum(increase(clickdesk_rtm_protocol_errors_total${J}[$__rate_interval]))`,
             legend: 'malformed',
           },
         ],

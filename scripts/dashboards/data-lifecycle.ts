@@ -1,4 +1,4 @@
-import { dashboard, stat, timeseries } from './kit';
+import { dashboard, J, stat, timeseries } from './kit';
 
 export const dataLifecycle = dashboard({
   uid: 'clickdesk-data-lifecycle',
@@ -12,7 +12,7 @@ export const dataLifecycle = dashboard({
         title: 'Oldest confirmation of stored Data',
         description: 'Must stay under 24 h; the refresher keeps it near 13 h. Past 24 h records are dropped.',
         unit: 's',
-        queries: [{ expr: 'max(clickdesk_data_oldest_confirmation_age_seconds)' }],
+        queries: [{ expr: `max(clickdesk_data_oldest_confirmation_age_seconds${J})` }],
       }),
     },
     {
@@ -21,8 +21,8 @@ export const dataLifecycle = dashboard({
         description: 'Recorded deletion webhooks not yet erased, and how long the oldest has waited.',
         unit: 'short',
         queries: [
-          { expr: 'sum(clickdesk_lifecycle_jobs_pending)', legend: 'pending' },
-          { expr: 'max(clickdesk_lifecycle_oldest_pending_age_seconds)', legend: 'oldest, s' },
+          { expr: `sum(clickdesk_lifecycle_jobs_pending${J})`, legend: 'pending' },
+          { expr: `max(clickdesk_lifecycle_oldest_pending_age_seconds${J})`, legend: 'oldest, s' },
         ],
       }),
     },
@@ -33,7 +33,7 @@ export const dataLifecycle = dashboard({
         unit: 's',
         queries: [
           {
-            expr: 'histogram_quantile(0.95, sum by (le, event) (rate(clickdesk_lifecycle_job_duration_seconds_bucket[$__rate_interval])))',
+            expr: `histogram_quantile(0.95, sum by (le, event) (rate(clickdesk_lifecycle_job_duration_seconds_bucket${J}[$__rate_interval])))`,
             legend: '{{event}}',
           },
         ],
@@ -47,7 +47,7 @@ export const dataLifecycle = dashboard({
         unit: 'short',
         queries: [
           {
-            expr: 'sum by (reason) (increase(clickdesk_freshness_dropped_records_total[$__rate_interval]))',
+            expr: `sum by (reason) (increase(clickdesk_freshness_dropped_records_total${J}[$__rate_interval]))`,
             legend: '{{reason}}',
           },
         ],
@@ -61,7 +61,7 @@ export const dataLifecycle = dashboard({
         unit: 'ops',
         queries: [
           {
-            expr: 'sum by (operation, outcome) (rate(clickdesk_crypto_operations_total[$__rate_interval]))',
+            expr: `sum by (operation, outcome) (rate(clickdesk_crypto_operations_total${J}[$__rate_interval]))`,
             legend: '{{operation}} {{outcome}}',
           },
         ],
@@ -82,8 +82,8 @@ export const dataLifecycle = dashboard({
           },
         ],
         queries: [
-          { expr: 'max(clickdesk_master_key_age_seconds)', legend: 'age' },
-          { expr: 'min(clickdesk_master_key_max_age_seconds)', legend: 'allowed' },
+          { expr: `max(clickdesk_master_key_age_seconds${J})`, legend: 'age' },
+          { expr: `min(clickdesk_master_key_max_age_seconds${J})`, legend: 'allowed' },
         ],
       }),
     },

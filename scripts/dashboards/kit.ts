@@ -1,7 +1,9 @@
 /**
  * The few shapes every ClickDesk dashboard uses, on Grafana's own dashboards-as-code library
  * (@grafana/grafana-foundation-sdk). Queries may use Grafana's $__rate_interval, $__range and
- * the $method variable only; the monitoring-kit test runs each against a real Prometheus.
+ * the $job and $method variables only; every selector picks `job=~"$job"` (through J or M) and
+ * never a fixed job name. The monitoring-kit test checks this and runs each query against a real
+ * Prometheus whose scrape job is not the one in monitoring/prometheus.yml.
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
@@ -18,9 +20,14 @@ import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 
+/** Every panel, query and variable reads the Prometheus picked in the $datasource variable. */
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
-/** Selector for the $method variable. */
-export const M = '{method=~"$method"}';
+/** Selector for the $job variable: the scrape jobs of the app, whatever they are named. */
+export const J = '{job=~"$job"}';
+/** Selector for the $job and $method variables. */
+export const M = '{job=~"$job", method=~"$method"}';
+/** Lists the jobs that serve the app's metrics; a labelless gauge every instance has from its start. */
+export const JOB_QUERY = 'label_values(clickdesk_rtm_connections, job)';
 
 export interface Query {
   expr: string;
@@ -113,7 +120,10 @@ export function stat(p: PanelCommon): StatBuilder {
 
 type AnyPanel = TimeseriesBuilder | StatBuilder;
 
-/** Builds a dashboard: a datasource variable, optionally $method, and the panels in rows of 24 columns. */
+/**
+ * Builds a dashboard: the $datasource and $job variables, optionally $method, and the panels in
+ * rows of 24 columns.
+ */
 export function dashboard(d: {
   uid: string;
   title: string;
@@ -128,14 +138,26 @@ export function dashboard(d: {
     .editable()
     .refresh('30s')
     .time({ from: 'now-6h', to: 'now' })
-    .withVariable(new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus'));
+    .withVariable(new DatasourceVariableBuilder('datasource').label('Prometheus').type('prometheus'))
+    .withVariable(
+      new QueryVariableBuilder('job')
+        .label('Job')
+        .datasource(DATASOURCE)
+        .query(JOB_QUERY)
+        .includeAll(true)
+        .multi(true)
+        // No allValue: "All" stands for the listed jobs only, so process_* series of other
+        // targets in the same Prometheus (Prometheus itself, exporters) stay out.
+        .current({ text: 'All', value: '$__all' })
+        .refresh(VariableRefresh.OnTimeRangeChanged),
+    );
   if (d.methodVariable) {
     board.withVariable(
       new QueryVariableBuilder('method')
         .label('Method')
         .datasource(DATASOURCE)
         // Every contract method has a limit series from the app's start, so all are listed.
-        .query('label_values(clickdesk_ratelimit_limit, method)')
+        .query(`label_values(clickdesk_ratelimit_limit${J}, method)`)
         .includeAll(true)
         .multi(true)
         .allValue('.*')

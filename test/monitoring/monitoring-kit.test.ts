@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { loadFaq } from '@clickdesk-bot/kit';
 import { faqBot } from '../../src/bot/faq-bot';
 import { AppMetrics } from '../../packages/kit/src/metrics/app-metrics';
@@ -26,18 +27,25 @@ const root = path.join(__dirname, '../..');
 const monitoring = path.join(root, 'monitoring');
 const promtool = findTool('promtool', "install Debian's prometheus package: apt-get install prometheus");
 const prometheus = findTool('prometheus', "install Debian's prometheus package: apt-get install prometheus");
+/** The real Prometheus below scrapes the app under this job, not the one monitoring/prometheus.yml names. */
+const SCRAPE_JOB = 'support-bot-under-test';
+/** What every panel, target and query variable must read: the Prometheus picked in $datasource. */
+const DATASOURCE_VARIABLE = { type: 'prometheus', uid: '${datasource}' };
 
 interface RuleFile {
   groups: Array<{ rules: Array<{ expr: string; record?: string; alert?: string }> }>;
 }
 
+/** A dashboard query as Grafana sends it, with $job set to the test's scrape job and $method to All. */
+const fill = (e: string) =>
+  e
+    .replace(/\$__rate_interval/g, '30s')
+    .replace(/\$__range/g, '5m')
+    .replace(/\$job/g, SCRAPE_JOB)
+    .replace(/\$method/g, '.*');
+
 /** Every PromQL expression of the kit: dashboard targets and rules, with Grafana's variables filled in. */
 function kitQueries(): Array<{ where: string; expr: string }> {
-  const fill = (e: string) =>
-    e
-      .replace(/\$__rate_interval/g, '30s')
-      .replace(/\$__range/g, '5m')
-      .replace(/\$method/g, '.*');
   const fromDashboards = DASHBOARDS.flatMap((d) =>
     dashboardQueries(d).map((q) => ({ where: q.where, expr: fill(q.expr) })),
   );
@@ -68,6 +76,42 @@ function parseYamlRules(file: string): RuleFile {
     if (expr?.[1]) rules.push({ ...name, expr: expr[1] });
   }
   return { groups: [{ rules }] };
+}
+
+/** Every label matcher on `job` in a query: `job="x"`, `job=~"$job"`, `job!~"…"`. */
+function jobMatchers(expr: string): string[] {
+  return expr.match(/\bjob\s*(?:=~|!~|!=|=)\s*"[^"]*"/g) ?? [];
+}
+
+/** Selectors of a dashboard query that do not pick the $job variable, bare metric names included. */
+function selectorsWithoutJob(expr: string): string[] {
+  const braced = (expr.match(/[a-zA-Z_:][a-zA-Z0-9_:]*\{[^}]*\}|\{[^}]*\}/g) ?? []).filter(
+    (s) => !s.includes('job=~"$job"'),
+  );
+  const bare =
+    expr.replace(/"[^"]*"/g, '""').match(/\b(?:clickdesk[_:]|process_|nodejs_)[a-zA-Z0-9_:]*\b(?!\{)/g) ?? [];
+  return [...braced, ...bare];
+}
+
+interface Variable {
+  type: string;
+  name: string;
+  query?: string;
+  includeAll?: boolean;
+  datasource?: unknown;
+}
+
+const variables = (d: Dashboard): Variable[] => (d.templating?.list ?? []) as Variable[];
+
+/** Panels, rows' panels included. */
+function panelsOf(
+  d: Dashboard,
+): Array<{ title?: string; datasource?: unknown; targets?: Array<{ datasource?: unknown }> }> {
+  return (d.panels ?? []).flatMap((p) => [p, ...('panels' in p ? (p.panels ?? []) : [])]) as Array<{
+    title?: string;
+    datasource?: unknown;
+    targets?: Array<{ datasource?: unknown }>;
+  }>;
 }
 
 /** Metric names a query refers to (histogram series mapped to their family). */
@@ -143,6 +187,88 @@ describe('monitoring kit', () => {
       DASHBOARDS.map(() => stamp.getTime()),
     );
     expect(DASHBOARDS.map((d) => readFileSync(dashboardFile(d), 'utf8'))).toEqual(before);
+  });
+
+  it('finds fixed job matchers and selectors without $job in hostile queries (the checks below)', () => {
+    expect(jobMatchers('up{job="clickdesk-bot"} == 0')).toEqual(['job="clickdesk-bot"']);
+    expect(jobMatchers('max({__name__=~"a|b", job =~ "clickdesk-.*"}) by (job)')).toEqual([
+      'job =~ "clickdesk-.*"',
+    ]);
+    expect(jobMatchers('sum by (job, instance) (up) and on (job) clickdesk_rtm_connections')).toEqual([]);
+    expect(selectorsWithoutJob('sum(clickdesk_a) / clickdesk_b{method=~"$method"} + clickdesk:c')).toEqual([
+      'clickdesk_b{method=~"$method"}',
+      'clickdesk_a',
+      'clickdesk:c',
+    ]);
+    expect(
+      selectorsWithoutJob('max({job=~"$job", __name__=~"clickdesk_x|process_y"}) + process_z{job=~"$job"}'),
+    ).toEqual([]);
+  });
+
+  it('names no job in any rule, so the rules work whatever the scrape job is called', () => {
+    const named = ruleFiles().flatMap((file) =>
+      parseYamlRules(file).groups.flatMap((g) =>
+        g.rules.flatMap((r) =>
+          jobMatchers(r.expr).map((m) => `${path.basename(file)} › ${r.record ?? r.alert}: ${m}`),
+        ),
+      ),
+    );
+    expect(named).toEqual([]);
+  });
+
+  it('selects job=~"$job", never a fixed job, in every selector of every dashboard query and variable', () => {
+    const queries = DASHBOARDS.flatMap((d) => [
+      ...dashboardQueries(d),
+      ...variables(d)
+        .filter((v) => v.type === 'query')
+        .map((v) => ({ where: `${d.uid ?? ''} › $${v.name}`, expr: v.query ?? '' })),
+    ]);
+    const fixed = queries.flatMap((q) =>
+      jobMatchers(q.expr)
+        .filter((m) => m !== 'job=~"$job"')
+        .map((m) => `${q.where}: ${m}`),
+    );
+    expect(fixed).toEqual([]);
+    const unpicked = DASHBOARDS.flatMap((d) =>
+      dashboardQueries(d).flatMap((q) => selectorsWithoutJob(q.expr).map((s) => `${q.where}: ${s}`)),
+    );
+    expect(unpicked).toEqual([]);
+  });
+
+  it('offers a $job variable on every dashboard, listing the jobs that serve an app metric, All included', async () => {
+    const registered = new Set((await new AppMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    for (const d of DASHBOARDS) {
+      const job = variables(d).find((v) => v.name === 'job');
+      expect({ uid: d.uid, job }).toMatchObject({
+        uid: d.uid,
+        job: { type: 'query', includeAll: true, datasource: DATASOURCE_VARIABLE },
+      });
+      const metric = /^label_values\(([a-z_]+), job\)$/.exec(job?.query ?? '')?.[1] ?? '';
+      expect(registered.has(metric)).toBe(true);
+    }
+  });
+
+  it('reads every panel, target and query variable from the $datasource variable, so an import picks any Prometheus', () => {
+    for (const d of DASHBOARDS) {
+      expect(variables(d).find((v) => v.name === 'datasource')).toMatchObject({
+        type: 'datasource',
+        query: 'prometheus',
+      });
+      const readers = [
+        ...panelsOf(d).flatMap((p) => [
+          { where: `${d.uid ?? ''} › ${p.title ?? ''}`, datasource: p.datasource },
+          ...(p.targets ?? []).map((t) => ({
+            where: `${d.uid ?? ''} › ${p.title ?? ''} › target`,
+            datasource: t.datasource,
+          })),
+        ]),
+        ...variables(d)
+          .filter((v) => v.type === 'query')
+          .map((v) => ({ where: `${d.uid ?? ''} › $${v.name}`, datasource: v.datasource })),
+      ];
+      expect(readers.length).toBeGreaterThan(0);
+      expect(readers).toEqual(readers.map((r) => ({ where: r.where, datasource: DATASOURCE_VARIABLE })));
+    }
   });
 
   it('uses only metric names the app registers', async () => {
@@ -228,14 +354,23 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
     const appPort = new URL(pair.webhookUrl).port;
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'prometheus-'));
-    const config = readFileSync(path.join(monitoring, 'prometheus.yml'), 'utf8')
-      .replace(/scrape_interval: 15s/, 'scrape_interval: 1s')
-      .replace(/evaluation_interval: 15s/, 'evaluation_interval: 1s')
-      .replace(/- rules\//g, `- ${path.join(monitoring, 'rules')}/`)
-      .replace("'127.0.0.1:3000'", `'127.0.0.1:${appPort}'`);
-    writeFileSync(path.join(dir, 'prometheus.yml'), config);
     const promPort = await freePort();
     promUrl = `http://127.0.0.1:${promPort}`;
+    // The app under a job name of its own, and Prometheus scraping itself beside it (another
+    // target with process_* series): the rules and dashboards must not depend on either name.
+    const shipped = readFileSync(path.join(monitoring, 'prometheus.yml'), 'utf8');
+    const [jobLine, indent, shippedJob] = /^(\s*)- job_name: (\S+)$/m.exec(shipped) ?? [];
+    if (!jobLine || shippedJob === SCRAPE_JOB)
+      throw new Error('monitoring/prometheus.yml: no job_name to rename');
+    const config =
+      shipped
+        .replace(/scrape_interval: 15s/, 'scrape_interval: 1s')
+        .replace(/evaluation_interval: 15s/, 'evaluation_interval: 1s')
+        .replace(/- rules\//g, `- ${path.join(monitoring, 'rules')}/`)
+        .replace("'127.0.0.1:3000'", `'127.0.0.1:${appPort}'`)
+        .replace(jobLine, `${indent}- job_name: ${SCRAPE_JOB}`) +
+      `${indent}- job_name: prometheus\n${indent}  static_configs:\n${indent}    - targets: ['127.0.0.1:${promPort}']\n`;
+    writeFileSync(path.join(dir, 'prometheus.yml'), config);
     prom = spawn(
       prometheus.path!,
       [
@@ -267,7 +402,7 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
-        const up = await query('count_over_time(up{job="clickdesk-bot"}[1m])');
+        const up = await query(`count_over_time(up{job="${SCRAPE_JOB}"}[1m])`);
         if (Number(up.data?.result?.[0]?.value?.[1] ?? 0) >= 6) break;
       } catch {
         // not listening yet
@@ -309,13 +444,28 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
       await fetch(`${promUrl}/api/v1/label/method/values?match[]=clickdesk_ratelimit_limit`)
     ).json()) as { data: string[] };
     expect([...labels.data].sort()).toEqual(methods);
-    const core = dashboardQueries(DASHBOARDS[0]!)[0]!
-      .expr.replace(/\$__rate_interval/g, '30s')
-      .replace(/\$method/g, '.*');
+    const core = fill(dashboardQueries(DASHBOARDS[0]!)[0]!.expr);
     const body = (await (
       await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(core)}`)
     ).json()) as { data: { result: Array<{ metric: { method: string } }> } };
     expect(body.data.result.map((r) => r.metric.method).sort()).toEqual(methods);
+  });
+
+  it("lists the app's scrape job in $job, whatever it is named, and not Prometheus's own job", async () => {
+    const values = async (match: string) =>
+      (
+        (await (
+          await fetch(`${promUrl}/api/v1/label/job/values?match[]=${encodeURIComponent(match)}`)
+        ).json()) as {
+          data: string[];
+        }
+      ).data;
+    expect(await values('up')).toEqual(expect.arrayContaining(['prometheus', SCRAPE_JOB]));
+    for (const d of DASHBOARDS) {
+      const query = variables(d).find((v) => v.name === 'job')?.query ?? '';
+      const metric = /^label_values\((.+), job\)$/.exec(query)?.[1] ?? '';
+      expect({ uid: d.uid, jobs: await values(metric) }).toEqual({ uid: d.uid, jobs: [SCRAPE_JOB] });
+    }
   });
 
   it('loads the rule files and keeps every alert quiet while the app is healthy', async () => {
