@@ -13,7 +13,8 @@ import { TERMS_MATRIX } from '../test/terms/terms-matrix';
 const HELP = `Usage: npm run compliance -- [--markdown]
 
 Runs the tests that prove each clause of ClickDesk's API terms and prints the matrix
-(clause, obligation, control, tests, result). --markdown prints the README's table instead.
+(clause, obligation, control, tests, result). --markdown prints it as the table of
+docs/terms-matrix.md instead (npm run compliance:docs writes it there).
 `;
 
 interface JestResult {

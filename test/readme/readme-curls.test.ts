@@ -13,11 +13,12 @@ const run = promisify(execFile);
 const curl = findTool('curl', 'install it with: apt-get install curl');
 const faq = loadFaq(path.join(__dirname, '../../src/bot/faq.json'));
 
-/** The curl lines of the README's sandbox section, in order. */
-function readmeCurls(): string[] {
-  const readme = readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## The sandbox simulator'));
-  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+/** The curl lines of the fault switches in docs/sandbox.md, in order. */
+function docCurls(): string[] {
+  const doc = readFileSync(path.join(__dirname, '../../docs/sandbox.md'), 'utf8');
+  const start = doc.indexOf('## Fault switches');
+  if (start < 0) throw new Error('docs/sandbox.md has no "## Fault switches" section');
+  const block = /```sh\n([\s\S]*?)```/.exec(doc.slice(start))?.[1] ?? '';
   return block.split('\n').filter((line) => line.startsWith('curl '));
 }
 
@@ -36,7 +37,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
   }
 }
 
-curl.describeIf("the README's sandbox curls", () => {
+curl.describeIf('the fault switches of docs/sandbox.md', () => {
   let p: LifecyclePair;
   const logs: Array<{ msg: string; code?: string; why?: string; reason?: string }> = [];
 
@@ -70,7 +71,7 @@ curl.describeIf("the README's sandbox curls", () => {
   const settled = () => until('every delivery settled', () => p.sim.hub.unsettled === 0);
   const botSpoke = (conversationId: string) => p.sim.world.countBy(conversationId, 'bot') > 0;
 
-  /** What each README curl says to watch, checked after it ran. */
+  /** What each curl of docs/sandbox.md says to watch, checked after it ran. */
   const checks: Record<string, (result: unknown, before: { connected: number }) => Promise<void>> = {
     'GET /sandbox/counters': (body) => {
       expect(body).toMatchObject({ counters: { eventsAcked: expect.any(Number) } });
@@ -195,14 +196,14 @@ curl.describeIf("the README's sandbox curls", () => {
     },
   };
 
-  it('covers every curl of the README, each fault left on with the curl that turns it off', () => {
-    expect(readmeCurls().map(signature)).toEqual(Object.keys(checks));
+  it('covers every curl of docs/sandbox.md, each fault left on with the curl that turns it off', () => {
+    expect(docCurls().map(signature)).toEqual(Object.keys(checks));
   });
 
-  it('runs each curl against the app and shows what the README says to watch', async () => {
+  it('runs each curl against the app and shows what docs/sandbox.md says to watch', async () => {
     const host = p.sim.url.replace(/^http:\/\//, '');
     const appUrl = new URL(p.webhookUrl).origin;
-    for (const line of readmeCurls()) {
+    for (const line of docCurls()) {
       const command = line.replace(/localhost:4100/g, host).replace(/http:\/\/127\.0\.0\.1:3000/g, appUrl);
       const before = { connected: connected() };
       const { stdout } = await run('sh', ['-c', command]);

@@ -1,6 +1,7 @@
 /**
  * ClickDesk API terms → the control that keeps each clause → the test that proves it.
- * `npm run compliance` runs these tests and prints the matrix; the README carries it.
+ * `npm run compliance` runs these tests and prints the matrix; docs/terms-matrix.md carries it
+ * (`npm run compliance:docs` rewrites its table and operator duties from this file).
  * A row with `operator` is (also) a duty of whoever runs the app: code cannot keep it alone.
  * A row with `pending` names the open issue that will supply its control.
  */
@@ -16,14 +17,15 @@ export interface ClauseRow {
 
 const docs = {
   file: 'test/terms/operator-duties.test.ts',
-  title: 'states every operator duty in the README',
+  title: 'states every operator duty in the terms matrix doc',
 };
 
 export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '4.1',
     obligation: 'Undocumented API parts may change; do not rely on them',
-    control: 'All wire details in src/clickdesk/; frames validated; unknown events acknowledged and ignored',
+    control:
+      'All wire details in packages/kit/src/clickdesk/; frames validated; unknown events acknowledged and ignored',
     tests: [
       {
         file: 'packages/kit/test/clickdesk/gateway-resilience.test.ts',
@@ -98,7 +100,7 @@ export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '4.8.1',
     obligation: 'No ads in chat channels; nothing that resembles ClickDesk’s own messages',
-    control: 'Channel policy on every Web API call carrying text (src/policy/)',
+    control: 'Channel policy on every Web API call carrying text (packages/kit/src/policy/)',
     tests: [
       {
         file: 'packages/kit/test/policy/channel-policy.test.ts',
@@ -358,7 +360,7 @@ export const TERMS_MATRIX: ClauseRow[] = [
       },
     ],
     operator:
-      'Fill in the /privacy and /terms templates (src/http/legal-pages.ts) with your organisation, contact and legal basis; keep them at least as protective as ClickDesk’s.',
+      'Fill in the /privacy and /terms templates (packages/kit/src/http/legal-pages.ts) with your organisation, contact and legal basis; keep them at least as protective as ClickDesk’s.',
   },
   {
     clause: '8.1',
@@ -417,7 +419,7 @@ export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '8.2',
     obligation: 'Report security deficiencies and intrusions to ClickDesk',
-    control: 'Operator procedure in the README',
+    control: 'Operator procedure in docs/terms-matrix.md (Operator duties)',
     tests: [docs],
     operator:
       'Report any intrusion or unauthorised access to ClickDesk in writing, promptly; make no public statement without its permission.',

@@ -53,7 +53,7 @@ export interface ClickDeskCredentials {
   readonly botToken?: string;
 }
 
-/** One app, many teams (README › Installation): the install flow, the store, token rotation. */
+/** One app, many teams (docs/installations.md): the install flow, the store, token rotation. */
 export interface InstallationWiring {
   store: InstallationStore;
   usedStates: UsedStates;

@@ -3,7 +3,7 @@ import { SCOPES } from './oauth-authority';
 import type { Simulator } from './simulator';
 
 /**
- * `oauth.v2.access` (README › Installation): client authentication by HTTP Basic or by
+ * `oauth.v2.access` (docs/installations.md): client authentication by HTTP Basic or by
  * `client_id` + `client_secret` fields; the authorization_code and refresh_token grants.
  */
 export function oauthAccess(sim: Simulator, req: Request, res: Response): void {

@@ -50,7 +50,7 @@ export type Grant =
 export const SCOPES = 'chat:write conversations:read conversations:write visitors:read agents:read team:read';
 
 /**
- * ClickDesk's side of installation (README › Installation): single-use codes bound to the
+ * ClickDesk's side of installation (docs/installations.md): single-use codes bound to the
  * client and redirect URL, expiring access tokens, single-use refresh tokens with a reuse
  * interval, and revocation (theft detection, `auth.revoke`, reinstall).
  */

@@ -5,7 +5,7 @@ import type { Simulator } from './simulator';
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action *";
 
 /**
- * The consent page of installation by OAuth (README › Installation) at `{oauth_base}/oauth/v2/authorize`: Allow
+ * The consent page of installation by OAuth (docs/installations.md) at `{oauth_base}/oauth/v2/authorize`: Allow
  * redirects with a code, Cancel with `error=access_denied`; an unknown client or a redirect URL
  * not registered exactly is refused here, with no redirect. `team` (a simulator extension)
  * preselects the team the admin installs into.

@@ -236,7 +236,7 @@ export interface AppConfig {
     /** The app's own id, if configured; otherwise learned from auth.test. */
     readonly appId?: string;
   };
-  /** Installation by OAuth (README › Installation); in sandbox mode the root fills these in. */
+  /** Installation by OAuth (docs/installations.md); in sandbox mode the root fills these in. */
   readonly oauth: {
     readonly clientId: string | undefined;
     readonly clientSecret: string | undefined;

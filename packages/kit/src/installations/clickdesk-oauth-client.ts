@@ -34,7 +34,7 @@ export interface ClickDeskOAuthClientOptions {
 export const SCOPES = 'chat:write conversations:read conversations:write visitors:read agents:read team:read';
 
 /**
- * The protocol side of installation (README › Installation), on `oauth4webapi`: the
+ * The protocol side of installation (docs/installations.md), on `oauth4webapi`: the
  * authorize URL, the callback's validation, the authorization_code and refresh_token grants
  * with client authentication by HTTP Basic. ClickDesk answers errors with HTTP 200 and
  * `{"ok":false,"error":…}` and calls its tokens `token_type: "bot"`; both are handled here.

@@ -29,7 +29,7 @@ const STATE_PROBLEMS: Record<Exclude<StateCheck, { ok: true }>['reason'], string
 };
 
 /**
- * The install flow (README › Installation): `GET /install` shows an "Add to ClickDesk"
+ * The install flow (docs/installations.md): `GET /install` shows an "Add to ClickDesk"
  * button carrying a signed single-use state bound to this browser by a cookie; ClickDesk's
  * consent page sends the browser back to `GET /oauth/callback`, which checks the state,
  * exchanges the code and stores the installation (replacing an earlier one of the team).

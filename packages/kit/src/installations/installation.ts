@@ -1,4 +1,4 @@
-/** One team's installation of the app (README › Installation): who, what scope, which tokens. */
+/** One team's installation of the app (docs/installations.md): who, what scope, which tokens. */
 export interface Installation {
   readonly teamId: string;
   readonly teamName: string;

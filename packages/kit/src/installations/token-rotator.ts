@@ -33,7 +33,7 @@ export interface TokenRotatorOptions {
 }
 
 /**
- * The bot token of each team, kept valid (README › Installation). A token is refreshed
+ * The bot token of each team, kept valid (docs/installations.md). A token is refreshed
  * ahead of its expiry, by a sweep and on use, and again when ClickDesk answers `token_expired`.
  * One refresh per team at a time across instances: the store's lease decides who presents the
  * refresh token; the new pair is committed before anyone uses it; the others re-read it.

@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { InstallationSummary } from '../installations/installation';
 
 /**
- * Installations and token rotation (README › Installation). No team ids as labels: the
+ * Installations and token rotation (docs/installations.md). No team ids as labels: the
  * earliest expiry stands for all teams, which is what an alert needs.
  */
 export class InstallationMetrics {

@@ -8,7 +8,7 @@ const echo: ChatHandler = {
   },
 };
 
-/** The README's fault curl: POST /sandbox/limits tightens (and restores) a method's limit. */
+/** The `limits` fault switch of docs/sandbox.md: POST /sandbox/limits tightens (and restores) a method's limit. */
 async function setLimit(pair: SandboxPair, limit: number): Promise<void> {
   const url = new URL('/sandbox/limits', pair.sim.credentials().apiUrl);
   const res = await fetch(url, {

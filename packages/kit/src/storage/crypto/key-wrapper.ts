@@ -21,7 +21,7 @@ const NONCE = 24;
 /**
  * Wraps data keys under the current master key and unwraps them under whichever configured
  * master key wrapped them: nonce (24 bytes) ‖ crypto_aead_xchacha20poly1305_ietf, with associated
- * data binding the key to its row and its master key (see README, on-disk format).
+ * data binding the key to its row and its master key (docs/storage.md, on-disk format).
  */
 export class KeyWrapper {
   constructor(
