@@ -174,10 +174,10 @@ async function startInstance(
     },
     clickdesk: { apiUrl: sim.apiUrl, appToken: sim.options.appToken },
     logger: silentLogger(),
-    // The benchmark's own bot: every visitor message gets one reply, so every chat spends a bot token.
+    // The benchmark's own bot: it greets every chat, so every chat spends a bot token.
     handler: {
       handle: async ({ event }, ctx) => {
-        if (event.type === 'message' && event.sender.kind === 'visitor') await ctx.reply('Thanks, noted.');
+        if (event.type === 'conversation_started') await ctx.reply('Hello! How can I help?');
       },
     },
     inbox: storage.inbox,

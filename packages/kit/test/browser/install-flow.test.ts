@@ -51,6 +51,8 @@ tool.describeIf('install flow in a browser', () => {
     await page.getByRole('heading', { name: 'Install link not valid' }).waitFor();
 
     await page.goto(`${sim.url}/visitor/?team=${second.id}`);
+    await page.getByRole('textbox', { name: 'Your name' }).fill('Grace');
+    await page.getByRole('button', { name: 'Start chat' }).click();
     await page.locator('li[data-sender="bot"]').first().waitFor();
     await page.getByRole('textbox', { name: 'Your message' }).fill('How long does shipping take?');
     await page.getByRole('button', { name: 'Send' }).click();

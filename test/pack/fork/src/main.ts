@@ -1,0 +1,4 @@
+import { runBot } from '@clickdesk-bot/kit';
+import bot from './bot';
+
+runBot(bot);
