@@ -1,19 +1,13 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CONFIG_VARIABLES, loadBotSettings, loadConfig, z } from '@clickdesk-bot/kit';
 import bot from '../../src/bot';
+import { readsEnvironment, sourceFiles } from '../terms/source-scan';
 
 const root = path.join(__dirname, '../..');
 const example = readFileSync(path.join(root, '.env.example'), 'utf8');
 const documented = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
 const botVariables = Object.keys(bot.settings?.shape ?? {});
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? sourceFiles(full) : full.endsWith('.ts') ? [full] : [];
-  });
-}
 
 describe('.env.example', () => {
   it('lists every variable the app and the bot read, each with a comment above it', () => {
@@ -34,9 +28,12 @@ describe('.env.example', () => {
 
 describe("the bot's settings", () => {
   it('come through its settings schema: nothing in src/ reads process.env', () => {
-    const offenders = sourceFiles(path.join(root, 'src')).filter((f) =>
-      /process\.env/.test(readFileSync(f, 'utf8')),
-    );
+    const offenders = sourceFiles(path.join(root, 'src'))
+      .filter(readsEnvironment)
+      .map(
+        (f) =>
+          `${path.relative(root, f)} reads process.env: declare the setting in defineBot({ settings }) and list it in .env.example`,
+      );
     expect(offenders).toEqual([]);
   });
 

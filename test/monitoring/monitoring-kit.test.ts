@@ -7,8 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { loadFaq } from '@clickdesk-bot/kit';
-import { faqBot } from '../../src/bot/faq-bot';
+import { FaqHandler } from '../../packages/kit/test/helpers/faq-handler';
 import { AppMetrics } from '../../packages/kit/src/metrics/app-metrics';
 import {
   AWAITED_METRICS,
@@ -348,7 +347,7 @@ prometheus.describeIf('dashboards and rules against a real Prometheus scraping t
 
   beforeAll(async () => {
     pair = await startLifecyclePair('sqlite', {
-      handler: { handle: faqBot(loadFaq(path.join(root, 'src/bot/faq.json'))) },
+      handler: new FaqHandler(),
       simulator: { agentJoinDelayMs: 100 },
     });
     const appPort = new URL(pair.webhookUrl).port;

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { opensConnections, readsEnvironment, sourceFiles } from '../terms/source-scan';
 
 const root = path.join(__dirname, '../..');
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
@@ -26,6 +27,12 @@ describe("the README's code", () => {
     expect(files.map((f) => f.file).sort()).toEqual(['src/bot/index.ts', 'test/bot.test.ts']);
   });
 
+  it("keeps the template's checks: no connection but ctx.fetch, no process.env", () => {
+    const bot = sourceFiles(path.join(fork, 'src'));
+    expect(bot).toHaveLength(1);
+    expect(bot.filter((f) => opensConnections(f) || readsEnvironment(f))).toEqual([]);
+  });
+
   it('type-checks under the project settings', () => {
     writeFileSync(
       path.join(fork, 'tsconfig.json'),
@@ -38,7 +45,7 @@ describe("the README's code", () => {
     expect(tsc.status).toBe(0);
   });
 
-  it("passes its own test: the bot answers as the README says, counted at the simulator", () => {
+  it('passes its own test: the bot answers as the README says, counted at the simulator', () => {
     const jest = spawnSync(
       process.execPath,
       [

@@ -3,15 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import { loadFaq } from '@clickdesk-bot/kit';
-import { faqBot } from '../../src/bot/faq-bot';
+import { FaqHandler } from '../../packages/kit/test/helpers/faq-handler';
 import { wireSandboxInstalls } from '../../packages/kit/src/sandbox-mode/sandbox-installs';
 import { startLifecyclePair, type LifecyclePair } from '../../packages/kit/test/helpers/lifecycle-pair';
 import { findTool } from '../../packages/kit/test/helpers/require-tool';
 
 const run = promisify(execFile);
 const curl = findTool('curl', 'install it with: apt-get install curl');
-const faq = loadFaq(path.join(__dirname, '../../src/bot/faq.json'));
 
 /** The curl lines of the fault switches in docs/sandbox.md, in order. */
 function docCurls(): string[] {
@@ -43,7 +41,7 @@ curl.describeIf('the fault switches of docs/sandbox.md', () => {
 
   beforeAll(async () => {
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-    p = await startLifecyclePair('sqlite', { handler: { handle: faqBot(faq) }, logger });
+    p = await startLifecyclePair('sqlite', { handler: new FaqHandler(), logger });
     await wireSandboxInstalls({ sandbox: p.sim, app: p.app, storage: p.storage, logger });
   });
   afterAll(() => p?.stop());

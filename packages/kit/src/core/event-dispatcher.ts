@@ -12,7 +12,7 @@ import { EffectCollector, type HandlerServices } from './effect-collector';
 import { jitteredBackoff } from './jittered-backoff';
 import type { EventInbox } from './event-inbox';
 import type { FaultPoint } from './fault-point';
-import { CodedError, describeError } from '../errors';
+import { CodedError, describeError, isCodedError } from '../errors';
 
 const isOwnEcho = ({ event }: InboundEvent): boolean =>
   event.type === 'message' && event.sender.kind === 'bot';
@@ -21,6 +21,27 @@ const refuseFetch: typeof fetch = () =>
   Promise.reject(
     new CodedError('EGRESS_BLOCKED', 'this handler was given no fetch: no origin may be reached'),
   );
+
+/**
+ * A handler's error as the log may carry it (Terms 7): a bot's own error message can hold what the
+ * visitor wrote, so it is kept at debug level only; the log says which error and where it arose.
+ * The kit's own coded errors (EGRESS_BLOCKED…) say nothing of the chat and pass unchanged.
+ */
+function handlerFailure(err: unknown): CodedError {
+  if (isCodedError(err)) return err;
+  const name = err instanceof Error ? err.name : typeof err;
+  const at =
+    err instanceof Error
+      ? err.stack
+          ?.split('\n')
+          .slice(1, 4)
+          .map((line) => line.trim())
+          .join(' < ')
+      : undefined;
+  return new CodedError('HANDLER_FAILED', `the bot's handler threw ${name}${at ? ` ${at}` : ''}`, {
+    cause: err,
+  });
+}
 
 export interface EventDispatcherOptions {
   inbox: EventInbox;
@@ -142,8 +163,13 @@ export class EventDispatcher {
         this.opts.onApplied?.(event);
         const completion = new EffectCollector(event, conversation, log, this.services);
         // The bot's own messages come back as events; a handler sees them only if it asks.
-        if (handler.receivesOwnMessages === true || !isOwnEcho(event))
-          await handler.handle(event, completion);
+        if (handler.receivesOwnMessages === true || !isOwnEcho(event)) {
+          try {
+            await handler.handle(event, completion);
+          } catch (err) {
+            throw handlerFailure(err);
+          }
+        }
         this.opts.faultPoint?.('during-handler');
         const outcome = await inbox.complete(event.eventId, completion.result());
         this.opts.faultPoint?.('after-outbox-commit');
@@ -159,16 +185,25 @@ export class EventDispatcher {
         return;
       } catch (err) {
         const error = describeError(err);
+        // A bot's error is stored by its class name (Error, TypeError…), never by its message.
+        let reason = error.code;
+        if (isCodedError(err, 'HANDLER_FAILED') && err.cause instanceof Error) {
+          reason = err.cause.name;
+          log().debug(
+            { message: err.cause.message },
+            "the handler's error message (debug only: it may carry chat Data)",
+          );
+        }
         let attempts = local;
         try {
-          attempts = await inbox.failed(event.eventId, error.code);
+          attempts = await inbox.failed(event.eventId, reason);
         } catch {
           // Storage is failing too: count this process's attempts.
         }
         if (attempts >= maxAttempts) {
           log().error({ err: error, attempts }, 'event handler kept failing; event dead-lettered');
           try {
-            await inbox.deadLetter(event.eventId, `handler_failed:${error.code}`);
+            await inbox.deadLetter(event.eventId, `handler_failed:${reason}`);
           } catch (deadErr) {
             log().error(
               { err: describeError(deadErr) },

@@ -17,7 +17,7 @@ export function createEgressFetch(
       return Promise.reject(
         new CodedError(
           'EGRESS_BLOCKED',
-          `outbound request to ${url.origin} refused: only ${[...allowed].join(', ') || 'no origin'} may be reached. A bot's own services go in its defineBot({ egress }), others in EGRESS_ALLOWED_ORIGINS`,
+          `outbound request to ${url.origin} refused: ${allowed.size > 0 ? `only ${[...allowed].join(', ')} may be reached` : 'no origin may be reached'}. A bot's own services go in its defineBot({ egress }), others in EGRESS_ALLOWED_ORIGINS`,
         ),
       );
     }

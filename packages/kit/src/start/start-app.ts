@@ -127,7 +127,13 @@ export async function startApp<S extends BotSettingsSchema>(
   const servers: Server[] = [];
   let stopping: Promise<{ drained: boolean }> | undefined;
   try {
-    const botEgress = bot.egress?.(settings) ?? [];
+    const botEgress = (bot.egress?.(settings) ?? []).map((origin) => {
+      if (URL.canParse(origin) && /^https?:$/.test(new URL(origin).protocol)) return origin;
+      throw new CodedError(
+        'CONFIG_INVALID',
+        `The bot's egress names "${origin}", which is not an http(s) URL: return the URLs of its services (e.g. from its settings).`,
+      );
+    });
     const handler = asChatHandler(
       await bot.create({ settings, logger: logger.child({ part: 'bot', bot: bot.name }) }),
     );
@@ -168,7 +174,15 @@ export async function startApp<S extends BotSettingsSchema>(
       onFatal:
         options.onFatal ?? ((err) => logger.fatal({ err: describeError(err) }, 'ClickDesk refused the app')),
     });
-    if (botEgress.length > 0) logger.info({ origins: botEgress }, 'the bot may reach these origins');
+    const handlerOrigins = [
+      ...new Set([...config.egressAllowedOrigins, ...botEgress].map((o) => new URL(o).origin)),
+    ];
+    logger.info(
+      { origins: handlerOrigins },
+      handlerOrigins.length > 0
+        ? "the bot's ctx.fetch may reach these origins"
+        : "the bot's ctx.fetch reaches no origin (declare its services in defineBot({ egress }))",
+    );
     const server = await explainPortInUse(
       'HTTP_PORT',
       config.http.port,

@@ -119,6 +119,10 @@ tool.describeIf('visitor chat page in a browser', () => {
     expect(await page.locator('li[data-sender="system"]').allTextContents()).toEqual(
       expect.arrayContaining(['Transferring you to a member of the team…', 'Alex Agent joined the chat']),
     );
+    // People have the chat now: the page waits for no bot answer.
+    await typeAndSend(page, 'thanks, Alex');
+    await page.locator('li[data-sender="visitor"]', { hasText: 'thanks, Alex' }).waitFor();
+    expect(await page.locator('#typing').isVisible()).toBe(false);
     expect(await botSays.allTextContents()).toEqual([
       expect.stringContaining(faq.greeting),
       expect.stringContaining('Orders ship within 2 working days'),

@@ -24,6 +24,8 @@
   var nameInput = document.getElementById('name');
   // The name this page gives ClickDesk for the visitor; a reset's new chat keeps it.
   var visitorName = '';
+  // Set once an agent or ClickDesk's handover notice speaks in this chat.
+  var withPeople = false;
 
   function setStatus(text) {
     status.textContent = text;
@@ -69,6 +71,8 @@
   }
 
   function awaitAnswer(what) {
+    // Once people have the chat (a handover, an agent), the bot is quiet by design: wait for no one.
+    if (withPeople) return;
     typingText.textContent = what;
     typing.hidden = false;
     clearTimeout(noAnswerTimer);
@@ -89,8 +93,8 @@
       showNotice([
         'No answer after ' +
           NO_ANSWER_MS / 1000 +
-          ' seconds. The bot may be stopped or busy: ' +
-          'look at the terminal running npm start, or type "talk to a human".',
+          ' seconds. The bot may be stopped, busy or failing: ' +
+          'the log in the terminal running npm start says which.',
       ]);
     });
   }
@@ -98,6 +102,7 @@
   function show(m) {
     if (seen[m.id]) return;
     seen[m.id] = true;
+    if (m.sender === 'agent' || m.sender === 'system') withPeople = true;
     if (m.sender !== 'visitor') answered();
     var li = document.createElement('li');
     li.className = 'msg ' + m.sender;
@@ -189,6 +194,7 @@
     sessionStorage.removeItem(STORE);
     chat = null;
     seen = {};
+    withPeople = false;
     log.textContent = '';
     answered();
     hideNotice();

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   createLogger,
-  silentLogger,
   startApp,
   type BotDefinition,
   type BotSettingsSchema,
@@ -12,6 +11,7 @@ import {
 } from '@clickdesk-bot/kit';
 import { Simulator } from '../simulator';
 import type { SimulatorOptions } from '../simulator-options';
+import { AppLog, type LogLevel } from './app-log';
 import { SandboxChat } from './sandbox-chat';
 
 export interface BotSandboxOptions {
@@ -22,7 +22,7 @@ export interface BotSandboxOptions {
   /** Simulator options (timings, limits, fault switches). */
   simulator?: Partial<SimulatorOptions>;
   /** The app's log lines on stdout at this level (e.g. `debug` while a test misbehaves); silent by default. */
-  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  logLevel?: LogLevel;
   /** How long `start` waits for the app's first ClickDesk link. */
   connectTimeoutMs?: number;
 }
@@ -46,6 +46,7 @@ export async function startBotSandbox<S extends BotSettingsSchema>(
   bot: BotDefinition<S>,
   options: BotSandboxOptions = {},
 ): Promise<BotSandbox> {
+  const appLog = new AppLog(options.logLevel);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'clickdesk-bot-test-'));
   const simulator = new Simulator({
     ackTimeoutMs: 1_000,
@@ -75,7 +76,7 @@ export async function startBotSandbox<S extends BotSettingsSchema>(
         ...options.env,
       },
       simulator,
-      logger: options.logLevel && options.logLevel !== 'silent' ? createLogger(options.logLevel) : silentLogger(),
+      logger: createLogger(appLog.level, appLog),
     });
     const deadline = Date.now() + (options.connectTimeoutMs ?? 5_000);
     while (running.app.gateway.openConnections === 0) {
@@ -95,7 +96,7 @@ export async function startBotSandbox<S extends BotSettingsSchema>(
     running: app,
     openChat: (visitor = {}) => {
       const chat = simulator.startVisitorChat(visitor.name ?? 'Test Visitor', visitor.email, visitor.pageUrl);
-      return new SandboxChat(simulator, chat.conversationId, chat.visitorId);
+      return new SandboxChat(simulator, chat.conversationId, chat.visitorId, () => appLog.recentProblems());
     },
     async stop() {
       await app.stop();

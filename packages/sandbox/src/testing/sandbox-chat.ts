@@ -12,6 +12,8 @@ export class SandboxChat {
     private readonly simulator: Simulator,
     readonly conversationId: string,
     readonly visitorId: string,
+    /** The app's latest warnings and errors, quoted when a wait fails. */
+    private readonly appProblems: () => readonly string[] = () => [],
   ) {}
 
   /** The visitor writes a message. */
@@ -61,10 +63,15 @@ export class SandboxChat {
   private async until(done: () => boolean, what: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!done()) {
-      if (Date.now() > deadline)
+      if (Date.now() > deadline) {
+        const problems = this.appProblems();
         throw new Error(
-          `waited ${timeoutMs} ms for ${what}; the chat so far:\n  ${this.transcript().join('\n  ') || '(empty)'}`,
+          `waited ${timeoutMs} ms for ${what}; the chat so far:\n  ${this.transcript().join('\n  ') || '(empty)'}` +
+            (problems.length > 0
+              ? `\nthe app's latest warnings and errors:\n  ${problems.join('\n  ')}`
+              : ''),
         );
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
   }
