@@ -54,7 +54,7 @@ export const TERMS_MATRIX: ClauseRow[] = [
         file: 'packages/kit/test/clickdesk/gateway-resilience.test.ts',
         title: 'backs off on "too_many_websockets" and keeps serving on the links it has',
       },
-      { file: 'test/terms/egress-and-dependencies.test.ts', title: 'reaches only the allowed origins' },
+      { file: 'packages/kit/test/policy/egress-fetch.test.ts', title: 'reaches only the allowed origins' },
     ],
   },
   {
