@@ -348,7 +348,8 @@ export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '7',
     obligation: 'Maintain a user agreement and privacy policy',
-    control: '/privacy and /terms templates linked from the visitor-facing chat page',
+    control:
+      '/privacy and /terms pages naming the operator (OPERATOR_NAME, OPERATOR_CONTACT), linked from the visitor-facing chat page',
     tests: [
       {
         file: 'packages/kit/test/lifecycle/access-export.test.ts',
@@ -358,9 +359,14 @@ export const TERMS_MATRIX: ClauseRow[] = [
         file: 'packages/kit/test/lifecycle/access-export.test.ts',
         title: 'is linked from the visitor-facing chat page',
       },
+      {
+        file: 'packages/kit/test/lifecycle/access-export.test.ts',
+        title:
+          'names the operator and its contact from OPERATOR_NAME and OPERATOR_CONTACT, escaped, or says to set them',
+      },
     ],
     operator:
-      'Fill in the /privacy and /terms templates (packages/kit/src/http/legal-pages.ts) with your organisation, contact and legal basis; keep them at least as protective as ClickDesk’s.',
+      'Set OPERATOR_NAME and OPERATOR_CONTACT, which the /privacy and /terms pages name (start-up warns in live mode while they are unset); check the pages state your legal basis and stay at least as protective as ClickDesk’s.',
   },
   {
     clause: '8.1',

@@ -76,6 +76,7 @@ export type BotAppConfig = Pick<
   | 'metricsPort'
   | 'rate'
   | 'httpServer'
+  | 'operator'
 >;
 
 export interface BotAppOptions {
@@ -412,7 +413,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     }),
     routers: [
       ...(config.metricsPort === undefined ? [metricsRoute] : []),
-      { path: '/', router: legalPagesRouter() },
+      { path: '/', router: legalPagesRouter(config.operator) },
       ...(installs && oauthClient && tokens
         ? [
             {

@@ -127,6 +127,8 @@ const schema = z
       }),
     ),
     ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    OPERATOR_NAME: z.string().min(1).max(200).optional(),
+    OPERATOR_CONTACT: z.string().min(3).max(200).optional(),
     RECEIPT_SIGNING_KEY_FILE: z.string().min(1).optional(),
     FRESHNESS_CHECK_INTERVAL_MS: int(1_000, 3_600_000).default(300_000),
     MESSAGE_RETENTION_DAYS: int(1, 3650).default(30),
@@ -293,6 +295,8 @@ export interface AppConfig {
     /** Rotate (and retire the old key) at least this often: erasures reach layer (c) only then. */
     readonly masterKeyMaxAgeDays: number;
   };
+  /** Who runs the app, named on /privacy and /terms (Terms 7). */
+  readonly operator: { readonly name: string | undefined; readonly contact: string | undefined };
   readonly lifecycle: {
     readonly webhookSecrets: readonly string[];
     readonly adminToken: string | undefined;
@@ -397,6 +401,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       instanceId: v.INSTANCE_ID,
       masterKeyMaxAgeDays: v.MASTER_KEY_MAX_AGE_DAYS,
     },
+    operator: { name: v.OPERATOR_NAME, contact: v.OPERATOR_CONTACT },
     lifecycle: {
       webhookSecrets: v.WEBHOOK_SECRETS,
       adminToken: v.ADMIN_TOKEN,

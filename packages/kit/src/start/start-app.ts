@@ -120,6 +120,11 @@ export async function startApp<S extends BotSettingsSchema>(
     observer: metrics.cryptoObserver(),
     logger: logger.child({ part: 'storage' }),
   });
+  if (config.mode === 'live' && (!config.operator.name || !config.operator.contact))
+    logger.warn(
+      { code: 'LEGAL_PAGES_INCOMPLETE' },
+      '/privacy and /terms still show placeholders: set OPERATOR_NAME and OPERATOR_CONTACT (Terms 7)',
+    );
   logger.info(
     { storage: storage.kind, dataDir: storage.kind === 'sqlite' ? config.storage.dataDir : undefined },
     'storage open',

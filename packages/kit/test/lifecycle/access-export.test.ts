@@ -1,6 +1,8 @@
+import express from 'express';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import request from 'supertest';
+import { legalPagesRouter } from '../../src/http/legal-pages';
 import { requireSecureChannel } from '../../src/http/admin-router';
 import { secureExpress } from '../../src/http/secure-express';
 import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
@@ -130,6 +132,21 @@ describe('privacy policy and user agreement (Terms 7)', () => {
       expect(res.text).toContain('href="/terms"');
       expect(res.headers['content-security-policy']).toBeDefined();
     }
+  });
+
+  it('names the operator and its contact from OPERATOR_NAME and OPERATOR_CONTACT, escaped, or says to set them', async () => {
+    const named = express().use(legalPagesRouter({ name: 'Tea & <Co>', contact: 'privacy@tea.example' }));
+    for (const page of ['/privacy', '/terms']) {
+      const res = await request(named).get(page);
+      expect(res.text).toContain('<strong>Tea &amp; &lt;Co&gt;</strong>');
+      expect(res.text).toContain('privacy@tea.example');
+      expect(res.text).not.toContain('[');
+    }
+    const unset = await request(express().use(legalPagesRouter({ name: undefined, contact: undefined }))).get(
+      '/privacy',
+    );
+    expect(unset.text).toContain('[your organisation: set OPERATOR_NAME]');
+    expect(unset.text).toContain('[contact address: set OPERATOR_CONTACT]');
   });
 
   it('is linked from the visitor-facing chat page', async () => {
