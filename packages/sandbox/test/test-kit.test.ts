@@ -51,14 +51,14 @@ describe('startBotSandbox', () => {
     }
   });
 
-  it('refuses settings the bot declares as invalid, naming the variable', async () => {
+  it("refuses invalid settings, the app's and the bot's in one message naming each variable", async () => {
     const bot = defineBot({
       name: 'strict',
       settings: z.object({ ORDERS_URL: z.url() }),
       create: () => () => Promise.resolve(),
     });
-    await expect(startBotSandbox(bot, { env: { ORDERS_URL: 'nope' } })).rejects.toThrow(
-      /ORDERS_URL: .*\(got "nope"\)/,
+    await expect(startBotSandbox(bot, { env: { ORDERS_URL: 'nope', LOG_LEVEL: 'loud' } })).rejects.toThrow(
+      /^Invalid configuration:\n {2}LOG_LEVEL: .*\(got "loud"\)\n {2}ORDERS_URL: .*\(got "nope"\)\nFix these variables/,
     );
   });
 

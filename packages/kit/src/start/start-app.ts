@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createBotApp, type BotApp, type ClickDeskCredentials } from '../app';
 import { checkStartMode } from '../config/check-start-mode';
-import { loadConfig, type AppConfig, type Env } from '../config/load-config';
+import { ConfigError, loadConfig, type AppConfig, type Env } from '../config/load-config';
 import { CodedError, describeError } from '../errors';
 import { listenHardened } from '../http/listen-hardened';
 import { createLogger } from '../logging/create-logger';
@@ -54,8 +54,20 @@ export async function startApp<S extends BotSettingsSchema>(
   options: StartAppOptions = {},
 ): Promise<RunningApp> {
   const env = options.env ?? process.env;
-  const config = loadConfig(env);
-  const settings = loadBotSettings(bot, env);
+  // The app's settings and the bot's are checked together: one failed start names every problem.
+  const problems: ConfigError[] = [];
+  const checked = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(err);
+      return undefined;
+    }
+  };
+  const config = checked(() => loadConfig(env));
+  const settings = checked(() => loadBotSettings(bot, env));
+  if (config === undefined || settings === undefined) throw ConfigError.merge(problems);
   checkStartMode(config, { sandboxIfUnconfigured: options.sandboxIfUnconfigured === true });
   const logger = options.logger ?? createLogger(config.logLevel);
   const reset = options.reset === true;
