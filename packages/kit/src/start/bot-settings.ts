@@ -1,4 +1,4 @@
-import { cleanEnv, configError, type Env } from '../config/load-config';
+import { cleanEnv, configError, type Env } from '../config/config-error';
 import type { BotDefinition, BotSettingsSchema } from './define-bot';
 import type { z } from 'zod';
 
