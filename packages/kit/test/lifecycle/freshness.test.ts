@@ -29,7 +29,11 @@ describe('24-hour freshness', () => {
     p.sim.visitorSays(c.conversationId, `hello from ${name}`);
     const who: Subject = { kind: 'visitor', id: c.visitorId };
     const deadline = Date.now() + 5_000;
-    while (JSON.stringify(await held(who)) !== JSON.stringify({ profile: true, messages: 1 })) {
+    // The profile is written just before the conversation, in the same apply: wait for both.
+    const stored = async () =>
+      JSON.stringify(await held(who)) === JSON.stringify({ profile: true, messages: 1 }) &&
+      (await p.storage.conversations.get(p.sim.team.id, c.conversationId)) !== undefined;
+    while (!(await stored())) {
       if (Date.now() > deadline) throw new Error(`${name} was not stored`);
       await new Promise((r) => setTimeout(r, 20));
     }
