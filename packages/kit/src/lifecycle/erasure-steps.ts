@@ -25,7 +25,27 @@ export function erasureSteps(job: Job, dialect: SqlDatabase['dialect']): DeleteS
     const p = [s.teamId, s.subjectRef];
     const steps: DeleteStep[] = [];
     if (s.subjectKind === 'visitor') {
-      // The visitor's conversations whole: agent, bot and system messages too (Terms 6.3).
+      // The visitor's conversations whole (Terms 6.3): agent, bot and system messages, and every
+      // event of them (the bot's echoes too), with what they were still to send. The conversation
+      // rows go last, so each step can still find the conversations.
+      const ofConversations =
+        'conversation_ref IN (SELECT conversation_ref FROM conversations WHERE team_id = ? AND visitor_ref = ?)';
+      steps.push(
+        {
+          table: 'outbox',
+          name: 'outbox_effects',
+          where: `team_id = ? AND event_id IN (SELECT event_id FROM inbox WHERE team_id = ? AND ${ofConversations})`,
+          params: [s.teamId, s.teamId, ...p],
+          key: 'effect_id',
+        },
+        {
+          table: 'inbox',
+          name: 'inbox_events',
+          where: `team_id = ? AND ${ofConversations}`,
+          params: [s.teamId, ...p],
+          key: 'event_id',
+        },
+      );
       steps.push({
         table: 'messages',
         name: 'messages',

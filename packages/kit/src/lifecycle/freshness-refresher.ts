@@ -60,6 +60,7 @@ export class FreshnessRefresher {
         ctx.open<Record<string, string>>(
           { table: 'profiles', teamId: p.team_id, recordId: p.subject_ref, field: 'body' },
           p.body,
+          { subjectRef: p.subject_ref },
         ),
       );
       if (!fields?.id) continue;
@@ -84,8 +85,13 @@ export class FreshnessRefresher {
       }
     }
 
-    const conversations = await ctx.db.all<{ team_id: string; conversation_ref: string; body: Buffer }>(
-      'SELECT team_id, conversation_ref, body FROM conversations WHERE confirmed_at < ? AND confirmed_at >= ? ORDER BY confirmed_at LIMIT ?',
+    const conversations = await ctx.db.all<{
+      team_id: string;
+      conversation_ref: string;
+      visitor_ref: string;
+      body: Buffer;
+    }>(
+      'SELECT team_id, conversation_ref, visitor_ref, body FROM conversations WHERE confirmed_at < ? AND confirmed_at >= ? ORDER BY confirmed_at LIMIT ?',
       [staleBefore, ctx.freshSince(), batch],
     );
     for (const c of conversations) {
@@ -93,6 +99,7 @@ export class FreshnessRefresher {
         ctx.open<{ conversationId?: string }>(
           { table: 'conversations', teamId: c.team_id, recordId: c.conversation_ref, field: 'body' },
           c.body,
+          { subjectRef: c.visitor_ref },
         ),
       );
       if (!body?.conversationId) continue;

@@ -16,14 +16,16 @@ export async function exportSubject(
   const rows = await ctx.db.all<{
     event_id: string;
     sender_kind: string;
+    subject_ref: string;
+    conversation_ref: string;
     body: Buffer;
     created_at: number;
     confirmed_at: number;
   }>(
     // A visitor's conversations whole (agent and bot messages too); an agent's own messages.
     subject.kind === 'visitor'
-      ? 'SELECT event_id, sender_kind, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND (subject_ref = ? OR conversation_ref IN (SELECT conversation_ref FROM conversations WHERE team_id = ? AND visitor_ref = ?)) AND confirmed_at >= ? ORDER BY created_at, event_id'
-      : 'SELECT event_id, sender_kind, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND subject_ref = ? AND confirmed_at >= ? ORDER BY created_at, event_id',
+      ? 'SELECT event_id, sender_kind, subject_ref, conversation_ref, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND (subject_ref = ? OR conversation_ref IN (SELECT conversation_ref FROM conversations WHERE team_id = ? AND visitor_ref = ?)) AND confirmed_at >= ? ORDER BY created_at, event_id'
+      : 'SELECT event_id, sender_kind, subject_ref, conversation_ref, body, created_at, confirmed_at FROM messages WHERE team_id = ? AND subject_ref = ? AND confirmed_at >= ? ORDER BY created_at, event_id',
     subject.kind === 'visitor'
       ? [teamId, ref, teamId, ref, ctx.freshSince()]
       : [teamId, ref, ctx.freshSince()],
@@ -32,6 +34,7 @@ export async function exportSubject(
     const body = await ctx.open<{ text: string; ts: string; senderId: string; conversationId?: string }>(
       { table: 'messages', teamId, recordId: row.event_id, field: 'body' },
       row.body,
+      { subjectRef: row.subject_ref, conversationRef: row.conversation_ref },
     );
     if (body) {
       messages.push({
@@ -60,6 +63,7 @@ export async function exportSubject(
       const body = await ctx.open<{ visitorId: string }>(
         { table: 'conversations', teamId, recordId: c.conversation_ref, field: 'body' },
         c.body,
+        { subjectRef: ref },
       );
       if (body) conversations.push({ status: c.status, started_at: c.started_at });
     }
@@ -72,6 +76,7 @@ export async function exportSubject(
     ? await ctx.open<Record<string, string>>(
         { table: 'profiles', teamId, recordId: ref, field: 'body' },
         profileRow.body,
+        { subjectRef: ref },
       )
     : undefined;
   // Waiting to be handled, or dead-lettered (a handled event keeps only its id). A message stored

@@ -6,7 +6,7 @@ import { adminQuery } from './storage-fixtures';
 
 /**
  * The raw files a forensic reader would take: SQLite's database, -wal and -shm; PostgreSQL's
- * relation files (heap and TOAST, every 1 GB segment) of the app's tables in the fixture's
+ * relation files (heap, TOAST and indexes, every 1 GB segment) of the app's tables in the fixture's
  * schema, found with pg_relation_filepath under SHOW data_directory (tests run on the same
  * machine as the server, as a user that can read them).
  */
@@ -17,12 +17,14 @@ export async function rawDatabaseFiles(fx: StorageFixture): Promise<string[]> {
   for (const table of PURGED_TABLES) {
     const { rows } = await adminQuery(
       `SELECT pg_relation_filepath(c.oid) AS heap,
-              CASE WHEN c.reltoastrelid <> 0 THEN pg_relation_filepath(c.reltoastrelid) END AS toast
+              CASE WHEN c.reltoastrelid <> 0 THEN pg_relation_filepath(c.reltoastrelid) END AS toast,
+              ARRAY(SELECT pg_relation_filepath(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid) AS indexes
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2`,
       [fx.pgSchema, table],
     );
-    for (const rel of [rows[0]?.heap, rows[0]?.toast] as Array<string | null | undefined>) {
+    const row = rows[0] as { heap?: string; toast?: string | null; indexes?: string[] } | undefined;
+    for (const rel of [row?.heap, row?.toast, ...(row?.indexes ?? [])]) {
       if (!rel) continue;
       const base = path.join(dataDir, rel);
       for (let segment = 0; ; segment++) {

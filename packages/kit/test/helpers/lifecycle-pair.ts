@@ -47,6 +47,7 @@ export async function startLifecyclePair(
     ...FAST_SIMULATOR,
     agentJoinDelayMs: -1,
     webhook: { url: undefined, secrets: [WEBHOOK_SECRET], retries: 2, timeoutMs: 5_000, retryBaseMs: 10 },
+    ...options.simulator,
   });
   await sim.listen(0);
   const signer = ReceiptSigner.fromFile(await loadSodium(), path.join(fx.dataDir, 'receipt-signing.key'));

@@ -69,4 +69,60 @@ describe.each(STORAGE_KINDS)('a record whose data key is missing, on %s', (kind)
     expect(seen).toContainEqual(['decrypt', 'key_destroyed']);
     expect(seen).not.toContainEqual(['decrypt', 'key_missing']);
   });
+
+  describe("a record naming another subject's destroyed key", () => {
+    const V2 = { kind: 'visitor' as const, id: 'V2' };
+    /** V2's key destroyed (V2 erased); V1's message Ev-3 rewritten to name that key. */
+    async function swapInErasedKey(): Promise<void> {
+      const { db, ctx, keys } = p.storage.sql!;
+      await p.storage.messages.append({ ...say(99), conversationId: 'C2', subject: V2, sender: V2 });
+      const [v2row] = await db.all<{ body: Buffer }>("SELECT body FROM messages WHERE event_id = 'Ev-99'");
+      await keys.destroy('T1', 'subject', ctx.subjectRef('T1', V2));
+      const [row] = await db.all<{ body: Buffer }>("SELECT body FROM messages WHERE event_id = 'Ev-3'");
+      const body = Buffer.from(row!.body);
+      Buffer.from(ctx.cipher.keyIdOf(v2row!.body), 'hex').copy(body, 1); // the key id field
+      await db.run("UPDATE messages SET body = ? WHERE event_id = 'Ev-3'", [body]);
+      seen.length = 0;
+      logged.length = 0;
+    }
+
+    it('fails the read with KEY_MISSING (logged, counted), never as erased', async () => {
+      await swapInErasedKey();
+      await expect(p.storage.messages.listConversation('T1', 'C1')).rejects.toMatchObject({
+        code: 'KEY_MISSING',
+      });
+      expect(seen).toContainEqual(['decrypt', 'key_missing']);
+      expect(seen).not.toContainEqual(['decrypt', 'key_destroyed']);
+      expect(logged).toContainEqual(
+        expect.objectContaining({ code: 'KEY_MISSING', table: 'messages', recordId: 'Ev-3' }),
+      );
+    });
+
+    it('answers the access export with 500 KEY_MISSING, not 200 {erased: false} with 4 of 5 messages', async () => {
+      await swapInErasedKey();
+      const res = await request(p.app.http)
+        .get('/admin/subjects/visitor/V1?team_id=T1')
+        .set('authorization', 'Bearer an-admin-token-of-enough-length');
+      expect(res.status).toBe(500);
+      expect(res.body).toMatchObject({ ok: false, error: 'KEY_MISSING' });
+    });
+
+    it("still reads the agent's message in an erased visitor's conversation as erased (the visitor's key seals it)", async () => {
+      const { ctx, keys } = p.storage.sql!;
+      await p.storage.conversations.put({
+        teamId: 'T1',
+        conversationId: 'C1',
+        visitorId: 'V1',
+        status: 'bot',
+        startedAt: 1,
+      });
+      const agent = { kind: 'agent' as const, id: 'U1' };
+      await p.storage.messages.append({ ...say(50), subject: agent, sender: agent });
+      await keys.destroy('T1', 'subject', ctx.subjectRef('T1', V1));
+      seen.length = 0;
+      expect(await p.storage.messages.listConversation('T1', 'C1')).toEqual([]);
+      expect(seen).toContainEqual(['decrypt', 'key_destroyed']);
+      expect(seen).not.toContainEqual(['decrypt', 'key_missing']);
+    });
+  });
 });

@@ -16,6 +16,23 @@ export interface DataKey {
 
 export type CryptoOutcome = 'ok' | 'failed' | 'key_missing' | 'key_destroyed';
 
+/** Whose a data key was: a team's key (subjectRef '') or a subject's within the team. */
+export interface KeyOwner {
+  readonly teamId: string;
+  readonly scope: Scope;
+  readonly subjectRef: string;
+}
+
+/** DATA_KEY_DESTROYED, saying whose key it was, so a reader can tell an erasure from a foreign key id. */
+export class DestroyedKeyError extends CodedError {
+  constructor(
+    keyId: string,
+    readonly owner: KeyOwner,
+  ) {
+    super('DATA_KEY_DESTROYED', `data key ${keyId} was destroyed (erased Data)`);
+  }
+}
+
 export interface CryptoObserver {
   operation?(op: 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'shred', outcome: CryptoOutcome): void;
 }
@@ -185,7 +202,11 @@ export class KeyRing {
       );
     }
     if (!row.wrapped)
-      throw new CodedError('DATA_KEY_DESTROYED', `data key ${keyId} was destroyed (erased Data)`);
+      throw new DestroyedKeyError(keyId, {
+        teamId: row.team_id,
+        scope: row.scope,
+        subjectRef: row.subject_ref,
+      });
     return this.remember(row, this.wrapper.unwrap(row));
   }
 

@@ -222,6 +222,19 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     // index each step scanned the whole inbox (synchronously, on SQLite).
     sql: `CREATE INDEX inbox_handled ON inbox (handled_at) WHERE handled_at IS NOT NULL`,
   },
+  {
+    version: 10,
+    name: 'inbox events filed by conversation',
+    // Terms 6.3: a visitor's erasure removes every event of their conversations, the bot's echoes
+    // and the agent's messages included, whose rows name neither the visitor nor (once handled)
+    // their key. Rows stored before this version get the conversation of the message they carried;
+    // the others are pending (sealed under the visitor's key) or are pruned within a week.
+    sql: `
+      ALTER TABLE inbox ADD COLUMN conversation_ref TEXT;
+      UPDATE inbox SET conversation_ref = (SELECT m.conversation_ref FROM messages m WHERE m.event_id = inbox.event_id) WHERE conversation_ref IS NULL;
+      CREATE INDEX inbox_conversation ON inbox (team_id, conversation_ref)
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {

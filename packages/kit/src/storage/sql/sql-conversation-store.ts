@@ -3,6 +3,7 @@ import { StorageContext } from './storage-context';
 
 interface Row {
   conversation_ref: string;
+  visitor_ref: string;
   body: Buffer;
   status: ConversationRecord['status'];
   started_at: number;
@@ -30,7 +31,7 @@ export class SqlConversationStore implements ConversationStore {
         ? await this.gathered(teamId, ref)
         : (
             await this.ctx.db.all<Row>(
-              'SELECT conversation_ref, body, status, started_at, confirmed_at FROM conversations WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ?',
+              'SELECT conversation_ref, visitor_ref, body, status, started_at, confirmed_at FROM conversations WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ?',
               [teamId, ref, this.ctx.freshSince()],
             )
           )[0];
@@ -38,6 +39,7 @@ export class SqlConversationStore implements ConversationStore {
     const body = await this.ctx.open<{ visitorId: string }>(
       { table: 'conversations', teamId, recordId: ref, field: 'body' },
       row.body,
+      { subjectRef: row.visitor_ref },
     );
     if (!body) return undefined;
     const record: ConversationRecord = {
@@ -87,7 +89,7 @@ export class SqlConversationStore implements ConversationStore {
     for (const [teamId, refs] of teams) {
       void this.ctx.db
         .all<Row>(
-          'SELECT conversation_ref, body, status, started_at FROM conversations WHERE team_id = ? AND conversation_ref = ANY(?::text[]) AND confirmed_at >= ?',
+          'SELECT conversation_ref, visitor_ref, body, status, started_at FROM conversations WHERE team_id = ? AND conversation_ref = ANY(?::text[]) AND confirmed_at >= ?',
           [teamId, [...refs.keys()], this.ctx.freshSince()],
         )
         .then(

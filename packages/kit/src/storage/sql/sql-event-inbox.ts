@@ -78,6 +78,7 @@ export class SqlEventInbox implements EventInbox {
         ['event_id', 'text'],
         ['team_id', 'text'],
         ['subject_ref', 'text'],
+        ['conversation_ref', 'text'],
         ['received_at', 'bigint'],
         ['payload', 'bytea'],
         ['lease_owner', 'text'],
@@ -111,10 +112,15 @@ export class SqlEventInbox implements EventInbox {
       return 'duplicate';
     const key = await this.ctx.keyOf(event.teamId, ownerRef || undefined);
     const now = this.ctx.now();
+    // Filed by conversation too, so the visitor's erasure finds every event of the conversation
+    // (the bot's echoes and the agent's included) even after the payload is gone (Terms 6.3).
+    const conversationRef =
+      conversationId === undefined ? null : this.ctx.conversationRef(event.teamId, conversationId);
     const row = (payload: Buffer | null): unknown[] => [
       event.eventId,
       event.teamId,
       subjectRef,
+      conversationRef,
       now,
       payload,
       this.instanceId,
@@ -234,14 +240,21 @@ export class SqlEventInbox implements EventInbox {
     const own = this.reclaimOwn ? ' OR lease_owner = ?' : '';
     const ownParam = this.reclaimOwn ? [this.instanceId] : [];
     this.reclaimOwn = false;
-    const rows = await this.ctx.db.all<{ event_id: string; team_id: string }>(
-      `SELECT event_id, team_id FROM inbox WHERE handled_at IS NULL AND dead_at IS NULL AND (lease_until IS NULL OR lease_until < ?${own}) ORDER BY received_at LIMIT ?`,
+    const rows = await this.ctx.db.all<{
+      event_id: string;
+      team_id: string;
+      subject_ref: string;
+      conversation_ref: string | null;
+    }>(
+      `SELECT event_id, team_id, subject_ref, conversation_ref FROM inbox WHERE handled_at IS NULL AND dead_at IS NULL AND (lease_until IS NULL OR lease_until < ?${own}) ORDER BY received_at LIMIT ?`,
       [now, ...ownParam, limit],
     );
     if (rows.length === 0) return [];
     type Claimed = {
       event_id: string;
       team_id: string;
+      subject_ref: string;
+      conversation_ref: string | null;
       payload: Buffer | null;
       message: MessageRow | undefined;
     };
@@ -257,14 +270,23 @@ export class SqlEventInbox implements EventInbox {
         const [full] = await tx.all<{
           payload: Buffer | null;
           sender_kind: MessageRow['sender_kind'] | null;
+          message_subject_ref: string | null;
+          message_conversation_ref: string | null;
           body: Buffer | null;
         }>(
-          'SELECT i.payload, m.sender_kind, m.body FROM inbox i LEFT JOIN messages m ON m.event_id = i.event_id WHERE i.event_id = ?',
+          'SELECT i.payload, m.sender_kind, m.subject_ref AS message_subject_ref, m.conversation_ref AS message_conversation_ref, m.body FROM inbox i LEFT JOIN messages m ON m.event_id = i.event_id WHERE i.event_id = ?',
           [row.event_id],
         );
-        const message =
+        const message: MessageRow | undefined =
           full?.body && full.sender_kind
-            ? { ...row, sender_kind: full.sender_kind, body: full.body }
+            ? {
+                event_id: row.event_id,
+                team_id: row.team_id,
+                sender_kind: full.sender_kind,
+                body: full.body,
+                subject_ref: full.message_subject_ref ?? '',
+                conversation_ref: full.message_conversation_ref ?? '',
+              }
             : undefined;
         mine.push({ ...row, payload: full?.payload ?? null, message });
       }
@@ -280,6 +302,7 @@ export class SqlEventInbox implements EventInbox {
           event = await this.ctx.open<InboundEvent>(
             { table: 'inbox', teamId: row.team_id, recordId: row.event_id, field: 'payload' },
             row.payload,
+            { subjectRef: row.subject_ref, conversationRef: row.conversation_ref },
           );
         } else if (row.message && this.messages) {
           event = await this.messages.eventOf(row.message);

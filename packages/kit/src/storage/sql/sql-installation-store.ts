@@ -28,7 +28,7 @@ export class SqlInstallationStore implements InstallationStore {
   async get(teamId: string): Promise<Installation | undefined> {
     const [row] = await this.ctx.db.all<Row>('SELECT * FROM installations WHERE team_id = ?', [teamId]);
     if (!row) return undefined;
-    const body = await this.ctx.open<Sealed>(this.field(teamId), row.body);
+    const body = await this.ctx.open<Sealed>(this.field(teamId), row.body, { subjectRef: '' });
     // Its key was destroyed (the team was erased): the installation is gone with it.
     if (!body) return undefined;
     return {

@@ -22,6 +22,9 @@ export interface MessageRow {
   team_id: string;
   sender_kind: StoredMessage['sender']['kind'];
   body: Uint8Array;
+  /** Whom the row is filed under and its conversation: whose destroyed key means it was erased. */
+  subject_ref: string;
+  conversation_ref: string;
 }
 
 /** A message the inbox stores in the event's own commit. */
@@ -111,6 +114,7 @@ export class SqlMessageStore implements MessageStore {
     const body = await this.ctx.open<Body>(
       { table: 'messages', teamId: row.team_id, recordId: row.event_id, field: 'body' },
       row.body,
+      { subjectRef: row.subject_ref, conversationRef: row.conversation_ref },
     );
     if (!body || body.eventTime === undefined) return undefined;
     return {
@@ -132,16 +136,19 @@ export class SqlMessageStore implements MessageStore {
     const rows = await this.ctx.db.all<{
       event_id: string;
       sender_kind: StoredMessage['sender']['kind'];
+      subject_ref: string;
       body: Buffer;
     }>(
-      'SELECT event_id, sender_kind, body FROM messages WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ? ORDER BY created_at, event_id',
+      'SELECT event_id, sender_kind, subject_ref, body FROM messages WHERE team_id = ? AND conversation_ref = ? AND confirmed_at >= ? ORDER BY created_at, event_id',
       [teamId, this.ctx.conversationRef(teamId, conversationId), this.ctx.freshSince()],
     );
     const out: StoredMessage[] = [];
+    const conversationRef = this.ctx.conversationRef(teamId, conversationId);
     for (const row of rows) {
       const body = await this.ctx.open<Body>(
         { table: 'messages', teamId, recordId: row.event_id, field: 'body' },
         row.body,
+        { subjectRef: row.subject_ref, conversationRef },
       );
       if (!body) continue;
       out.push({

@@ -75,12 +75,13 @@ export class SqlOutbox implements Outbox {
       effect_id: string;
       event_id: string;
       team_id: string;
+      subject_ref: string;
       payload: Buffer;
       tries: number;
       attempted_at: number | null;
       created_at: number;
     }>(
-      `SELECT o.effect_id, o.event_id, o.team_id, o.payload, o.tries, o.attempted_at, o.created_at FROM outbox o
+      `SELECT o.effect_id, o.event_id, o.team_id, o.subject_ref, o.payload, o.tries, o.attempted_at, o.created_at FROM outbox o
        WHERE o.state = 'pending' AND o.next_at <= ? AND (o.lease_until IS NULL OR o.lease_until < ?${own})
          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.lane = o.lane AND p.state = 'pending' AND p.seq < o.seq)
        ORDER BY o.seq LIMIT ?`,
@@ -106,6 +107,7 @@ export class SqlOutbox implements Outbox {
         payload = await this.ctx.open<Payload>(
           { table: 'outbox', teamId: row.team_id, recordId: row.effect_id, field: 'payload' },
           row.payload,
+          { subjectRef: row.subject_ref },
         );
       } catch (err) {
         await this.deadLetter(row.effect_id, `undecryptable:${describeError(err).code}`);

@@ -33,6 +33,7 @@ export class SqlProfileStore implements ProfileStore {
     const body = await this.ctx.open<Record<string, string>>(
       { table: 'profiles', teamId, recordId: ref, field: 'body' },
       row.body,
+      { subjectRef: ref },
     );
     if (!body) return undefined;
     const { id: _id, ...fields } = body;
@@ -62,6 +63,7 @@ export class SqlProfileStore implements ProfileStore {
       ? this.ctx.open<Record<string, string>>(
           { table: 'profiles', teamId, recordId: TEAM_REF, field: 'body' },
           row.body,
+          { subjectRef: '' },
         )
       : undefined;
   }

@@ -4,7 +4,8 @@ import { Worker } from 'node:worker_threads';
  * A worker thread with its own connection to the database, so the event loop never waits on a
  * checkpoint. `passive()` copies what it can without blocking anyone; `truncate()` succeeds only
  * when every frame is in the database file and no reader still uses the WAL, and then empties
- * the file. It waits at most `busyMs` for a lock, and reports failure rather than blocking longer.
+ * the file; `vacuum()` rebuilds the whole database file. It waits at most `busyMs` for a lock,
+ * and reports failure rather than blocking longer.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -18,6 +19,11 @@ parentPort.on('message', (mode) => {
     return;
   }
   try {
+    if (mode === 'VACUUM') {
+      db.exec('VACUUM');
+      parentPort.postMessage({ busy: 0, frames: 0, reason: '' });
+      return;
+    }
     const r = db.pragma('wal_checkpoint(' + mode + ')')[0];
     parentPort.postMessage({ busy: r.busy, frames: r.log, reason: r.busy ? 'a reader or writer still uses the WAL' : '' });
   } catch (err) {
@@ -36,6 +42,8 @@ export interface CheckpointOutcome {
 export interface Checkpointer {
   passive(): Promise<CheckpointOutcome>;
   truncate(): Promise<CheckpointOutcome>;
+  /** Rebuilds the database into fresh pages (`VACUUM`): no page keeps slack bytes of deleted rows. */
+  vacuum(): Promise<CheckpointOutcome>;
   close(): Promise<void>;
 }
 
@@ -48,7 +56,7 @@ export function openCheckpointer(file: string, busyMs = 50): Checkpointer {
   worker.on('error', (err) => {
     failure = err;
   });
-  const ask = (mode: 'PASSIVE' | 'TRUNCATE') =>
+  const ask = (mode: 'PASSIVE' | 'TRUNCATE' | 'VACUUM') =>
     new Promise<CheckpointOutcome>((resolve, reject) => {
       if (failure) return reject(failure);
       const onExit = () => reject(failure ?? new Error('checkpoint thread exited'));
@@ -62,6 +70,7 @@ export function openCheckpointer(file: string, busyMs = 50): Checkpointer {
   return {
     passive: () => ask('PASSIVE'),
     truncate: () => ask('TRUNCATE'),
+    vacuum: () => ask('VACUUM'),
     close: async () => {
       worker.postMessage('close');
       await new Promise<void>((resolve) => {

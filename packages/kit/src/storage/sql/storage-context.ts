@@ -3,12 +3,22 @@ import type { Logger } from 'pino';
 import type { Subject } from '../../core/conversation-store';
 import { CodedError, isCodedError } from '../../errors';
 import type { FieldCipher, FieldContext } from '../crypto/field-cipher';
-import type { CryptoObserver, DataKey, KeyRing } from '../crypto/key-ring';
+import { DestroyedKeyError, type CryptoObserver, type DataKey, type KeyRing } from '../crypto/key-ring';
 import type { SqlDatabase } from './sql-database';
 import { ConversationStateCache } from './conversation-state-cache';
 import { Tombstones } from './tombstones';
 
 const NO_OWNER_MS = 2_000;
+
+/**
+ * Whom a stored record belongs to, as its row says: the subject it is filed under and, for
+ * conversation Data, the conversation (whose visitor's key seals it). Only a destroyed key of one
+ * of them (or of the team) means the record was erased.
+ */
+export interface RecordOwner {
+  readonly subjectRef?: string;
+  readonly conversationRef?: string | null;
+}
 
 /** What every encrypted store shares: the database, the key ring, the cipher, and a clock. */
 export class StorageContext {
@@ -61,7 +71,11 @@ export class StorageContext {
    * otherwise the author's (`fallbackRef`), or the team's when that is empty.
    */
   async conversationOwnerRef(teamId: string, conversationId: string): Promise<string | undefined> {
-    const conversationRef = this.conversationRef(teamId, conversationId);
+    return this.conversationOwnerOfRef(teamId, this.conversationRef(teamId, conversationId));
+  }
+
+  /** The visitor ref of a stored conversation, by the conversation's blind ref. */
+  async conversationOwnerOfRef(teamId: string, conversationRef: string): Promise<string | undefined> {
     const key = `${teamId}|${conversationRef}`;
     const known = this.owners.get(key);
     if (typeof known === 'string') return known;
@@ -101,26 +115,35 @@ export class StorageContext {
   }
 
   /**
-   * Decrypts a stored value. Returns undefined only when its key was destroyed (the Data was
-   * erased). A key that does not exist throws KEY_MISSING (logged and counted: a corrupted key
-   * id or a lost key row is an error, never an erasure); a tampered or moved value throws
-   * DECRYPT_FAILED.
+   * Decrypts a stored value. Returns undefined only when its key was destroyed and was the key of
+   * the record's own subject, conversation visitor or team (the Data was erased). A key that does
+   * not exist, or a destroyed key of another subject or team, throws KEY_MISSING (logged and
+   * counted: a corrupted key id, a lost key row or a foreign restored row is an error, never an
+   * erasure); a tampered or moved value throws DECRYPT_FAILED.
    */
-  async open<T>(ctx: FieldContext, stored: Uint8Array): Promise<T | undefined> {
+  async open<T>(ctx: FieldContext, stored: Uint8Array, owner?: RecordOwner): Promise<T | undefined> {
     let key: DataKey;
     try {
       key = await this.keys.keyById(this.cipher.keyIdOf(stored));
     } catch (err) {
-      if (isCodedError(err, 'DATA_KEY_DESTROYED')) {
+      if (err instanceof DestroyedKeyError && (await this.isOwnKey(ctx, err, owner))) {
         this.observer.operation?.('decrypt', 'key_destroyed');
         return undefined;
       }
-      if (isCodedError(err, 'KEY_MISSING')) {
+      if (err instanceof DestroyedKeyError || isCodedError(err, 'KEY_MISSING')) {
         this.observer.operation?.('decrypt', 'key_missing');
         this.logger?.error(
           { code: 'KEY_MISSING', table: ctx.table, field: ctx.field, recordId: ctx.recordId },
-          'stored record names a data key that does not exist; it cannot be read',
+          err instanceof DestroyedKeyError
+            ? "stored record names another subject's destroyed data key; it cannot be read"
+            : 'stored record names a data key that does not exist; it cannot be read',
         );
+        if (err instanceof DestroyedKeyError)
+          throw new CodedError(
+            'KEY_MISSING',
+            `${ctx.table}.${ctx.field} of ${ctx.recordId} names a destroyed data key that was not its own subject's or team's (corrupted key id, or a row restored from elsewhere)`,
+            { cause: err },
+          );
         throw err;
       }
       this.observer.operation?.('decrypt', 'failed');
@@ -139,6 +162,23 @@ export class StorageContext {
         { cause: err },
       );
     }
+  }
+
+  /**
+   * Whether a destroyed key was the record's own: its team's key, or its subject's or its
+   * conversation visitor's (a visitor's key seals the agent's and bot's messages too).
+   */
+  private async isOwnKey(
+    ctx: FieldContext,
+    err: DestroyedKeyError,
+    owner: RecordOwner | undefined,
+  ): Promise<boolean> {
+    const k = err.owner;
+    if (k.teamId !== ctx.teamId) return false;
+    if (k.scope === 'team' || owner === undefined) return true;
+    if (k.subjectRef === owner.subjectRef) return true;
+    if (!owner.conversationRef) return false;
+    return (await this.conversationOwnerOfRef(ctx.teamId, owner.conversationRef)) === k.subjectRef;
   }
 }
 
