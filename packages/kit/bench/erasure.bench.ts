@@ -239,7 +239,7 @@ export async function erasureBenchmark(
     name: 'erasure',
     rows,
     notes: [
-      'rows seeded directly with ciphertext-sized bodies; erasure runs the real worker, batches of at most 2,000 rows sized to hold the loop ~5 ms on SQLite (2,000 on PostgreSQL), then the purge (SQLite: WAL checkpoint in a worker thread; PostgreSQL: VACUUM FULL + CHECKPOINT)',
+      'rows seeded directly with ciphertext-sized bodies; erasure runs the real worker, batches of at most 2,000 rows sized to hold the loop ~5 ms on SQLite (2,000 on PostgreSQL), then the purge (SQLite: VACUUM and a WAL checkpoint, both in a worker thread while the app holds its own transactions back; PostgreSQL: VACUUM FULL + CHECKPOINT)',
       'event-loop delay while deleting / during the purge: perf_hooks.monitorEventLoopDelay (5 ms resolution)',
       'event-loop delay p99 / max over the whole job: sampled every 1 ms (includes that 1 ms)',
     ],

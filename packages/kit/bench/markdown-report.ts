@@ -9,11 +9,7 @@ export function markdownPath(file: string): string {
 }
 
 const figure = (value: number, ratio: boolean | undefined): string =>
-  ratio
-    ? value.toFixed(2)
-    : value >= 100
-      ? Math.round(value).toLocaleString('en-US')
-      : value.toFixed(1);
+  ratio ? value.toFixed(2) : value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|');
 
@@ -22,7 +18,11 @@ const cell = (text: string): string => text.replace(/\|/g, '\\|');
  * docs/benchmarks.md is this output, never typed by hand. Rewritten after each benchmark, so a
  * later one failing loses nothing.
  */
-export function writeMarkdownReport(file: string, reports: readonly BenchReport[], args: readonly string[]): void {
+export function writeMarkdownReport(
+  file: string,
+  reports: readonly BenchReport[],
+  args: readonly string[],
+): void {
   const cpus = os.cpus();
   const lines = [
     '# Benchmarks',

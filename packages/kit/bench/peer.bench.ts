@@ -169,6 +169,10 @@ async function run(
         { label: `${prefix} handled twice`, value: s.handledTwice },
         { label: `${prefix} longest gap with no deliverable link, s`, value: s.result.longestGapMs / 1000 },
         {
+          label: `${prefix} every link deliverable again after the storm, s`,
+          value: s.result.settledMs / 1000,
+        },
+        {
           label: `${prefix} apps.connections.open calls`,
           value: s.result.counters.apiCalls['apps.connections.open'] ?? 0,
         },
@@ -199,6 +203,7 @@ async function storm(
       faultEveryMs: opts.faultEveryMs,
       seed: opts.seed,
       timeoutMs: 300_000,
+      links,
     });
     // Handlers may finish just after the last ack.
     await waitUntil(() => handledCount(peer) >= opts.stormEvents, 10_000);

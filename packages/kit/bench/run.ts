@@ -49,7 +49,7 @@ Options:
   --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
   --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
   --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
-  --storm-events N     events per fault storm (default 5000)
+  --storm-events N     events per fault storm (default 10000: 40 s at the default rate)
   --storm-rate N       events published per second during a storm (default 250)
   --fault-every MS     a random fault every MS milliseconds during a storm (default 200)
   --storm-links LIST   link counts to storm with (default 1,2; "none" to skip the storms)
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       'crash-rate': { type: 'string', default: '20' },
       'peer-events': { type: 'string', default: '20000' },
       'peer-rounds': { type: 'string', default: '5' },
-      'storm-events': { type: 'string', default: '5000' },
+      'storm-events': { type: 'string', default: '10000' },
       'storm-rate': { type: 'string', default: '250' },
       'fault-every': { type: 'string', default: '200' },
       'storm-links': { type: 'string', default: '1,2' },

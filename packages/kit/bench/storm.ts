@@ -10,6 +10,8 @@ export interface StormCommand {
   seed: number;
   /** Give up (and report) after this long. */
   timeoutMs: number;
+  /** Links the client holds in calm weather: how long it takes after the storm to hold them again is reported. */
+  links: number;
 }
 
 export type FaultKind = 'warning' | 'refresh_requested' | 'abrupt_close' | 'pongs_withheld' | 'stall';
@@ -27,6 +29,8 @@ export interface StormResult {
   counters: SimulatorCounters;
   /** Longest time with no link ClickDesk could deliver on. */
   longestGapMs: number;
+  /** From the storm's end (faults stop) until `links` links are deliverable again (-1: not within 30 s). */
+  settledMs: number;
   faults: Record<FaultKind, number>;
   timedOut: boolean;
 }
@@ -93,14 +97,15 @@ export function runStorm(sim: Simulator, cmd: StormCommand): Promise<StormResult
       for (const t of timers) clearTimeout(t);
       sim.hub.faults.withholdPongs = false;
       sim.hub.setStall(false);
-      resolve({
-        done: true,
-        seconds: Number(process.hrtime.bigint() - started) / 1e9,
-        counters: sim.counters,
-        longestGapMs,
-        faults,
-        timedOut,
-      });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const ended = Date.now();
+      const settle = setInterval(() => {
+        const settled = sim.hub.deliverableLinks >= cmd.links;
+        if (!settled && Date.now() - ended < 30_000) return;
+        clearInterval(settle);
+        const settledMs = settled ? Date.now() - ended : -1;
+        resolve({ done: true, seconds, counters: sim.counters, longestGapMs, settledMs, faults, timedOut });
+      }, 5);
     }, 5);
   });
 }

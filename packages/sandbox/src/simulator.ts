@@ -292,6 +292,8 @@ export class Simulator {
         sender: { kind: m.sender.kind, id: m.sender.id },
         text: m.text,
         ts: m.ts,
+        // Contract §2: the bot's echo carries the client_msg_id it was posted with.
+        ...(m.clientMsgId === undefined ? {} : { client_msg_id: m.clientMsgId }),
       },
       c.teamId,
     );

@@ -43,21 +43,27 @@ export function readEnvelopeFast(json: Json): FastEnvelope | undefined {
   };
 }
 
+/** Contract §1: 1–64 characters of A-Z a-z 0-9 _ -. */
+const CLIENT_MSG_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 function readEvent(e: Json): ChatEvent | undefined {
   switch (e.type) {
     case 'message': {
-      const { conversation_id: conversationId, sender, text, ts } = e;
+      const { conversation_id: conversationId, sender, text, ts, client_msg_id: clientMsgId } = e;
       if (!isId(conversationId) || !isObject(sender) || typeof text !== 'string' || text.length > 40_000)
         return undefined;
       const { kind, id } = sender;
       if (typeof kind !== 'string' || !SENDER_KINDS.has(kind) || !isId(id)) return undefined;
       if (typeof ts !== 'string' && typeof ts !== 'number') return undefined;
+      if (clientMsgId !== undefined && !(typeof clientMsgId === 'string' && CLIENT_MSG_ID.test(clientMsgId)))
+        return undefined;
       return {
         type: 'message',
         conversationId,
         sender: { kind: kind as SenderKind, id },
         text,
         ts: String(ts),
+        ...(clientMsgId !== undefined && { clientMsgId }),
       };
     }
     case 'conversation_started': {

@@ -37,6 +37,10 @@ const eventBody = z.discriminatedUnion('type', [
     sender: z.object({ kind: z.enum(['visitor', 'agent', 'bot', 'system']), id }),
     text: z.string().max(40_000),
     ts: z.union([z.string(), z.number()]).transform(String),
+    client_msg_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .optional(),
   }),
   z.object({ type: z.literal('conversation_ended'), conversation_id: id, ended_by: z.string().max(200) }),
   z.object({ type: z.literal('visitor_updated'), visitor_id: id }),
@@ -137,7 +141,14 @@ function toChatEvent(e: z.infer<typeof eventBody>): ChatEvent {
     case 'conversation_started':
       return { type: e.type, conversationId: e.conversation_id, visitor: e.visitor, pageUrl: e.page_url };
     case 'message':
-      return { type: e.type, conversationId: e.conversation_id, sender: e.sender, text: e.text, ts: e.ts };
+      return {
+        type: e.type,
+        conversationId: e.conversation_id,
+        sender: e.sender,
+        text: e.text,
+        ts: e.ts,
+        ...(e.client_msg_id !== undefined && { clientMsgId: e.client_msg_id }),
+      };
     case 'conversation_ended':
       return { type: e.type, conversationId: e.conversation_id, endedBy: e.ended_by };
     case 'visitor_updated':

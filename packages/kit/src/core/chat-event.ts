@@ -22,6 +22,8 @@ export type ChatEvent =
       text: string;
       /** ClickDesk's id of the message within its conversation. */
       ts: string;
+      /** The `client_msg_id` its poster gave: on this bot's own echoes, the effect id it was posted with. */
+      clientMsgId?: string;
     }
   /** The conversation was closed (by the visitor, an agent or ClickDesk). */
   | { type: 'conversation_ended'; conversationId: string; endedBy: string }

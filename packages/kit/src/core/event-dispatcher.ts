@@ -10,12 +10,18 @@ import type {
 } from './conversation-store';
 import { EffectCollector, type HandlerServices } from './effect-collector';
 import { jitteredBackoff } from './jittered-backoff';
-import type { EventInbox } from './event-inbox';
+import type { Completion, EventInbox } from './event-inbox';
 import type { FaultPoint } from './fault-point';
 import { CodedError, describeError, isCodedError } from '../errors';
 
 const isOwnEcho = ({ event }: InboundEvent): boolean =>
   event.type === 'message' && event.sender.kind === 'bot';
+
+/** The effect a bot's echo confirms (contract §2: the echo carries the `client_msg_id` it was posted with). */
+const echoOf = ({ event, teamId }: InboundEvent): Pick<Completion, 'echoOf'> =>
+  event.type === 'message' && event.sender.kind === 'bot' && event.clientMsgId !== undefined
+    ? { echoOf: { teamId, effectId: event.clientMsgId } }
+    : {};
 
 const refuseFetch: typeof fetch = () =>
   Promise.reject(
@@ -171,7 +177,7 @@ export class EventDispatcher {
           }
         }
         this.opts.faultPoint?.('during-handler');
-        const outcome = await inbox.complete(event.eventId, completion.result());
+        const outcome = await inbox.complete(event.eventId, { ...completion.result(), ...echoOf(event) });
         this.opts.faultPoint?.('after-outbox-commit');
         if (outcome === 'lost') {
           log().warn('another instance took this event over; its effects are theirs to commit');

@@ -9,6 +9,12 @@ export interface Completion {
   readonly effects: readonly OutboxEffect[];
   /** The handler handed the conversation to agents: its status becomes `handed_over` in the same commit. */
   readonly handover?: { readonly teamId: string; readonly conversationId: string };
+  /**
+   * The event is this bot's own echo of the effect with this id (its `client_msg_id`): ClickDesk
+   * has the message, so an outbox row still waiting on that send's unknown outcome is settled as
+   * sent in the same commit, with no `conversations.history` lookup.
+   */
+  readonly echoOf?: { readonly teamId: string; readonly effectId: string };
 }
 
 /**

@@ -45,6 +45,11 @@ export interface Outbox {
   markAttempt(effectId: string): Promise<boolean>;
   markDone(effectId: string, outcome: DoneOutcome): Promise<void>;
   /**
+   * An earlier send's outcome is unknown and its echo may still settle it (see
+   * `Completion.echoOf`): releases the row until `at` without counting a failed try.
+   */
+  awaitEcho(effectId: string, at: number): Promise<void>;
+  /**
    * Releases the row until `at`. `delivered: 'no'` when the failure proves ClickDesk did not act
    * (an error answer), so the next try need not look in the history first.
    */

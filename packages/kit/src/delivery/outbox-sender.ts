@@ -20,6 +20,12 @@ export interface OutboxSenderOptions {
   onSent?: (kind: 'post' | 'transfer', seconds: number) => void;
   onRetry?: (reason: string) => void;
   onDeadLetter?: (reason: string) => void;
+  /**
+   * How long a send of unknown outcome waits for its echo (which settles it, see
+   * `Completion.echoOf`) before `conversations.history` is asked; counted from the attempt, or
+   * from this sender's start when it started later (the echo is redelivered after a restart).
+   */
+  echoWaitMs?: number;
   /** A send of unknown outcome was found in the conversation's history (not sent again). */
   onReconciled?: () => void;
   faultPoint?: FaultPoint;
@@ -28,14 +34,18 @@ export interface OutboxSenderOptions {
 
 type Stage = 'reconcile' | 'queued' | 'sending';
 
+const DEFAULT_ECHO_WAIT_MS = 10_000;
+
 /** How far before the recorded attempt the history is searched (clock skew between us and ClickDesk). */
 const HISTORY_SKEW_MS = 60_000;
 
 /**
  * Delivers committed effects: each through `ChatDelivery` (the channel policy and the rate
  * governor are behind it). Before a post leaves, the attempt is recorded; a row found with an
- * attempt but no answer (a crash, a timeout) is looked up in `conversations.history` by its
- * `client_msg_id` before it is posted again. Transient failures are retried with capped,
+ * attempt but no answer (a crash, a timeout) is first left for its echo to settle (the echo
+ * carries the `client_msg_id`, and arrives, or is redelivered after a restart, within seconds),
+ * and only then looked up in `conversations.history` (one call per conversation: a conversation
+ * has one row in delivery at a time) before it is posted again. Transient failures are retried with capped,
  * jittered backoff, forever; permanent ones become dead letters.
  */
 export class OutboxSender {
@@ -45,6 +55,7 @@ export class OutboxSender {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
+  private startedAt = 0;
 
   constructor(private readonly opts: OutboxSenderOptions) {}
 
@@ -54,6 +65,7 @@ export class OutboxSender {
 
   start(): void {
     this.stopped = false;
+    this.startedAt = (this.opts.now ?? Date.now)();
     this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1_000);
     this.timer.unref();
     this.kick();
@@ -123,6 +135,14 @@ export class OutboxSender {
     let stage: Stage = row.attemptedAt !== undefined ? 'reconcile' : 'queued';
     try {
       let outcome: DoneOutcome;
+      if (effect.kind === 'post' && row.attemptedAt !== undefined) {
+        const echoBy =
+          Math.max(row.attemptedAt, this.startedAt) + (this.opts.echoWaitMs ?? DEFAULT_ECHO_WAIT_MS);
+        if (now() < echoBy) {
+          await outbox.awaitEcho(effectId, echoBy);
+          return;
+        }
+      }
       if (effect.kind === 'post') {
         if (
           row.attemptedAt !== undefined &&

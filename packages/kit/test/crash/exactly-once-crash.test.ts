@@ -184,6 +184,46 @@ describe.each(STORAGE_KINDS)('SIGKILL at every step of an event’s path (%s)', 
     expect(sim.counters.apiCalls['conversations.history'] ?? 0).toBeGreaterThan(0);
   }, 120_000);
 
+  it('settles by its echo a reply whose answer a kill lost, asking the history nothing', async () => {
+    // One conversation: its replies leave one at a time, so the one the kill cuts off is the only
+    // send of unknown outcome, and it reached ClickDesk (the simulator stored it, then killed).
+    const { conversationId: c } = sim.startVisitorChat('Echo');
+    let current = await start('crash-a');
+    for (let kill = 1; kill <= 3; kill++) {
+      const victim = current;
+      const stopKilling = sim.world.subscribe(c, (m) => {
+        if (m.sender.kind === 'bot' && m.text === `a:${c}-${kill}`) victim.kill();
+      });
+      sim.visitorSays(c, `q:${c}-${kill}`);
+      await killedBy(victim, `the simulator storing answer ${kill}`);
+      stopKilling();
+      current = await start('crash-a');
+      await waitFor(
+        `answer ${kill}`,
+        () => sim.world.history(c).some((m) => m.text === `a:${c}-${kill}`),
+        30_000,
+        50,
+      );
+      sim.visitorSays(c, `q:${c}-${kill}b`);
+      await waitFor(
+        `answer ${kill}b`,
+        () => sim.world.history(c).some((m) => m.text === `a:${c}-${kill}b`),
+        30_000,
+        50,
+      );
+    }
+    await sleep(1_000);
+    current.process.kill('SIGTERM');
+    await current.exited;
+
+    const bot = sim.world.history(c).filter((m) => m.sender.kind === 'bot');
+    expect(bot.map((m) => m.text)).toEqual([
+      `greet:${c}`,
+      ...[1, 2, 3].flatMap((k) => [`a:${c}-${k}`, `a:${c}-${k}b`]),
+    ]);
+    expect(sim.counters.apiCalls['conversations.history'] ?? 0).toBe(0);
+  }, 120_000);
+
   it('replays what a crash left, dead-lettering alone an event that can no longer be decrypted', async () => {
     const first = await start('crash-a', 'during-handler:8');
     const conversations: string[] = [];

@@ -82,7 +82,7 @@ describe('the outbox sender', () => {
     }
   });
 
-  it('does not post again a reply whose earlier send reached ClickDesk, and posts one that did not', async () => {
+  it('with no echo, finds in the history a reply whose earlier send reached ClickDesk, and posts one that did not', async () => {
     const delivery = setUp(100);
     const outbox = new MemoryOutbox();
     const { conversationId: c } = sim.startVisitorChat('Ada');
@@ -100,6 +100,7 @@ describe('the outbox sender', () => {
       delivery,
       logger: silentLogger(),
       pollMs: 20,
+      echoWaitMs: 0, // no echo comes here: straight to the history
       onReconciled: () => (reconciled += 1),
     });
     sender.start();

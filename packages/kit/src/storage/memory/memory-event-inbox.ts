@@ -48,6 +48,7 @@ export class MemoryEventInbox implements EventInbox {
   complete(eventId: string, completion: Completion): Promise<'completed' | 'lost'> {
     if (this.known.get(eventId) === HANDLED) return LOST;
     this.outbox.add(completion.effects);
+    if (completion.echoOf) this.outbox.settleByEcho(completion.echoOf.effectId);
     this.markHandled(eventId);
     return COMPLETED;
   }

@@ -33,6 +33,12 @@ export class MemoryOutbox implements Outbox {
     }
   }
 
+  /** The bot's echo of this effect arrived: a row whose send left (attempt recorded) is done. */
+  settleByEcho(effectId: string): void {
+    const entry = this.entries.get(effectId);
+    if (entry && !entry.dead && entry.row.attemptedAt !== undefined) this.entries.delete(effectId);
+  }
+
   claim(limit: number): Promise<OutboxRow[]> {
     const now = this.now();
     const seenLanes = new Set<string>();
@@ -57,6 +63,15 @@ export class MemoryOutbox implements Outbox {
 
   markDone(effectId: string, _outcome: DoneOutcome): Promise<void> {
     this.entries.delete(effectId);
+    return Promise.resolve();
+  }
+
+  awaitEcho(effectId: string, at: number): Promise<void> {
+    const entry = this.entries.get(effectId);
+    if (entry) {
+      entry.nextAt = at;
+      entry.leased = false;
+    }
     return Promise.resolve();
   }
 

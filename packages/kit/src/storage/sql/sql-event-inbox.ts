@@ -34,6 +34,7 @@ interface PendingCompletion {
   eventId: string;
   sealed: readonly SealedEffect[];
   handover: Completion['handover'];
+  echoOf: Completion['echoOf'];
 }
 
 /**
@@ -158,9 +159,9 @@ export class SqlEventInbox implements EventInbox {
       const row = await this.outbox.seal(effect);
       if (row) sealed.push(row);
     }
-    const { handover } = completion;
+    const { handover, echoOf } = completion;
     try {
-      return await this.completions.add({ eventId, sealed, handover });
+      return await this.completions.add({ eventId, sealed, handover, echoOf });
     } finally {
       // Committed or rolled back: a state cached before now may be stale (one cached while the
       // transaction was open may even be its uncommitted write), and one read after is the truth.
@@ -195,13 +196,14 @@ export class SqlEventInbox implements EventInbox {
         if ((await tx.run(`${mark} = ?`, [now, this.instanceId, eventId])) === 1) won.add(eventId);
     }
     const outcomes: CompleteOutcome[] = [];
-    for (const { eventId, sealed, handover } of items) {
+    for (const { eventId, sealed, handover, echoOf } of items) {
       // An event twice in one group (never expected: it is leased) completes once.
       if (!won.delete(eventId)) {
         outcomes.push('lost');
         continue;
       }
       for (const row of sealed) await this.outbox.insert(tx, row);
+      if (echoOf) await this.outbox.settleByEcho(tx, echoOf.teamId, echoOf.effectId);
       if (handover) {
         await tx.run(
           "UPDATE conversations SET status = 'handed_over' WHERE team_id = ? AND conversation_ref = ? AND status = 'bot'",

@@ -14,6 +14,8 @@ interface Body {
    * (which holds no copy of the text then, and is read back from here: `eventOf`).
    */
   eventTime?: number;
+  /** The echo's `client_msg_id` (the effect it settles), kept with its event like `eventTime`. */
+  clientMsgId?: string;
 }
 
 /** The columns of a stored message a replayed event is rebuilt from. */
@@ -28,7 +30,7 @@ export interface MessageRow {
 }
 
 /** A message the inbox stores in the event's own commit. */
-export type MessageWithEvent = StoredMessage & { eventTime: number };
+export type MessageWithEvent = StoredMessage & { eventTime: number; clientMsgId?: string };
 
 /** Chat history: each message's text, timestamp and sender id encrypted under its conversation's visitor's key. */
 export class SqlMessageStore implements MessageStore {
@@ -87,6 +89,8 @@ export class SqlMessageStore implements MessageStore {
       senderId: message.sender.id,
       conversationId: message.conversationId,
       ...('eventTime' in message && { eventTime: message.eventTime }),
+      ...('clientMsgId' in message &&
+        message.clientMsgId !== undefined && { clientMsgId: message.clientMsgId }),
     };
     const sealed = this.ctx.seal(
       { table: 'messages', teamId, recordId: message.eventId, field: 'body' },
@@ -127,6 +131,7 @@ export class SqlMessageStore implements MessageStore {
         sender: { kind: row.sender_kind, id: body.senderId },
         text: body.text,
         ts: body.ts,
+        ...(body.clientMsgId !== undefined && { clientMsgId: body.clientMsgId }),
       },
     };
   }

@@ -131,6 +131,17 @@ export class SqlOutbox implements Outbox {
     return out;
   }
 
+  /**
+   * The bot's echo of this effect arrived: ClickDesk has the message. A row still waiting on the
+   * outcome of a send that left (its attempt recorded) is done; a row never sent is left alone.
+   */
+  async settleByEcho(tx: SqlRunner, teamId: string, effectId: string): Promise<void> {
+    await tx.run(
+      "DELETE FROM outbox WHERE effect_id = ? AND team_id = ? AND state = 'pending' AND attempted_at IS NOT NULL",
+      [effectId, teamId],
+    );
+  }
+
   async markAttempt(effectId: string): Promise<boolean> {
     const changed = await this.ctx.db.write((tx) =>
       tx.run(
@@ -145,6 +156,15 @@ export class SqlOutbox implements Outbox {
     // A lost lease leaves the row to its new holder, which finds the message in the history.
     await this.ctx.db.write((tx) =>
       tx.run('DELETE FROM outbox WHERE effect_id = ? AND lease_owner = ?', [effectId, this.lease.instanceId]),
+    );
+  }
+
+  async awaitEcho(effectId: string, at: number): Promise<void> {
+    await this.ctx.db.write((tx) =>
+      tx.run(
+        'UPDATE outbox SET next_at = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?',
+        [at, effectId, this.lease.instanceId],
+      ),
     );
   }
 
