@@ -5,8 +5,9 @@ import { DASHBOARDS, dashboardQueries } from '../../scripts/grafana-dashboards';
 import { startLifecyclePair, type LifecyclePair } from '../../packages/kit/test/helpers/lifecycle-pair';
 import { allRules, monitoring, root } from './kit-queries';
 
-/** Alerts about the app as a whole, on purpose without an instance (each says why in alerts.yml). */
-const APP_WIDE = ['ClickDeskBotMetricsAbsent', 'ClickDeskRTMSilent'];
+/** Labels an alert keeps: job and instance, but for the two about a whole app (alerts.yml says why). */
+const KEEPS: Record<string, string[]> = { ClickDeskRTMSilent: ['job'], ClickDeskBotMetricsAbsent: [] };
+const keeps = (alert: string | undefined) => KEEPS[alert ?? ''] ?? ['job', 'instance'];
 
 /** GitHub's anchor of a Markdown heading. */
 const anchorOf = (heading: string) =>
@@ -65,20 +66,25 @@ describe('alerts', () => {
 
   it('keeps the job and instance each alert is about: aggregations keep them, or there is none', () => {
     const aggregation = /\b(sum|max|min|avg|count|topk|bottomk|quantile)\b\s*(by\s*\(([^)]*)\))?\s*\(/g;
-    const losing = alerts
-      .filter((a) => !APP_WIDE.includes(a.alert ?? ''))
-      .flatMap((a) =>
-        [...a.expr.matchAll(aggregation)]
-          .filter((m) => !/\binstance\b/.test(m[3] ?? '') || !/\bjob\b/.test(m[3] ?? ''))
-          .map((m) => `${a.alert ?? ''}: ${m[0]}`),
-      );
+    const keepsAll = (by: string, labels: string[]) => labels.every((l) => new RegExp(`\\b${l}\\b`).test(by));
+    const losing = alerts.flatMap((a) =>
+      [...a.expr.matchAll(aggregation)]
+        .filter((m) => !keepsAll(m[3] ?? '', keeps(a.alert)))
+        .map((m) => `${a.alert ?? ''}: ${m[0]}`),
+    );
     expect(losing).toEqual([]);
+    expect(alerts.filter((a) => keeps(a.alert).length === 0).map((a) => a.expr)).toEqual([
+      'absent(clickdesk_rtm_connections)',
+    ]);
     // A recording rule an alert reads must keep them too.
     const records = allRules().filter((r) => r.record);
-    const used = records.filter((r) =>
-      alerts.some((a) => !APP_WIDE.includes(a.alert ?? '') && a.expr.includes(r.record ?? '')),
+    const lost = records.flatMap((r) =>
+      alerts
+        .filter((a) => a.expr.includes(r.record ?? ''))
+        .filter((a) => !keepsAll(/by \(([^)]*)\)/.exec(r.expr)?.[1] ?? '', keeps(a.alert)))
+        .map((a) => `${r.record ?? ''} in ${a.alert ?? ''}`),
     );
-    expect(used.filter((r) => !/by \(job, instance/.test(r.expr)).map((r) => r.record)).toEqual([]);
+    expect(lost).toEqual([]);
   });
 
   it('uses every recording rule in an alert or a dashboard', () => {
