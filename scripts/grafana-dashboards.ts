@@ -10,9 +10,10 @@ import { apiLimits } from './dashboards/api-limits';
 import { bot } from './dashboards/bot';
 import { connectionHealth } from './dashboards/connection-health';
 import { dataLifecycle } from './dashboards/data-lifecycle';
+import { processDashboard } from './dashboards/process';
 
 /** The API-limits dashboard first: calls against limits is the core view (Terms 4.9). */
-export const DASHBOARDS: Dashboard[] = [apiLimits, connectionHealth, bot, dataLifecycle];
+export const DASHBOARDS: Dashboard[] = [apiLimits, connectionHealth, bot, dataLifecycle, processDashboard];
 
 /**
  * Metrics a dashboard may chart before AppMetrics registers them (work landing in steps); the

@@ -41,33 +41,51 @@ const limitOverrides = [
 
 /** Every method the app limits: its limit series exists from the start, at 0 calls until the first. */
 const everyMethod = `0 * max by (method) (clickdesk_ratelimit_limit${M})`;
-const perMinute = (metric: string) =>
-  `max by (method) (${metric}${M} * 60 / clickdesk_ratelimit_window_seconds${M})`;
 
 export const apiLimits = dashboard({
   uid: 'clickdesk-api-limits',
   title: 'ClickDesk · API volume against limits',
   description:
-    'Web API calls per method against ClickDesk rate limits (Terms 4.9): volume, window use, throttling.',
+    'Web API calls per method against ClickDesk rate limits (Terms 4.9): volume, window use, throttling. ' +
+    "Limits apply per team: the budget panels show the busiest team's window, never a sum over teams.",
   methodVariable: true,
   panels: [
     {
       width: 24,
       panel: timeseries({
-        title: 'Calls per minute against the limit, by method',
+        title: "Busiest team's window against its limit, by method",
         description:
-          "Solid: calls sent. Dashed: the limit (the contract's, or the one ClickDesk last reported), per minute. " +
-          'Dotted: the ceiling the governor plans for under it (the limit less its margin). Every method is listed, at 0 until called.',
+          "Solid: calls counted in the sliding window of the team (or app) that has used most of it. Dashed: that window's " +
+          "limit (the contract's, or the one ClickDesk last reported). Dotted: the ceiling the governor plans for under it. " +
+          'Limits are per team, so this is the budget that runs out first; every method is listed, at 0 until called.',
         unit: 'short',
         min: 0,
         overrides: limitOverrides,
         queries: [
           {
+            expr: `max by (method) (clickdesk_ratelimit_utilization${M} * clickdesk_ratelimit_limit${M})`,
+            legend: '{{method}}',
+          },
+          { expr: `min by (method) (clickdesk_ratelimit_limit${M})`, legend: '{{method}} limit' },
+          {
+            expr: `min by (method) (clickdesk_ratelimit_planned_limit${M})`,
+            legend: '{{method}} planned ceiling',
+          },
+        ],
+      }),
+    },
+    {
+      panel: timeseries({
+        title: 'Calls per minute, all teams, by method',
+        description:
+          'Calls sent, summed over every team and instance. Not comparable with a limit (limits are per team): see the panel above.',
+        unit: 'short',
+        min: 0,
+        queries: [
+          {
             expr: `(sum by (method) (rate(clickdesk_api_requests_total${M}[$__rate_interval])) * 60) or ${everyMethod}`,
             legend: '{{method}}',
           },
-          { expr: perMinute('clickdesk_ratelimit_limit'), legend: '{{method}} limit' },
-          { expr: perMinute('clickdesk_ratelimit_planned_limit'), legend: '{{method}} planned ceiling' },
         ],
       }),
     },
@@ -75,7 +93,7 @@ export const apiLimits = dashboard({
       panel: timeseries({
         title: 'Window utilisation',
         description:
-          'Calls counted in each sliding window over its limit; the dashed line is 100 %. It passes 100 % only when ' +
+          "The busiest team's calls in each sliding window over its limit; the dashed line is 100 %. It passes 100 % only when " +
           'ClickDesk lowers a limit under calls already made; the governor then waits until the window drains.',
         unit: 'percentunit',
         min: 0,
@@ -84,30 +102,53 @@ export const apiLimits = dashboard({
       }),
     },
     {
+      width: 6,
       panel: stat({
-        title: '429s received (must stay 0)',
-        description: 'ClickDesk refusals over the selected range. Any value here is a Terms 4.9 incident.',
+        title: '429s received in the last hour (must stay 0)',
+        description:
+          'ClickDesk refusals over the last hour. Any value here is a Terms 4.9 incident (ClickDeskRateLimited).',
         unit: 'short',
-        queries: [{ expr: `sum(increase(clickdesk_api_ratelimited_total${M}[$__range]))` }],
+        thresholds: [['green'], [1, 'red']],
+        queries: [{ expr: `sum(increase(clickdesk_api_ratelimited_total${M}[1h]))` }],
+      }),
+    },
+    {
+      width: 6,
+      panel: stat({
+        title: 'Calls refused in the last hour',
+        description:
+          'Calls the rate governor refused (queue full or deadline). Replies refused are retried late.',
+        unit: 'short',
+        thresholds: [['green'], [1, 'orange']],
+        queries: [{ expr: `sum(increase(clickdesk_ratelimit_refused_total${M}[1h]))` }],
       }),
     },
     {
       panel: timeseries({
         title: 'Calls left in the window',
-        description: 'The lowest remaining count across instances, per method.',
+        description: "The busiest team's remaining calls, per method (the lowest across instances).",
         unit: 'short',
         queries: [{ expr: `min by (method) (clickdesk_ratelimit_remaining${M})`, legend: '{{method}}' }],
       }),
     },
     {
       panel: timeseries({
+        title: 'Window length',
+        description: 'The sliding window each limit applies to.',
+        unit: 's',
+        min: 0,
+        queries: [{ expr: `max by (method) (clickdesk_ratelimit_window_seconds${M})`, legend: '{{method}}' }],
+      }),
+    },
+    {
+      panel: timeseries({
         title: 'Throttle wait, p95',
-        description: 'How long calls waited for capacity in the rate governor.',
+        description: 'How long calls waited for capacity in the rate governor, by method and priority.',
         unit: 's',
         queries: [
           {
-            expr: `histogram_quantile(0.95, sum by (le, method) (rate(clickdesk_ratelimit_wait_seconds_bucket${M}[$__rate_interval])))`,
-            legend: '{{method}}',
+            expr: `histogram_quantile(0.95, sum by (le, method, priority) (rate(clickdesk_ratelimit_wait_seconds_bucket${M}[$__rate_interval])))`,
+            legend: '{{method}} {{priority}}',
           },
         ],
       }),
@@ -122,12 +163,31 @@ export const apiLimits = dashboard({
     },
     {
       panel: timeseries({
-        title: 'Calls refused by the governor',
-        description: 'queue_full: more demand than the queue holds; deadline: waited too long.',
-        unit: 'short',
+        title: 'Rate queue, percent full',
+        description:
+          'Calls waiting over the queue capacity (RATE_MAX_QUEUE), per method, the fullest instance. At 100 % calls are refused; ' +
+          'the dashed line is where ClickDeskRateQueueFilling starts counting.',
+        unit: 'percentunit',
+        min: 0,
+        thresholdLine: 0.5,
         queries: [
           {
-            expr: `sum by (method, reason) (increase(clickdesk_ratelimit_refused_total${M}[$__rate_interval]))`,
+            expr: `max by (method) (clickdesk_ratelimit_queued_calls${M} / clickdesk_ratelimit_queue_capacity${M})`,
+            legend: '{{method}}',
+          },
+        ],
+      }),
+    },
+    {
+      panel: timeseries({
+        title: 'Calls refused by the governor, per 5 min',
+        description:
+          'queue_full: more demand than the queue holds; deadline: waited too long. Counted over a fixed 5-minute window.',
+        unit: 'short',
+        min: 0,
+        queries: [
+          {
+            expr: `sum by (method, reason) (increase(clickdesk_ratelimit_refused_total${M}[5m]))`,
             legend: '{{method}} {{reason}}',
           },
         ],
@@ -136,8 +196,10 @@ export const apiLimits = dashboard({
     {
       panel: timeseries({
         title: 'Calls by outcome',
-        description: 'ok, api_error, auth_error, ratelimited, network_error, bad_response.',
+        description:
+          'ok, token_expired (refreshed and retried), ratelimited, api_error, auth_error, network_error, bad_response.',
         unit: 'reqps',
+        min: 0,
         queries: [
           {
             expr: `sum by (outcome) (rate(clickdesk_api_requests_total${M}[$__rate_interval]))`,

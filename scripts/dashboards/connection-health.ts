@@ -5,7 +5,7 @@ import { dashboard, J, stat, timeseries } from './kit';
  * start; as in the ClickDeskRTMSilent rule, starts count only for targets serving the app's metrics.
  */
 export const SILENCE =
-  'time() - max({job=~"$job", __name__=~"clickdesk_rtm_last_event_timestamp_seconds|process_start_time_seconds"}' +
+  'time() - max({job=~"$job", instance=~"$instance", __name__=~"clickdesk_rtm_last_event_timestamp_seconds|process_start_time_seconds"}' +
   ` and on (job, instance) clickdesk_rtm_connections${J})`;
 
 export const connectionHealth = dashboard({
@@ -15,32 +15,38 @@ export const connectionHealth = dashboard({
   methodVariable: false,
   panels: [
     {
+      width: 6,
       panel: stat({
         title: 'Open RTM links',
-        description: 'Across all instances. 0 means visitors get no answers.',
+        description: 'Across the selected instances. 0 means visitors get no answers (ClickDeskRTMDown).',
         unit: 'short',
+        thresholds: [['red'], [1, 'green']],
         queries: [{ expr: `sum(clickdesk_rtm_connections${J})` }],
       }),
     },
     {
+      width: 6,
       panel: stat({
         title: 'Seconds since the last event (or the last start)',
         description:
           'Counted from the last envelope any instance received, or from the latest start when none has arrived since. ' +
-          'Long silence with open links is worth a look at busy times; a quiet night is normal.',
+          'Long silence with open links is worth a look at busy times (orange past 30 min, red past an hour); a quiet night is normal.',
         unit: 's',
+        thresholds: [['green'], [1800, 'orange'], [3600, 'red']],
         queries: [{ expr: SILENCE }],
       }),
     },
     {
       panel: timeseries({
-        title: 'Reconnects by reason',
+        title: 'Reconnects by reason, per 5 min',
         description:
-          'warning and refresh_requested are planned; pong_timeout, stalled and closed_by_server are not.',
+          'warning and refresh_requested are planned; pong_timeout, stalled, closed_by_server, socket_error and ' +
+          'hello_timeout are not. Every reason is present at 0 from the start, so the first one shows.',
         unit: 'short',
+        min: 0,
         queries: [
           {
-            expr: `sum by (reason) (increase(clickdesk_rtm_reconnects_total${J}[$__rate_interval]))`,
+            expr: `sum by (reason) (increase(clickdesk_rtm_reconnects_total${J}[5m]))`,
             legend: '{{reason}}',
           },
         ],
@@ -52,6 +58,7 @@ export const connectionHealth = dashboard({
         description:
           'recorded (new), duplicate (redelivery dropped), unmodelled (acknowledged, ignored), not_recorded (left for redelivery).',
         unit: 'ops',
+        min: 0,
         queries: [
           {
             expr: `sum by (outcome) (rate(clickdesk_rtm_events_total${J}[$__rate_interval]))`,
@@ -63,8 +70,11 @@ export const connectionHealth = dashboard({
     {
       panel: timeseries({
         title: 'Acknowledgement latency',
-        description: 'Receipt to ack, recording included. ClickDesk redelivers after 3 s.',
+        description:
+          'Receipt to ack, recording included. ClickDesk redelivers after 3 s (the dashed line); ClickDeskAckLatencyNearDeadline watches the share over 2.5 s.',
         unit: 's',
+        min: 0,
+        thresholdLine: 3,
         queries: [
           {
             expr: `histogram_quantile(0.5, sum by (le) (rate(clickdesk_rtm_ack_latency_seconds_bucket${J}[$__rate_interval])))`,
@@ -79,16 +89,17 @@ export const connectionHealth = dashboard({
     },
     {
       panel: timeseries({
-        title: 'Duplicates dropped and malformed frames',
+        title: 'Duplicates dropped and malformed frames, per 5 min',
         description: 'Redeliveries deduplicated, and frames that were not valid RTM.',
         unit: 'short',
+        min: 0,
         queries: [
           {
-            expr: `sum(increase(clickdesk_rtm_duplicates_dropped_total${J}[$__rate_interval]))`,
+            expr: `sum(increase(clickdesk_rtm_duplicates_dropped_total${J}[5m]))`,
             legend: 'duplicates',
           },
           {
-            expr: `sum(increase(clickdesk_rtm_protocol_errors_total${J}[$__rate_interval]))`,
+            expr: `sum(increase(clickdesk_rtm_protocol_errors_total${J}[5m]))`,
             legend: 'malformed',
           },
         ],

@@ -1,9 +1,11 @@
 /**
  * The few shapes every ClickDesk dashboard uses, on Grafana's own dashboards-as-code library
- * (@grafana/grafana-foundation-sdk). Queries may use Grafana's $__rate_interval, $__range and
- * the $job and $method variables only; every selector picks `job=~"$job"` (through J or M) and
- * never a fixed job name. The monitoring-kit test checks this and runs each query against a real
- * Prometheus whose scrape job is not the one in monitoring/prometheus.yml.
+ * (@grafana/grafana-foundation-sdk). Queries may use Grafana's $__rate_interval and the $job,
+ * $instance and $method variables only; every selector picks `job=~"$job"` and
+ * `instance=~"$instance"` (through J or M) and never a fixed job name. Counts over time use a
+ * fixed window (`increase(…[5m])`), never one that changes with the zoom. Every stat names its
+ * unit and its thresholds. The monitoring-kit test checks all of this and runs each query
+ * against a real Prometheus whose scrape job is not the one in monitoring/prometheus.yml.
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
@@ -15,6 +17,7 @@ import {
   VariableRefresh,
   type Dashboard,
   type DynamicConfigValue,
+  type Threshold,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/stat';
@@ -22,12 +25,14 @@ import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-s
 
 /** Every panel, query and variable reads the Prometheus picked in the $datasource variable. */
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
-/** Selector for the $job variable: the scrape jobs of the app, whatever they are named. */
-export const J = '{job=~"$job"}';
-/** Selector for the $job and $method variables. */
-export const M = '{job=~"$job", method=~"$method"}';
+/** Selector for the $job and $instance variables: the app's scrape jobs, whatever they are named, and instances. */
+export const J = '{job=~"$job", instance=~"$instance"}';
+/** Selector for the $job, $instance and $method variables. */
+export const M = '{job=~"$job", instance=~"$instance", method=~"$method"}';
 /** Lists the jobs that serve the app's metrics; a labelless gauge every instance has from its start. */
 export const JOB_QUERY = 'label_values(clickdesk_rtm_connections, job)';
+/** Lists the instances of the picked jobs. */
+export const INSTANCE_QUERY = 'label_values(clickdesk_rtm_connections{job=~"$job"}, instance)';
 
 export interface Query {
   expr: string;
@@ -104,16 +109,34 @@ export function timeseries(
   return panel;
 }
 
-/** A single figure, the last value of its query. */
-export function stat(p: PanelCommon): StatBuilder {
+/** Threshold steps from the base colour up: `[['green'], [1, 'red']]` is green below 1, red from 1. */
+export type Steps = [[string], ...Array<[number, string]>];
+
+const thresholdSteps = (steps: Steps) =>
+  new ThresholdsConfigBuilder()
+    .mode(ThresholdsMode.Absolute)
+    .steps(
+      steps.map((s): Threshold =>
+        s.length === 1 ? { value: null, color: s[0] } : { value: s[0], color: s[1] },
+      ),
+    );
+
+/**
+ * A single figure, the last value of its query, coloured by its own thresholds (never Grafana's
+ * default of red at 80). `textMode: 'name'` shows the series name instead (e.g. a version label).
+ */
+export function stat(p: PanelCommon & { thresholds: Steps; textMode?: 'name' }): StatBuilder {
   const panel = new StatBuilder()
     .title(p.title)
     .description(p.description)
     .datasource(DATASOURCE)
     .unit(p.unit)
+    .thresholds(thresholdSteps(p.thresholds))
     .graphMode(common.BigValueGraphMode.Area)
     .colorMode(common.BigValueColorMode.Value)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
+  if (p.textMode === 'name')
+    panel.textMode(common.BigValueTextMode.Name).graphMode(common.BigValueGraphMode.None);
   for (const q of prometheus(p.queries)) panel.withTarget(q);
   return panel;
 }
@@ -150,6 +173,17 @@ export function dashboard(d: {
         // targets in the same Prometheus (Prometheus itself, exporters) stay out.
         .current({ text: 'All', value: '$__all' })
         .refresh(VariableRefresh.OnTimeRangeChanged),
+    )
+    .withVariable(
+      new QueryVariableBuilder('instance')
+        .label('Instance')
+        .datasource(DATASOURCE)
+        .query(INSTANCE_QUERY)
+        .includeAll(true)
+        .multi(true)
+        // "All" is the listed instances of the picked jobs, so other targets stay out here too.
+        .current({ text: 'All', value: '$__all' })
+        .refresh(VariableRefresh.OnTimeRangeChanged),
     );
   if (d.methodVariable) {
     board.withVariable(
@@ -157,7 +191,7 @@ export function dashboard(d: {
         .label('Method')
         .datasource(DATASOURCE)
         // Every contract method has a limit series from the app's start, so all are listed.
-        .query(`label_values(clickdesk_ratelimit_limit${J}, method)`)
+        .query(`label_values(clickdesk_ratelimit_limit{job=~"$job"}, method)`)
         .includeAll(true)
         .multi(true)
         .allValue('.*')

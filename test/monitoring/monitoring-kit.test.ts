@@ -1,13 +1,7 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import net from 'node:net';
-import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { FaqHandler } from '../../packages/kit/test/helpers/faq-handler';
 import { AppMetrics } from '../../packages/kit/src/metrics/app-metrics';
 import {
   AWAITED_METRICS,
@@ -19,108 +13,27 @@ import {
 import { CONTRACT_LIMITS } from '../../packages/kit/src/rate-limit/bucket-spec';
 import { findTool } from '../../packages/kit/test/helpers/require-tool';
 import { startSandboxPair } from '../../packages/kit/test/helpers/sandbox-pair';
-import { startLifecyclePair, type LifecyclePair } from '../../packages/kit/test/helpers/lifecycle-pair';
-import { sleep, waitFor } from '../../packages/kit/test/helpers/wait-for';
+import { waitFor } from '../../packages/kit/test/helpers/wait-for';
+import {
+  allRules,
+  jobMatchers,
+  kitQueries,
+  metricNames,
+  monitoring,
+  panelsOf,
+  root,
+  ruleFiles,
+  selectorsWithoutJob,
+  variables,
+} from './kit-queries';
 
-const root = path.join(__dirname, '../..');
-const monitoring = path.join(root, 'monitoring');
 const promtool = findTool('promtool', "install Debian's prometheus package: apt-get install prometheus");
-const prometheus = findTool('prometheus', "install Debian's prometheus package: apt-get install prometheus");
-/** The real Prometheus below scrapes the app under this job, not the one monitoring/prometheus.yml names. */
-const SCRAPE_JOB = 'support-bot-under-test';
 /** What every panel, target and query variable must read: the Prometheus picked in $datasource. */
 const DATASOURCE_VARIABLE = { type: 'prometheus', uid: '${datasource}' };
 
-interface RuleFile {
-  groups: Array<{ rules: Array<{ expr: string; record?: string; alert?: string }> }>;
-}
-
-/** A dashboard query as Grafana sends it, with $job set to the test's scrape job and $method to All. */
-const fill = (e: string) =>
-  e
-    .replace(/\$__rate_interval/g, '30s')
-    .replace(/\$__range/g, '5m')
-    .replace(/\$job/g, SCRAPE_JOB)
-    .replace(/\$method/g, '.*');
-
-/** Every PromQL expression of the kit: dashboard targets and rules, with Grafana's variables filled in. */
-function kitQueries(): Array<{ where: string; expr: string }> {
-  const fromDashboards = DASHBOARDS.flatMap((d) =>
-    dashboardQueries(d).map((q) => ({ where: q.where, expr: fill(q.expr) })),
-  );
-  const fromRules = ruleFiles().flatMap((file) =>
-    (parseYamlRules(file).groups ?? []).flatMap((g) =>
-      g.rules.map((r) => ({ where: `${path.basename(file)} › ${r.record ?? r.alert}`, expr: r.expr })),
-    ),
-  );
-  return [...fromDashboards, ...fromRules];
-}
-
-const ruleFiles = () =>
-  readdirSync(path.join(monitoring, 'rules'))
-    .filter((f) => f.endsWith('.yml'))
-    .map((f) => path.join(monitoring, 'rules', f));
-
-/** promtool prints rule files back as JSON-compatible YAML? No: read exprs with promtool's own parser. */
-function parseYamlRules(file: string): RuleFile {
-  // The rule files use one `expr:` per rule on a single line; this reads them without a YAML dependency.
-  const rules: RuleFile['groups'][number]['rules'] = [];
-  let name: { record?: string; alert?: string } = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const record = /^\s*- record: (\S+)/.exec(line);
-    const alert = /^\s*- alert: (\S+)/.exec(line);
-    const expr = /^\s*expr: (.+)$/.exec(line);
-    if (record) name = { record: record[1] };
-    if (alert) name = { alert: alert[1] };
-    if (expr?.[1]) rules.push({ ...name, expr: expr[1] });
-  }
-  return { groups: [{ rules }] };
-}
-
-/** Every label matcher on `job` in a query: `job="x"`, `job=~"$job"`, `job!~"…"`. */
-function jobMatchers(expr: string): string[] {
-  return expr.match(/\bjob\s*(?:=~|!~|!=|=)\s*"[^"]*"/g) ?? [];
-}
-
-/** Selectors of a dashboard query that do not pick the $job variable, bare metric names included. */
-function selectorsWithoutJob(expr: string): string[] {
-  const braced = (expr.match(/[a-zA-Z_:][a-zA-Z0-9_:]*\{[^}]*\}|\{[^}]*\}/g) ?? []).filter(
-    (s) => !s.includes('job=~"$job"'),
-  );
-  const bare =
-    expr.replace(/"[^"]*"/g, '""').match(/\b(?:clickdesk[_:]|process_|nodejs_)[a-zA-Z0-9_:]*\b(?!\{)/g) ?? [];
-  return [...braced, ...bare];
-}
-
-interface Variable {
-  type: string;
-  name: string;
-  query?: string;
-  includeAll?: boolean;
-  datasource?: unknown;
-}
-
-const variables = (d: Dashboard): Variable[] => (d.templating?.list ?? []) as Variable[];
-
-/** Panels, rows' panels included. */
-function panelsOf(
-  d: Dashboard,
-): Array<{ title?: string; datasource?: unknown; targets?: Array<{ datasource?: unknown }> }> {
-  return (d.panels ?? []).flatMap((p) => [p, ...('panels' in p ? (p.panels ?? []) : [])]) as Array<{
-    title?: string;
-    datasource?: unknown;
-    targets?: Array<{ datasource?: unknown }>;
-  }>;
-}
-
-/** Metric names a query refers to (histogram series mapped to their family). */
-function metricNames(expr: string): string[] {
-  const names = expr.match(/\b(?:clickdesk|process|nodejs)_[a-z0-9_]+\b/g) ?? [];
-  return [
-    ...new Set(
-      names.filter((n) => !n.startsWith('clickdesk:')).map((n) => n.replace(/_(bucket|sum|count)$/, '')),
-    ),
-  ];
+interface Override {
+  matcher: { id: string; options: string };
+  properties: Array<{ id: string; value: unknown }>;
 }
 
 describe('monitoring kit', () => {
@@ -128,18 +41,18 @@ describe('monitoring kit', () => {
     for (const d of DASHBOARDS) expect(readFileSync(dashboardFile(d), 'utf8')).toBe(renderDashboard(d));
   });
 
-  it('puts request volume against limits per method first, every method styled by overrides', () => {
+  it("puts the busiest team's window against its limit per method first, every method styled by overrides", () => {
     const first = DASHBOARDS[0];
     expect(first?.uid).toBe('clickdesk-api-limits');
     const core = first?.panels?.[0] as
       | { targets: Array<{ expr: string; legendFormat: string }>; fieldConfig: { overrides: Override[] } }
       | undefined;
     const targets = core?.targets ?? [];
+    // Limits are per team: the calls drawn against a limit are the busiest team's window, never a sum over teams.
     expect(targets.map((t) => t.expr).join(' ')).toMatch(
-      /clickdesk_api_requests_total[\s\S]*clickdesk_ratelimit_limit[\s\S]*clickdesk_ratelimit_planned_limit/,
+      /clickdesk_ratelimit_utilization[\s\S]*\* clickdesk_ratelimit_limit[\s\S]*clickdesk_ratelimit_limit[\s\S]*clickdesk_ratelimit_planned_limit/,
     );
-    // Methods not yet called are still drawn (at 0), from their limit series.
-    expect(targets[0]?.expr).toMatch(/ or 0 \* max by \(method\) \(clickdesk_ratelimit_limit/);
+    expect(targets.map((t) => t.expr).join(' ')).not.toMatch(/clickdesk_api_requests_total/);
     expect(targets.map((t) => t.legendFormat)).toEqual([
       '{{method}}',
       '{{method}} limit',
@@ -156,6 +69,69 @@ describe('monitoring kit', () => {
       expect(value(`${method} limit`, 'custom.lineStyle')).toMatchObject({ fill: 'dash' });
       expect(value(`${method} planned ceiling`, 'custom.lineStyle')).toMatchObject({ fill: 'dot' });
     }
+    // The volume over all teams has a panel of its own, every method drawn from its limit series at 0 until called.
+    const volume = first?.panels?.[1] as { title: string; targets: Array<{ expr: string }> } | undefined;
+    expect(volume?.title).toMatch(/all teams/);
+    expect(volume?.targets[0]?.expr).toMatch(/ or 0 \* max by \(method\) \(clickdesk_ratelimit_limit/);
+  });
+
+  it('gives every stat a unit and thresholds of its own, never the default red at 80', () => {
+    const stats = DASHBOARDS.flatMap((d) =>
+      panelsOf(d)
+        .filter((p) => p.type === 'stat')
+        .map((p) => ({ where: `${d.uid ?? ''} › ${p.title ?? ''}`, defaults: p.fieldConfig?.defaults })),
+    );
+    expect(stats.length).toBeGreaterThanOrEqual(10);
+    for (const { where, defaults } of stats) {
+      const steps = defaults?.thresholds?.steps ?? [];
+      expect({ where, unit: typeof defaults?.unit, mode: defaults?.thresholds?.mode }).toEqual({
+        where,
+        unit: 'string',
+        mode: 'absolute',
+      });
+      expect({ where, base: steps[0]?.value }).toEqual({ where, base: null });
+      expect({ where, default80: steps.some((s) => s.value === 80) }).toEqual({ where, default80: false });
+    }
+    const threshold = (title: string) =>
+      stats.find((s) => s.where.endsWith(title))?.defaults?.thresholds?.steps?.map((s) => [s.value, s.color]);
+    expect(threshold('429s received in the last hour (must stay 0)')).toEqual([
+      [null, 'green'],
+      [1, 'red'],
+    ]);
+    expect(threshold('Open RTM links')).toEqual([
+      [null, 'red'],
+      [1, 'green'],
+    ]);
+    // A normal 13 h is green; orange from 20 h, red from 24 h.
+    expect(threshold('Oldest confirmation of stored Data')).toEqual([
+      [null, 'green'],
+      [72000, 'orange'],
+      [86400, 'red'],
+    ]);
+  });
+
+  it('counts over fixed windows or rates, never increase() over a window that changes with the zoom', () => {
+    const zoomed = DASHBOARDS.flatMap((d) =>
+      dashboardQueries(d)
+        .filter((q) => /increase\([^()]*\[\$__(rate_interval|interval|range)\]\)/.test(q.expr))
+        .map((q) => q.where),
+    );
+    expect(zoomed).toEqual([]);
+  });
+
+  it('draws counts and ages on separate panels: no panel mixes a seconds series with a count', () => {
+    const mixed = DASHBOARDS.flatMap((d) =>
+      panelsOf(d)
+        .filter((p) => {
+          const exprs = (p.targets ?? []).map((t) => t.expr ?? '');
+          const ages = exprs.filter(
+            (e) => /_seconds\b(?!_(bucket|count|sum|total))/.test(e) && !/histogram_quantile|rate\(/.test(e),
+          );
+          return ages.length > 0 && ages.length < exprs.length;
+        })
+        .map((p) => `${d.uid ?? ''} › ${p.title ?? ''}`),
+    );
+    expect(mixed).toEqual([]);
   });
 
   it('shows window utilisation above 100 %: no panel with a maximum at 1, a dashed line at 100 % instead', () => {
@@ -188,7 +164,7 @@ describe('monitoring kit', () => {
     expect(DASHBOARDS.map((d) => readFileSync(dashboardFile(d), 'utf8'))).toEqual(before);
   });
 
-  it('finds fixed job matchers and selectors without $job in hostile queries (the checks below)', () => {
+  it('finds fixed job matchers and selectors without $job or $instance in hostile queries (the checks below)', () => {
     expect(jobMatchers('up{job="clickdesk-bot"} == 0')).toEqual(['job="clickdesk-bot"']);
     expect(jobMatchers('max({__name__=~"a|b", job =~ "clickdesk-.*"}) by (job)')).toEqual([
       'job =~ "clickdesk-.*"',
@@ -199,23 +175,23 @@ describe('monitoring kit', () => {
       'clickdesk_a',
       'clickdesk:c',
     ]);
+    // $job alone is not enough: two instances of one job would be summed.
+    expect(selectorsWithoutJob('process_z{job=~"$job"}')).toEqual(['process_z{job=~"$job"}']);
     expect(
-      selectorsWithoutJob('max({job=~"$job", __name__=~"clickdesk_x|process_y"}) + process_z{job=~"$job"}'),
+      selectorsWithoutJob(
+        'max({job=~"$job", instance=~"$instance", __name__=~"clickdesk_x|process_y"}) + process_z{job=~"$job", instance=~"$instance"}',
+      ),
     ).toEqual([]);
   });
 
   it('names no job in any rule, so the rules work whatever the scrape job is called', () => {
-    const named = ruleFiles().flatMap((file) =>
-      parseYamlRules(file).groups.flatMap((g) =>
-        g.rules.flatMap((r) =>
-          jobMatchers(r.expr).map((m) => `${path.basename(file)} › ${r.record ?? r.alert}: ${m}`),
-        ),
-      ),
+    const named = allRules().flatMap((r) =>
+      jobMatchers(r.expr).map((m) => `${r.file} › ${r.record ?? r.alert ?? ''}: ${m}`),
     );
     expect(named).toEqual([]);
   });
 
-  it('selects job=~"$job", never a fixed job, in every selector of every dashboard query and variable', () => {
+  it('selects job=~"$job" and instance=~"$instance", never a fixed job, in every selector of every dashboard query', () => {
     const queries = DASHBOARDS.flatMap((d) => [
       ...dashboardQueries(d),
       ...variables(d)
@@ -244,6 +220,21 @@ describe('monitoring kit', () => {
       });
       const metric = /^label_values\(([a-z_]+), job\)$/.exec(job?.query ?? '')?.[1] ?? '';
       expect(registered.has(metric)).toBe(true);
+    }
+  });
+
+  it('offers an $instance variable on every dashboard, listing the instances of the picked jobs, All included', () => {
+    for (const d of DASHBOARDS) {
+      const instance = variables(d).find((v) => v.name === 'instance');
+      expect({ uid: d.uid, instance }).toMatchObject({
+        uid: d.uid,
+        instance: {
+          type: 'query',
+          includeAll: true,
+          datasource: DATASOURCE_VARIABLE,
+          query: 'label_values(clickdesk_rtm_connections{job=~"$job"}, instance)',
+        },
+      });
     }
   });
 
@@ -302,9 +293,7 @@ promtool.describeIf('monitoring kit under promtool', () => {
       .filter((f) => f.endsWith('.test.yml'))
       .map((f) => `rules/tests/${f}`);
     const tests = files.map((f) => readFileSync(path.join(monitoring, f), 'utf8')).join('\n');
-    const alerts = parseYamlRules(path.join(monitoring, 'rules/alerts.yml')).groups[0]!.rules.map(
-      (r) => r.alert,
-    );
+    const alerts = allRules().flatMap((r) => (r.alert ? [r.alert] : []));
     for (const alert of alerts) expect(tests).toContain(`alertname: ${alert}`);
     // rtm-silence.test.yml replays days of history; the next test runs it.
     const quick = files.filter((f) => !f.endsWith('rtm-silence.test.yml'));
@@ -338,162 +327,3 @@ promtool.describeIf('monitoring kit under promtool', () => {
     }
   });
 });
-
-prometheus.describeIf('dashboards and rules against a real Prometheus scraping the app', () => {
-  let pair: LifecyclePair;
-  let prom: ChildProcess;
-  let promUrl: string;
-  let promLog = '';
-
-  beforeAll(async () => {
-    pair = await startLifecyclePair('sqlite', {
-      handler: new FaqHandler(),
-      simulator: { agentJoinDelayMs: 100 },
-    });
-    const appPort = new URL(pair.webhookUrl).port;
-
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'prometheus-'));
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    // The app under a job name of its own, and Prometheus scraping itself beside it (another
-    // target with process_* series): the rules and dashboards must not depend on either name.
-    const shipped = readFileSync(path.join(monitoring, 'prometheus.yml'), 'utf8');
-    const [jobLine, indent, shippedJob] = /^(\s*)- job_name: (\S+)$/m.exec(shipped) ?? [];
-    if (!jobLine || shippedJob === SCRAPE_JOB)
-      throw new Error('monitoring/prometheus.yml: no job_name to rename');
-    const config =
-      shipped
-        .replace(/scrape_interval: 15s/, 'scrape_interval: 1s')
-        .replace(/evaluation_interval: 15s/, 'evaluation_interval: 1s')
-        .replace(/- rules\//g, `- ${path.join(monitoring, 'rules')}/`)
-        .replace("'127.0.0.1:3000'", `'127.0.0.1:${appPort}'`)
-        .replace(jobLine, `${indent}- job_name: ${SCRAPE_JOB}`) +
-      `${indent}- job_name: prometheus\n${indent}  static_configs:\n${indent}    - targets: ['127.0.0.1:${promPort}']\n`;
-    writeFileSync(path.join(dir, 'prometheus.yml'), config);
-    prom = spawn(
-      prometheus.path!,
-      [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prom.stderr?.on('data', (d: Buffer) => (promLog += d.toString()));
-
-    // Traffic: conversations with FAQ answers and a handover, a redelivered event, a planned link refresh.
-    for (let i = 0; i < 5; i++) {
-      const { conversationId } = pair.sim.startVisitorChat(`Visitor ${i}`);
-      pair.sim.visitorSays(conversationId, i === 4 ? 'talk to a human' : 'how long does shipping take?');
-    }
-    pair.sim.hub.faults.duplicateNext = 2;
-    pair.sim.publish({ type: 'visitor_updated', visitor_id: 'V1' });
-    pair.sim.publish({ type: 'visitor_updated', visitor_id: 'V2' });
-    pair.sim.hub.disconnect('warning');
-    await pair.sim.webhooks.send('data_deletion.requested', {
-      team_id: pair.sim.team.id,
-      subject: { kind: 'visitor', id: 'V-unknown' },
-    });
-
-    const query = async (q: string) =>
-      (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as PromAnswer;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        const up = await query(`count_over_time(up{job="${SCRAPE_JOB}"}[1m])`);
-        if (Number(up.data?.result?.[0]?.value?.[1] ?? 0) >= 6) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`Prometheus did not scrape the app in time:\n${promLog}`);
-      await sleep(250);
-    }
-  }, 60_000);
-
-  afterAll(async () => {
-    prom?.kill('SIGTERM');
-    if (prom && prom.exitCode === null) await once(prom, 'exit');
-    await pair?.stop();
-  });
-
-  it('evaluates every dashboard query and rule expression as valid PromQL that returns data', async () => {
-    const registered = new Set((await new AppMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
-    const empty: string[] = [];
-    for (const q of kitQueries()) {
-      const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
-      const body = (await res.json()) as PromAnswer;
-      expect({ where: q.where, status: body.status, error: body.error }).toEqual({
-        where: q.where,
-        status: 'success',
-        error: undefined,
-      });
-      // Alert conditions are meant to be empty while all is well; everything else must have data,
-      // except queries on metrics the app does not register yet (AWAITED_METRICS).
-      const awaited = metricNames(q.expr).some((n) => AWAITED_METRICS.includes(n) && !registered.has(n));
-      if (!q.where.includes('alerts.yml') && !awaited && (body.data?.result?.length ?? 0) === 0)
-        empty.push(q.where);
-    }
-    expect(empty).toEqual([]);
-  });
-
-  it('lists every contract method in the $method variable and the core panel, called or not', async () => {
-    const methods = Object.keys(CONTRACT_LIMITS.perMethod).sort();
-    const labels = (await (
-      await fetch(`${promUrl}/api/v1/label/method/values?match[]=clickdesk_ratelimit_limit`)
-    ).json()) as { data: string[] };
-    expect([...labels.data].sort()).toEqual(methods);
-    const core = fill(dashboardQueries(DASHBOARDS[0]!)[0]!.expr);
-    const body = (await (
-      await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(core)}`)
-    ).json()) as { data: { result: Array<{ metric: { method: string } }> } };
-    expect(body.data.result.map((r) => r.metric.method).sort()).toEqual(methods);
-  });
-
-  it("lists the app's scrape job in $job, whatever it is named, and not Prometheus's own job", async () => {
-    const values = async (match: string) =>
-      (
-        (await (
-          await fetch(`${promUrl}/api/v1/label/job/values?match[]=${encodeURIComponent(match)}`)
-        ).json()) as {
-          data: string[];
-        }
-      ).data;
-    expect(await values('up')).toEqual(expect.arrayContaining(['prometheus', SCRAPE_JOB]));
-    for (const d of DASHBOARDS) {
-      const query = variables(d).find((v) => v.name === 'job')?.query ?? '';
-      const metric = /^label_values\((.+), job\)$/.exec(query)?.[1] ?? '';
-      expect({ uid: d.uid, jobs: await values(metric) }).toEqual({ uid: d.uid, jobs: [SCRAPE_JOB] });
-    }
-  });
-
-  it('loads the rule files and keeps every alert quiet while the app is healthy', async () => {
-    const body = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
-      data: { groups: Array<{ rules: Array<{ name: string; state?: string; health: string }> }> };
-    };
-    const rules = body.data.groups.flatMap((g) => g.rules);
-    const inFiles = ruleFiles().reduce((n, f) => n + (parseYamlRules(f).groups[0]?.rules.length ?? 0), 0);
-    expect(rules.length).toBe(inFiles);
-    expect(rules.filter((r) => r.health !== 'ok' && r.health !== 'unknown')).toEqual([]);
-    expect(rules.filter((r) => r.state === 'firing').map((r) => r.name)).toEqual([]);
-  });
-});
-
-interface Override {
-  matcher: { id: string; options: string };
-  properties: Array<{ id: string; value: unknown }>;
-}
-
-interface PromAnswer {
-  status: string;
-  error?: string;
-  data?: { result?: Array<{ value?: [number, string] }> };
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}

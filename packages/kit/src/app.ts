@@ -185,7 +185,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     logger: logger.child({ part: 'rate-governor' }),
     observer: metrics.governorObserver(),
   });
-  metrics.bindGovernor(governor);
+  metrics.bindGovernor(governor, config.rate.maxQueuePerMethod);
 
   const egressFetch = createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]);
   const installs = opts.installations;
@@ -402,6 +402,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   const http = createHttpApp({
     logger,
     trustProxy: config.httpServer.trustProxy,
+    responses: metrics.http,
     readiness: () => ({
       ready: gateway.running && gateway.openConnections > 0,
       detail: {

@@ -25,8 +25,16 @@ export interface RtmConnectionOptions {
   onClose: (connection: RtmConnection, why: CloseReason) => void;
 }
 
-export type CloseReason =
-  'closed_by_server' | 'closed_by_client' | 'pong_timeout' | 'stalled' | 'socket_error' | 'hello_timeout';
+/** How a link can end (the reconnect reasons of metrics, with the server's disconnect notices). */
+export const CLOSE_REASONS = [
+  'closed_by_server',
+  'closed_by_client',
+  'pong_timeout',
+  'stalled',
+  'socket_error',
+  'hello_timeout',
+] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 /** Pongs lost in a row that make a link dead: one lost pong (a slow network, a busy peer) is tolerated. */
 const DEAD_AFTER_LOST_PONGS = 2;

@@ -20,6 +20,18 @@ export class ClickDeskApiError extends CodedError {
   }
 }
 
+/** Every outcome a Web API call is counted under (metrics label `outcome`). */
+export const API_OUTCOMES = [
+  'ok',
+  'api_error',
+  'auth_error',
+  'token_expired',
+  'ratelimited',
+  'network_error',
+  'bad_response',
+] as const;
+export type ApiOutcome = (typeof API_OUTCOMES)[number];
+
 const AUTH_ERRORS = new Set(['invalid_auth', 'token_revoked', 'not_authed', 'token_expired']);
 
 /** Calls a visitor is waiting on go ahead of background work (refreshes) for the same budget. */
@@ -43,7 +55,7 @@ export interface WebApiClientOptions {
   fetchImpl: typeof fetch;
   timeoutMs?: number;
   /** Observes every response, for metrics. */
-  onResponse?: (info: { method: string; status: number; outcome: string }) => void;
+  onResponse?: (info: { method: string; status: number; outcome: ApiOutcome }) => void;
 }
 
 /** One message of `conversations.history`. */
@@ -219,7 +231,7 @@ export class ClickDeskWebApi {
     throw new ClickDeskApiError(code, method, apiError);
   }
 
-  private observe(method: string, status: number, outcome: string): void {
+  private observe(method: string, status: number, outcome: ApiOutcome): void {
     this.opts.onResponse?.({ method, status, outcome });
   }
 }

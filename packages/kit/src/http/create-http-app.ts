@@ -1,6 +1,7 @@
 import type express from 'express';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
+import { countResponses, OTHER_ROUTE } from './count-responses';
 import { useJsonFallbacks } from './json-fallbacks';
 import { secureExpress } from './secure-express';
 
@@ -12,11 +13,27 @@ export interface HttpAppOptions {
   routers?: Array<{ path: string; router: Router }>;
   /** TRUST_PROXY: reverse proxies whose X-Forwarded-* headers are believed. */
   trustProxy?: readonly string[];
+  /** Told the routes once, then every answered request's route and status (metrics). */
+  responses?: ResponseObserver;
+}
+
+export interface ResponseObserver {
+  preset(routes: readonly string[]): void;
+  observe(route: string, status: number): void;
 }
 
 /** Builds the app's HTTP surface without listening: the root listens, tests use supertest. */
 export function createHttpApp(opts: HttpAppOptions): express.Express {
   const app = secureExpress({ trustProxy: opts.trustProxy });
+  if (opts.responses) {
+    const routes = [
+      '/healthz',
+      '/readyz',
+      ...(opts.routers ?? []).map((r) => r.path).filter((p) => p !== '/'),
+    ];
+    opts.responses.preset([...new Set(routes), OTHER_ROUTE]);
+    app.use(countResponses(routes, (route, status) => opts.responses?.observe(route, status)));
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });

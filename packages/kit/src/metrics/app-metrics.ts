@@ -1,21 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GatewayObserver } from '../clickdesk/gateway';
-import type { PolicyRule } from '../policy/channel-policy';
 import type { KeyAgeSnapshot } from '../lifecycle/key-age';
 import type { CryptoObserver } from '../storage/crypto/key-ring';
 import { CONTRACT_LIMITS } from '../rate-limit/bucket-spec';
 import type { BucketSnapshot, GovernorObserver, RateGovernor } from '../rate-limit/rate-governor';
+import { presetContractSeries } from './contract-series';
+import { HttpMetrics } from './http-metrics';
 import { InstallationMetrics } from './installation-metrics';
 import { TallyHistogram } from './tally-histogram';
 
-const POLICY_RULES: PolicyRule[] = [
-  'advertising',
-  'sponsored',
-  'external_link',
-  'tracking_link',
-  'impersonation',
-  'contact_leak',
-];
 const METHODS = Object.keys(CONTRACT_LIMITS.perMethod);
 export interface LifecycleSnapshot {
   pending: number;
@@ -34,6 +27,8 @@ export class AppMetrics {
   readonly registry = new Registry();
   /** Installations and token rotation (see installation-metrics.ts). */
   readonly installations = new InstallationMetrics(this.registry);
+  /** Requests the HTTP server answered, by route and status class (see http-metrics.ts). */
+  readonly http = new HttpMetrics(this.registry);
 
   readonly apiRequests = this.counter(
     'clickdesk_api_requests_total',
@@ -162,6 +157,7 @@ export class AppMetrics {
   );
 
   private governor: RateGovernor | undefined;
+  private queueCapacity: number | undefined;
   private deadLetterSource: (() => Promise<Record<'event' | 'effect', number>>) | undefined;
 
   /** Publishes how many dead letters wait for an operator (`npm run dead-letters`). */
@@ -206,6 +202,17 @@ export class AppMetrics {
       'Calls waiting in the rate governor for capacity.',
       (b) => b.queued,
     );
+    const capacity = () => this.queueCapacity;
+    new Gauge({
+      name: 'clickdesk_ratelimit_queue_capacity',
+      help: 'Calls of one method that may wait in the rate governor (RATE_MAX_QUEUE); beyond it calls are refused.',
+      labelNames: ['method'],
+      registers: [this.registry],
+      collect() {
+        const n = capacity();
+        if (n !== undefined) for (const method of METHODS) this.set({ method }, n);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these gauges like counters, which `promtool check metrics` rejects;
     // the same figures remain, by type, in nodejs_active_handles / _requests / _resources.
@@ -216,18 +223,11 @@ export class AppMetrics {
     ]) {
       this.registry.removeSingleMetric(name);
     }
-    for (const rule of POLICY_RULES) this.policyBlocked.inc({ rule }, 0);
     for (const method of METHODS) {
       // Present at 0 from the start, so the first 429 is an increase an alert can see.
       this.apiRatelimited.inc({ method }, 0);
       for (const reason of ['queue_full', 'deadline']) this.rateRefused.inc({ method, reason }, 0);
     }
-    for (const operation of ['encrypt', 'decrypt', 'wrap', 'unwrap', 'shred']) {
-      for (const outcome of ['ok', 'failed']) this.cryptoOperations.inc({ operation, outcome }, 0);
-    }
-    // A record naming a key that does not exist (KEY_MISSING) is an error; a destroyed key is an erasure.
-    for (const outcome of ['key_missing', 'key_destroyed'])
-      this.cryptoOperations.inc({ operation: 'decrypt', outcome }, 0);
     const keys = async (): Promise<KeyAgeSnapshot | undefined> => this.keysSource?.();
     const keyGauge = (name: string, help: string, pick: (s: KeyAgeSnapshot) => number) =>
       new Gauge({
@@ -295,6 +295,7 @@ export class AppMetrics {
       (s) => s.oldestConfirmationAgeSeconds,
     );
     this.rtmProtocolErrors.inc(0);
+    presetContractSeries(this);
     for (const kind of ['event', 'effect']) this.deadLettersCreated.inc({ kind }, 0);
     this.outboxRetries.inc(0);
     const deadLetters = async (): Promise<Record<'event' | 'effect', number>> =>
@@ -316,9 +317,10 @@ export class AppMetrics {
     this.keysSource = source;
   }
 
-  /** Publishes the governor's buckets: limit, window, remaining, utilisation, queue. */
-  bindGovernor(governor: RateGovernor): void {
+  /** Publishes the governor's buckets: limit, window, remaining, utilisation, queue and its capacity. */
+  bindGovernor(governor: RateGovernor, queueCapacity?: number): void {
     this.governor = governor;
+    this.queueCapacity = queueCapacity;
   }
 
   governorObserver(): GovernorObserver {
