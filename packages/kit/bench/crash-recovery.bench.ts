@@ -22,13 +22,13 @@ export interface CrashRecoveryOptions {
 // Runs from dist/bench: the child is the crash tests' app, run from source by tsx.
 const CHILD = path.join(__dirname, '../../test/fixtures/crash-app-child.ts');
 
-interface Child {
+export interface Child {
   proc: ChildProcess;
   ready: Promise<void>;
   exited: Promise<void>;
 }
 
-function startChild(env: Record<string, string>): Child {
+export function startChild(env: Record<string, string>): Child {
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { crashRecoveryBenchmark } from './crash-recovery.bench';
+import { killStormBenchmark } from './kill-storm.bench';
 import { governorBenchmark } from './governor.bench';
 import { policyBenchmark } from './policy.bench';
 import { peerBenchmark } from './peer.bench';
@@ -47,6 +48,7 @@ Options:
                        "none" to skip them)
   --policy-messages N  outbound messages checked per policy round (default 50000)
   --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
+  --crash-kills N      crash storm: SIGKILLs in 55 s of 100 visitor messages/s (default 15; 0 to skip)
   --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
   --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
   --storm-events N     events per fault storm (default 10000: 40 s at the default rate)
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
       redis: { type: 'string' },
       'policy-messages': { type: 'string', default: '50000' },
       'crash-rate': { type: 'string', default: '20' },
+      'crash-kills': { type: 'string', default: '15' },
       'peer-events': { type: 'string', default: '20000' },
       'peer-rounds': { type: 'string', default: '5' },
       'storm-events': { type: 'string', default: '10000' },
@@ -279,6 +282,14 @@ async function main(): Promise<void> {
         progress,
       ),
     );
+    const kills = int('crash-kills', values['crash-kills'], 0);
+    if (kills > 0)
+      done(
+        await killStormBenchmark(
+          { kinds: databases, kills, seconds: 55, rate: 100, conversations: 200, databaseUrl },
+          progress,
+        ),
+      );
   }
   if (!values.only || values.only === 'peer') {
     done(

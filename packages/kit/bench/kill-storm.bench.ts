@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Simulator } from '@clickdesk-bot/sandbox';
+import { generateMasterKeyText } from '../src/storage/crypto/master-keys';
+import { startChild, type Child } from './crash-recovery.bench';
+import type { BenchReport } from './report';
+
+export interface KillStormOptions {
+  /** SIGKILLs spread over the traffic. */
+  kills: number;
+  /** Seconds of traffic. */
+  seconds: number;
+  /** Visitor messages per second, all conversations together. */
+  rate: number;
+  conversations: number;
+  databaseUrl: string;
+  kinds: Array<'sqlite' | 'postgres'>;
+}
+
+interface StormRun {
+  /** From the last kill (or the end of traffic, without kills) until every message is answered. */
+  seconds: number;
+  expected: number;
+  twice: number;
+  missing: number;
+  ratelimited: number;
+  historyCalls: number;
+}
+
+/**
+ * A crash storm: one instance takes visitor messages at a steady rate while it is SIGKILLed
+ * again and again, restarted at once each time with the same INSTANCE_ID (its own leases come
+ * back at once). Every kill leaves sends of unknown outcome; their echoes settle them, and only
+ * the ones that never reached ClickDesk cost a `conversations.history` call (50 a minute).
+ * Counted at the simulator, beside the same traffic with no kill.
+ */
+export async function killStormBenchmark(
+  opts: KillStormOptions,
+  progress: (line: string) => void,
+): Promise<BenchReport> {
+  const rows: BenchReport['rows'] = [];
+  for (const kind of opts.kinds) {
+    const base = await oneStorm(kind, { ...opts, kills: 0 }, progress);
+    const r = await oneStorm(kind, opts, progress);
+    const label = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${opts.kills} SIGKILLs in ${opts.seconds} s`;
+    rows.push(
+      { label: `${kind}: no kill, every message answered after the traffic, s (baseline)`, value: base.seconds },
+      { label: `${label}: every message answered after the last kill, s`, value: r.seconds },
+      { label: `${label}: that / the baseline`, value: r.seconds / base.seconds, ratio: true },
+      { label: `${label}: answers expected`, value: r.expected },
+      { label: `${label}: answered twice`, value: r.twice + base.twice },
+      { label: `${label}: unanswered`, value: r.missing + base.missing },
+      { label: `${label}: 429s from the simulator`, value: r.ratelimited + base.ratelimited },
+      { label: `${label}: conversations.history calls`, value: r.historyCalls },
+    );
+  }
+  return {
+    name: 'crash storm (SIGKILLs under traffic)',
+    rows,
+    notes: [
+      `${opts.conversations} conversations, ${opts.rate} visitor messages/s for ${opts.seconds} s; ${opts.kills} SIGKILLs evenly spread, each followed at once by a restart with the same instance id; 15 s leases; counted at the simulator`,
+    ],
+  };
+}
+
+async function oneStorm(
+  kind: 'sqlite' | 'postgres',
+  opts: KillStormOptions,
+  progress: (line: string) => void,
+): Promise<StormRun> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-bench-killstorm-'));
+  const schema = kind === 'postgres' ? `bench_${randomBytes(5).toString('hex')}` : '';
+  const admin = async (sql: string): Promise<void> => {
+    const c = new pg.Client({ connectionString: opts.databaseUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  if (schema) await admin(`CREATE SCHEMA ${schema}`);
+  const sim = new Simulator({ agentJoinDelayMs: -1, maxRetries: 1_000 });
+  await sim.listen(0);
+  const env: Record<string, string> = {
+    SIM_API_URL: sim.apiUrl,
+    STORAGE: kind,
+    DATA_DIR: dataDir,
+    DATABASE_URL: opts.databaseUrl,
+    PG_SCHEMA: schema,
+    MASTER_KEY: generateMasterKeyText(),
+    INSTANCE_ID: 'storm-a',
+    LEASE_MS: '15000',
+    REDIS_URL: '',
+    FAULT_POINT: '',
+  };
+  const children: Child[] = [];
+  const start = (): Child => {
+    const child = startChild(env);
+    children.push(child);
+    return child;
+  };
+  try {
+    let current = start();
+    await current.ready;
+    const conversations = Array.from(
+      { length: opts.conversations },
+      (_, i) => sim.startVisitorChat(`V${i}`).conversationId,
+    );
+    const expected = new Set(conversations.map((c) => `greet:${c}`));
+    const total = Math.round(opts.rate * opts.seconds);
+    progress(`crash storm (${kind}): ${total} visitor messages over ${opts.seconds} s, ${opts.kills} SIGKILLs`);
+    const began = Date.now();
+    const killEveryMs = opts.kills > 0 ? (opts.seconds * 1000) / opts.kills : Infinity;
+    let kills = 0;
+    let lastKill = process.hrtime.bigint();
+    for (let i = 0; i < total; i++) {
+      const c = conversations[i % conversations.length]!;
+      sim.visitorSays(c, `q:${c}-${i}`);
+      expected.add(`a:${c}-${i}`);
+      if (kills < opts.kills && Date.now() - began >= (kills + 1) * killEveryMs) {
+        kills += 1;
+        current.proc.kill('SIGKILL');
+        await current.exited;
+        lastKill = process.hrtime.bigint();
+        current = start();
+      }
+      const due = began + ((i + 1) * 1000) / opts.rate;
+      await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+    }
+    const from = opts.kills > 0 ? lastKill : process.hrtime.bigint();
+    const count = (): Map<string, number> => {
+      const byText = new Map<string, number>();
+      for (const c of conversations)
+        for (const m of sim.world.history(c))
+          if (m.sender.kind === 'bot') byText.set(m.text, (byText.get(m.text) ?? 0) + 1);
+      return byText;
+    };
+    const deadline = Date.now() + 300_000;
+    while ([...expected].some((t) => !count().has(t)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const seconds = Number(process.hrtime.bigint() - from) / 1e9;
+    await new Promise((r) => setTimeout(r, 2_000)); // a late duplicate would land meanwhile
+    const byText = count();
+    return {
+      seconds,
+      expected: expected.size,
+      twice: [...byText.values()].filter((n) => n > 1).length,
+      missing: [...expected].filter((t) => !byText.has(t)).length,
+      ratelimited: sim.counters.ratelimited,
+      historyCalls: sim.counters.apiCalls['conversations.history'] ?? 0,
+    };
+  } finally {
+    for (const c of children) c.proc.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
+    await sim.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (schema) await admin(`DROP SCHEMA ${schema} CASCADE`);
+  }
+}
