@@ -280,7 +280,8 @@ export class RateGovernor {
         ),
       );
     }
-    const deadlineMs = call.priority === 'guest' ? this.guest.deadlineMs : this.opts.deadlineMs[call.priority];
+    const deadlineMs =
+      call.priority === 'guest' ? this.guest.deadlineMs : this.opts.deadlineMs[call.priority];
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         call,
