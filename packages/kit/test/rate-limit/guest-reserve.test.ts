@@ -52,17 +52,19 @@ describe.each(stores)('guest calls and the reserve, rate store %s', (_name, make
   it('guest calls fill only their share of the window; refreshes still get every reserved permit', async () => {
     let sent = 0;
     for (let i = 0; i < 10; i++)
-      sent += (await governors[i % governors.length]!.run(exchange, async () => 1)) ?? 0;
+      sent += (await governors[i % governors.length]!.run(exchange, () => Promise.resolve(1))) ?? 0;
     expect(sent).toBe(10);
     // The share is spent: more guest calls wait their short deadline and are refused.
     const late = await Promise.all(
-      governors.map((g) => g.run(exchange, async () => 'sent').catch((e: { code: string }) => e.code)),
+      governors.map((g) =>
+        g.run(exchange, () => Promise.resolve('sent')).catch((e: { code: string }) => e.code),
+      ),
     );
     expect(late).toEqual(governors.map(() => 'RATE_DEADLINE'));
     // The other half of the window is the reserve: ten refreshes go at once, on every instance.
     const refreshes = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        governors[i % governors.length]!.run(refresh, async () => 'refreshed'),
+        governors[i % governors.length]!.run(refresh, () => Promise.resolve('refreshed')),
       ),
     );
     expect(refreshes).toEqual(Array(10).fill('refreshed'));
@@ -71,11 +73,11 @@ describe.each(stores)('guest calls and the reserve, rate store %s', (_name, make
   it('guest calls wait in a queue of their own: a flood of them never fills the queue refreshes wait in', async () => {
     const g = governors[0]!;
     // Spend the whole window with refreshes, so every later call waits.
-    await Promise.all(Array.from({ length: 20 }, () => g.run(refresh, async () => undefined)));
+    await Promise.all(Array.from({ length: 20 }, () => g.run(refresh, () => Promise.resolve(undefined))));
     const flood = Array.from({ length: 100 }, () =>
-      g.run(exchange, async () => 'sent').catch((e: { code: string }) => e.code),
+      g.run(exchange, () => Promise.resolve('sent')).catch((e: { code: string }) => e.code),
     );
-    const waiting = g.run(refresh, async () => 'refreshed').catch((e: { code: string }) => e.code);
+    const waiting = g.run(refresh, () => Promise.resolve('refreshed')).catch((e: { code: string }) => e.code);
     expect(new Set(await Promise.all(flood))).toEqual(new Set(['RATE_QUEUE_FULL', 'RATE_DEADLINE']));
     // The refresh was queued, not refused for a full queue: it waits its own deadline (no room this window).
     expect(await waiting).toBe('RATE_DEADLINE');
