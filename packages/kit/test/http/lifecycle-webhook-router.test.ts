@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
@@ -81,6 +82,30 @@ describe('POST /webhooks/clickdesk: addressing and hostile input', () => {
     });
     const jobs = await storage.sql!.db.all("SELECT 1 FROM lifecycle_jobs WHERE webhook_id = 'msg_ignored'");
     expect(jobs).toHaveLength(0);
+  });
+
+  it('refuses a validly signed webhook whose timestamp is not plain digits (T.999xyz) with 400 and records nothing', async () => {
+    const body = JSON.stringify({ type: 'app.uninstalled', team_id: 'T-MINE' });
+    const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
+    for (const [i, timestamp] of [
+      `${Math.floor(Date.now() / 1000)}.999xyz`,
+      `${Math.floor(Date.now() / 1000)}abc`,
+      `+${Math.floor(Date.now() / 1000)}`,
+    ].entries()) {
+      const id = `msg_odd_timestamp_${i}`;
+      const mac = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+      const res = await request(app)
+        .post('/webhooks/clickdesk')
+        .set('content-type', 'application/json')
+        .set('webhook-id', id)
+        .set('webhook-timestamp', timestamp)
+        .set('webhook-signature', `v1,${mac}`)
+        .send(body);
+      expect([timestamp, res.status]).toEqual([timestamp, 400]);
+      expect(res.body.error).toBe('malformed_headers');
+      const jobs = await storage.sql!.db.all(`SELECT 1 FROM lifecycle_jobs WHERE webhook_id = '${id}'`);
+      expect(jobs).toHaveLength(0);
+    }
   });
 
   it('neither answers with nor logs a signed body that is not JSON', async () => {
