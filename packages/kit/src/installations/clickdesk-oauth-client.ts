@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { isAddressableTeamId } from '../core/team-id';
 import { CodedError } from '../errors';
 import type { Priority, RateGovernor } from '../rate-limit/rate-governor';
 import type { Installation } from './installation';
@@ -151,7 +152,8 @@ export class ClickDeskOAuthClient {
       throw new OAuthGrantError('invalid_response', { cause: err });
     }
     const team = (body.team ?? {}) as { id?: unknown; name?: unknown };
-    if (typeof team.id !== 'string') throw new OAuthGrantError('invalid_response');
+    // A reserved id (`*`, empty) would make the installation a row no webhook can address.
+    if (!isAddressableTeamId(team.id)) throw new OAuthGrantError('invalid_response');
     const now = this.now();
     return {
       teamId: team.id,

@@ -174,4 +174,34 @@ describe('POST /webhooks/clickdesk: addressing and hostile input', () => {
       ignored: 'unknown_team',
     });
   });
+
+  it.each(['*', '', ' ', 'T*', '*T', 'T 1', '../T1', 'T1\n', 'x'.repeat(101)])(
+    'refuses a signed webhook for the reserved or malformed team id %j with 400: no job, receipt or tombstone',
+    async (teamId) => {
+      const countAll = async () =>
+        Promise.all(
+          ['lifecycle_jobs', 'receipts', 'tombstones'].map(
+            async (t) => (await storage.sql!.db.all(`SELECT 1 FROM ${t}`)).length,
+          ),
+        );
+      const before = await countAll();
+      for (const payload of [
+        { type: 'app.uninstalled', team_id: teamId },
+        { type: 'data_deletion.requested', team_id: teamId, subject: { kind: 'visitor', id: 'V1' } },
+        { type: 'account.closed', team_id: teamId, subject: { kind: 'agent', id: 'U1' } },
+      ]) {
+        const res = await send(payload);
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('malformed_body');
+      }
+      expect(await countAll()).toEqual(before);
+    },
+  );
+
+  it('never counts the reserved team * as one it holds, though its own index key is stored under it', async () => {
+    const indexRows = await storage.sql!.db.all("SELECT 1 FROM data_keys WHERE team_id = '*'");
+    expect(indexRows.length).toBeGreaterThan(0);
+    expect(await storageHoldsTeam(storage.sql!.db)('*')).toBe(false);
+    expect(await storageHoldsTeam(storage.sql!.db)('')).toBe(false);
+  });
 });

@@ -131,6 +131,21 @@ describe('GET /install and GET /oauth/callback: hostile input', () => {
     expect(exchanges).toBe(1);
   });
 
+  it('refuses to install a grant for a reserved team id (*): nothing is stored', async () => {
+    const exchange = sim.oauth.exchangeCode.bind(sim.oauth);
+    // ClickDesk's answer names team `*`, which would collide with the app's own rows.
+    sim.oauth.exchangeCode = (...args) => {
+      const grant = exchange(...args);
+      return grant.ok ? { ...grant, teamId: '*' } : grant;
+    };
+    const { callback, cookie } = await consentRedirect(app.url, sim.team.id);
+    const res = await fetch(callback, { redirect: 'manual', headers: { cookie } });
+    expect(res.status).toBe(502);
+    expect(await res.text()).toContain('invalid_response');
+    expect(await store.list()).toEqual([]);
+    expect(errorLogs()).toEqual([]);
+  });
+
   it('fuzz: 300 random callbacks and install pages answer 2xx/4xx with a plain page, never 5xx or an error log', async () => {
     const { cookie } = await consentRedirect(app.url, sim.team.id);
     const random = prng(22);
