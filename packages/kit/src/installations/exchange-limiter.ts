@@ -1,4 +1,3 @@
-import { isIPv6 } from 'node:net';
 import { LRUCache } from 'lru-cache';
 
 export interface ExchangeLimiterOptions {
@@ -53,7 +52,7 @@ export class ExchangeLimiter {
 
 function addressKey(address: string): string {
   const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (!isIPv6(plain)) return plain;
+  if (!plain.includes(':')) return plain;
   const [head = '', tail = ''] = plain.split('::');
   const groups = head.split(':').filter(Boolean);
   const trailing = tail.split(':').filter(Boolean);
