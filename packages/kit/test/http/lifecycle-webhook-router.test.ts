@@ -87,13 +87,11 @@ describe('POST /webhooks/clickdesk: addressing and hostile input', () => {
   it('refuses a validly signed webhook whose timestamp is not plain digits (T.999xyz) with 400 and records nothing', async () => {
     const body = JSON.stringify({ type: 'app.uninstalled', team_id: 'T-MINE' });
     const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
-    for (const [i, timestamp] of [
-      `${Math.floor(Date.now() / 1000)}.999xyz`,
-      `${Math.floor(Date.now() / 1000)}abc`,
-      `+${Math.floor(Date.now() / 1000)}`,
-    ].entries()) {
+    const seconds = Math.floor(Date.now() / 1000);
+    for (const [i, timestamp] of [`${seconds}.999xyz`, `${seconds}abc`, `+${seconds}`].entries()) {
       const id = `msg_odd_timestamp_${i}`;
-      const mac = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+      // Signed as the library checks it: over the whole seconds it reads from the header.
+      const mac = createHmac('sha256', key).update(`${id}.${seconds}.${body}`).digest('base64');
       const res = await request(app)
         .post('/webhooks/clickdesk')
         .set('content-type', 'application/json')
