@@ -59,7 +59,7 @@ export function visitorRouter(sim: Simulator): express.Router {
       installed: since === undefined,
       uninstalled_at: since === undefined ? null : new Date(since).toISOString(),
       resets: sim.installs.resets,
-      reinstall: { curl: `curl -s -XPOST ${sim.url}/sandbox/reset`, npm: 'npm start -- --reset' },
+      reinstall: { curl: `curl -s -XPOST ${sim.url}/sandbox/reset -H 'content-type: application/json' -d '{}'`, npm: 'npm start -- --reset' },
     });
   });
 

@@ -89,6 +89,63 @@ describe('sandbox controls (loopback and Host check)', () => {
     expect(fault.status).toBe(403);
   });
 
+  const webhookBody = () => JSON.stringify({ type: 'app.uninstalled', team_id: 'T0SANDBOX', url: sinkUrl });
+
+  it.each([
+    ['x-forwarded-for', '203.0.113.9'],
+    ['forwarded', 'for=203.0.113.9'],
+    ['x-real-ip', '203.0.113.9'],
+    ['via', '1.1 proxy'],
+  ])(
+    'refuses a request a proxy forwarded (%s) from a loopback peer with a loopback Host',
+    async (header, value) => {
+      const res = await httpCall(`http://127.0.0.1:${port}/sandbox/webhooks`, {
+        method: 'POST',
+        headers: { ...json, [header]: value },
+        body: webhookBody(),
+      });
+      expect(res.status).toBe(403);
+      expect(JSON.parse(res.text)).toMatchObject({ ok: false, error: 'forwarded' });
+      expect(received).toBe(0);
+    },
+  );
+
+  it.each([
+    ['a cross-site text/plain POST', { 'content-type': 'text/plain', origin: 'https://evil.example' }],
+    [
+      'a cross-site form POST',
+      { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+    ],
+    ['a cross-site JSON POST', { ...json, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }],
+    ['a JSON POST with Origin null', { ...json, origin: 'null' }],
+    ['a same-site (other port) page', { ...json, 'sec-fetch-site': 'same-site' }],
+    ['a text/plain POST with no Origin', { 'content-type': 'text/plain' }],
+    ['a POST with no body type at all', {}],
+  ])('refuses %s and sends nothing', async (_what, headers: Record<string, string>) => {
+    const res = await httpCall(`http://127.0.0.1:${port}/sandbox/webhooks`, {
+      method: 'POST',
+      headers,
+      body: webhookBody(),
+    });
+    expect([403, 415]).toContain(res.status);
+    expect(JSON.parse(res.text)).toMatchObject({ ok: false });
+    expect(received).toBe(0);
+  });
+
+  it("serves the simulator's own page (same Origin, Sec-Fetch-Site same-origin) and curl (neither)", async () => {
+    const own = await httpCall(`http://127.0.0.1:${port}/sandbox/webhooks`, {
+      method: 'POST',
+      headers: { ...json, origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' },
+      body: webhookBody(),
+    });
+    expect(own.status).toBe(200);
+    const typed = await httpCall(`http://127.0.0.1:${port}/sandbox/counters`, {
+      headers: { 'sec-fetch-site': 'none' },
+    });
+    expect(typed.status).toBe(200);
+    expect(received).toBe(1);
+  });
+
   const outside = nonLoopbackAddress();
   outside.describeIf('from another address, for real', () => {
     it('refuses a caller that is not on loopback, whatever Host it sends, and still serves the visitor page', async () => {

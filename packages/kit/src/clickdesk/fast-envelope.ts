@@ -1,4 +1,5 @@
 import type { ChatEvent, InboundEvent, SenderKind } from '../core/chat-event';
+import { isAddressableTeamId } from '../core/team-id';
 
 /** An envelope read without zod: the same fields as `envelopeFrame` + `eventBody` in wire.ts. */
 export interface FastEnvelope {
@@ -28,7 +29,7 @@ export function readEnvelopeFast(json: Json): FastEnvelope | undefined {
   const payload = json.payload;
   if (!isObject(payload) || payload.type !== 'event_callback') return undefined;
   const { team_id: teamId, event_id: eventId, event_time: eventTime, api_app_id: appId } = payload;
-  if (!isId(teamId) || !isId(eventId) || typeof eventTime !== 'number') return undefined;
+  if (!isAddressableTeamId(teamId) || !isId(eventId) || typeof eventTime !== 'number') return undefined;
   if (appId !== undefined && !isId(appId)) return undefined;
   const body = payload.event;
   if (!isObject(body) || typeof body.type !== 'string') return undefined;

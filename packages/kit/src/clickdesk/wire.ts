@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChatEvent, InboundEvent } from '../core/chat-event';
+import { TEAM_ID_PATTERN } from '../core/team-id';
 import { readEnvelopeFast } from './fast-envelope';
 
 /**
@@ -58,7 +59,7 @@ const envelopeFrame = z.object({
   retry_reason: z.string().default(''),
   payload: z.object({
     type: z.literal('event_callback'),
-    team_id: id,
+    team_id: z.string().regex(TEAM_ID_PATTERN),
     api_app_id: id.optional(),
     event_id: id,
     event_time: z.number(),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { cleanEnv, configError, type Env } from './config-error';
 import { CONTRACT_LIMITS, type RateLimits } from '../rate-limit/bucket-spec';
 import { webhookSecretProblem } from './webhook-secret';
+import { secretStrengthProblem } from './secret-strength';
 
 export { ConfigError, type Env } from './config-error';
 
@@ -14,6 +15,14 @@ export { ConfigError, type Env } from './config-error';
  */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 /** A comma-separated list; blanks are ignored. */
+/** A token judged by its estimated entropy (secret-strength.ts), not by its length alone. */
+const strongSecret =
+  (minBits: number) =>
+  (value: string, ctx: z.RefinementCtx): void => {
+    const problem = secretStrengthProblem(value, minBits);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  };
+
 const list = (item: z.ZodType<string, string>) =>
   z
     .string()
@@ -100,7 +109,11 @@ const schema = z
       .optional(),
     POLICY_FALLBACK_TEXT: z.string().min(1).max(1000).optional(),
     EGRESS_ALLOWED_ORIGINS: list(z.url({ protocol: /^https?$/ })),
-    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_TOKEN: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .superRefine(strongSecret(96))
+      .optional(),
     METRICS_PORT: int(0, 65535).optional(),
     RATE_LIMITS: list(
       z.string().regex(/^[a-z]+(?:\.[a-z]+)+=\d+$/i, 'must be method=calls pairs like chat.postMessage=300'),
@@ -128,7 +141,11 @@ const schema = z
         if (problem) ctx.addIssue({ code: 'custom', message: `a secret ${problem}` });
       }),
     ),
-    ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    ADMIN_TOKEN: z
+      .string()
+      .min(24, 'must be at least 24 characters')
+      .superRefine(strongSecret(128))
+      .optional(),
     OPERATOR_NAME: z.string().min(1).max(200).optional(),
     OPERATOR_CONTACT: z.string().min(3).max(200).optional(),
     RECEIPT_SIGNING_KEY_FILE: z.string().min(1).optional(),

@@ -1,7 +1,11 @@
+import { GENERATE_HINT, secretStrengthProblem } from './secret-strength';
+
 /** Standard Webhooks secrets are `whsec_` + base64 of the key bytes (docs/clickdesk-contract.md §4). */
 const PREFIX = 'whsec_';
 /** Fewer key bytes than this is too weak to trust with erasure (Terms 8.1). */
 export const MIN_SECRET_BYTES = 24;
+/** Estimated entropy a key needs (secret-strength.ts). */
+export const MIN_SECRET_BITS = 128;
 
 /**
  * Why a webhook secret cannot be used, or undefined when it can. A weak secret would let anyone
@@ -17,5 +21,8 @@ export function webhookSecretProblem(secret: string): string | undefined {
   if (key.length < MIN_SECRET_BYTES)
     return `holds ${key.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes`;
   if (key.every((b) => b === key[0])) return 'repeats a single byte (e.g. all zero); use random bytes';
+  // Repeated patterns ("ab" × 16) and common words ("password" × 4) count for what they are.
+  const problem = secretStrengthProblem(key, MIN_SECRET_BITS);
+  if (problem) return problem.replace(GENERATE_HINT, 'use random bytes: whsec_ + `openssl rand -base64 32`');
   return undefined;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { exportSubject } from '../lifecycle/subject-export';
 import type { StorageContext } from '../storage/sql/storage-context';
 import { requireBearer } from './require-bearer';
+import { TEAM_ID_PATTERN } from '../core/team-id';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -40,7 +41,7 @@ export function requireSecureChannel(req: Request, res: Response, next: NextFunc
   });
 }
 
-const query = z.object({ team_id: z.string().min(1).max(200) });
+const query = z.object({ team_id: z.string().regex(TEAM_ID_PATTERN) });
 
 /** GET /admin/subjects/:kind/:id?team_id=T — everything held about one person, as JSON. */
 export function adminRouter(ctx: StorageContext, token: string | undefined): express.Router {

@@ -90,6 +90,19 @@ export function lifecycleWebhookRouter(opts: LifecycleWebhookOptions): express.R
           .json({ ok: false, error: 'invalid_signature', message: `webhook not accepted: ${reason}` });
         return;
       }
+      if (!/^\d{1,12}$/.test(headers['webhook-timestamp'])) {
+        // Signed, but the library read the timestamp with parseInt: "1700000000.999xyz" passed as valid.
+        opts.logger.warn(
+          { webhookId: headers['webhook-id'] || undefined },
+          'lifecycle webhook refused: bad timestamp',
+        );
+        res.status(400).json({
+          ok: false,
+          error: 'malformed_headers',
+          message: 'webhook-timestamp must be whole seconds since the epoch (digits only)',
+        });
+        return;
+      }
       let json: unknown;
       try {
         json = JSON.parse(body);

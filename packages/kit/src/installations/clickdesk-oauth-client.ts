@@ -1,4 +1,5 @@
 import * as oauth from 'oauth4webapi';
+import { isAddressableTeamId } from '../core/team-id';
 import { CodedError } from '../errors';
 import type { Priority, RateGovernor } from '../rate-limit/rate-governor';
 import type { Installation } from './installation';
@@ -107,16 +108,22 @@ export class ClickDeskOAuthClient {
     request: (options: oauth.TokenEndpointRequestOptions) => Promise<Response>,
   ): Promise<TokenGrant> {
     const endpoint = new URL(this.as.token_endpoint ?? '');
-    const options: oauth.TokenEndpointRequestOptions = {
-      // Plain http only towards a simulator on this machine; anything else must be https.
-      [oauth.allowInsecureRequests]: endpoint.protocol === 'http:' && isLoopback(endpoint.hostname),
-      [oauth.customFetch]: this.opts.fetchImpl,
-      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
-    };
     const response = await this.opts.governor.run(
-      // A visitor may be waiting on either grant: both go ahead of background calls.
-      { method: 'oauth.v2.access', scope: 'app', priority: 'reply' satisfies Priority },
+      {
+        method: 'oauth.v2.access',
+        scope: 'app',
+        // A refresh keeps an installed team served; a code exchange is triggered by whoever can
+        // reach /oauth/callback, so it may only use what the reserve for refreshes leaves.
+        priority: kind === 'refresh' ? 'reply' : ('guest' satisfies Priority),
+      },
       async () => {
+        const options: oauth.TokenEndpointRequestOptions = {
+          // Plain http only towards a simulator on this machine; anything else must be https.
+          [oauth.allowInsecureRequests]: endpoint.protocol === 'http:' && isLoopback(endpoint.hostname),
+          [oauth.customFetch]: this.opts.fetchImpl,
+          // Counted from the permit, not from the queue: a call that waited still gets its full time.
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+        };
         try {
           return await request(options);
         } catch (err) {
@@ -145,7 +152,8 @@ export class ClickDeskOAuthClient {
       throw new OAuthGrantError('invalid_response', { cause: err });
     }
     const team = (body.team ?? {}) as { id?: unknown; name?: unknown };
-    if (typeof team.id !== 'string') throw new OAuthGrantError('invalid_response');
+    // A reserved id (`*`, empty) would make the installation a row no webhook can address.
+    if (!isAddressableTeamId(team.id)) throw new OAuthGrantError('invalid_response');
     const now = this.now();
     return {
       teamId: team.id,

@@ -1,12 +1,14 @@
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { describeError } from '../errors';
+import { describeError, isCodedError } from '../errors';
+import { cookieValue, readCallbackParams } from './callback-params';
 import type { ClickDeskOAuthClient } from './clickdesk-oauth-client';
 import { OAuthGrantError } from './clickdesk-oauth-client';
 import type { Installation } from './installation';
 import type { InstallationStore } from './installation-store';
 import { STATE_TTL_MS, type InstallState, type StateCheck } from './install-state';
 import { installPage } from './install-pages';
+import { ExchangeLimiter } from './exchange-limiter';
 
 export interface InstallRouterOptions {
   oauth: Pick<ClickDeskOAuthClient, 'authorizeUrl' | 'validateCallback' | 'exchangeCode' | 'redirectUri'>;
@@ -15,6 +17,8 @@ export interface InstallRouterOptions {
   logger: Logger;
   /** Called once the installation is stored (the token rotator starts using it). */
   onInstalled?: (inst: Installation) => void;
+  /** Code exchanges per client address (default: ExchangeLimiter's defaults). */
+  exchanges?: ExchangeLimiter;
   now?: () => number;
 }
 
@@ -62,39 +66,70 @@ export function installRouter(opts: InstallRouterOptions): express.Router {
     );
   });
 
+  const exchanges = opts.exchanges ?? new ExchangeLimiter();
   router.get('/oauth/callback', async (req: Request, res: Response) => {
-    const params = new URL(req.originalUrl, 'http://app.invalid').searchParams;
     const log = opts.logger.child({ part: 'install' });
     const again = { href: '/install', label: 'Start again', id: 'start-again' };
-    const checked = await opts.state.check(params.get('state') ?? '', cookieValue(req, COOKIE));
     res.clearCookie(COOKIE, { path: '/oauth' });
     res.set('Cache-Control', 'no-store');
-    if (!checked.ok) {
-      log.warn({ reason: checked.reason }, 'install callback refused: bad state');
-      installPage(
-        res,
-        400,
-        'Install link not valid',
-        [STATE_PROBLEMS[checked.reason], 'Nothing was installed.'],
-        again,
-      );
+    const refuse = (status: number, title: string, lines: string[]): void =>
+      installPage(res, status, title, [...lines, 'Nothing was installed.'], again);
+    // Everything that can be judged without spending anything comes first: the parameters, then
+    // the state's signature, expiry and browser; only then the state and a permit are spent.
+    const read = readCallbackParams(req.originalUrl);
+    if (!read.ok) {
+      log.warn({ reason: 'malformed_callback' }, 'install callback refused: malformed parameters');
+      refuse(400, 'Install link not valid', [read.problem]);
       return;
     }
+    const cookie = cookieValue(req.get('cookie'), COOKIE);
+    const verified = opts.state.verify(read.state, cookie);
+    if (!verified.ok) {
+      log.warn({ reason: verified.reason }, 'install callback refused: bad state');
+      refuse(400, 'Install link not valid', [STATE_PROBLEMS[verified.reason]]);
+      return;
+    }
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const exchanging = read.outcome === 'code';
+    if (exchanging && !exchanges.take(address)) {
+      log.warn({ reason: 'too_many_exchanges' }, 'install callback refused: too many from this address');
+      res.set('Retry-After', '600');
+      refuse(429, 'Too many install attempts', [
+        'Too many installs that did not complete came from your network. Try again in 10 minutes.',
+      ]);
+      return;
+    }
+    let installed = false;
     try {
-      const callback = opts.oauth.validateCallback(params, params.get('state') ?? '');
+      const spent = await opts.state.spend(read.state);
+      if (!spent.ok) {
+        log.warn({ reason: spent.reason }, 'install callback refused: bad state');
+        refuse(400, 'Install link not valid', [STATE_PROBLEMS[spent.reason]]);
+        return;
+      }
+      const callback = opts.oauth.validateCallback(read.params, read.state);
       const grant = await opts.oauth.exchangeCode(callback);
       const inst: Installation = { ...grant, installedAt: now() };
       await opts.store.save(inst);
+      installed = true;
       opts.onInstalled?.(inst);
       log.info({ teamId: inst.teamId }, 'installed');
       installPage(res, 200, 'Installed', [
         `The bot is now installed in ${inst.teamName} (${inst.teamId}). It answers your visitors from now on.`,
       ]);
     } catch (err) {
-      const apiError = err instanceof OAuthGrantError ? err.apiError : 'internal';
+      const apiError =
+        err instanceof OAuthGrantError
+          ? err.apiError
+          : isCodedError(err, 'RATE_QUEUE_FULL') || isCodedError(err, 'RATE_DEADLINE')
+            ? 'busy'
+            : 'internal';
       log.warn({ err: describeError(err) }, 'install failed');
       const [status, lines] = failure(apiError);
+      if (status === 503) res.set('Retry-After', '60');
       installPage(res, status, status === 403 ? 'Install cancelled' : 'Install failed', lines, again);
+    } finally {
+      if (installed && exchanging) exchanges.giveBack(address);
     }
   });
   return router;
@@ -118,6 +153,8 @@ function failure(apiError: string): [number, string[]] {
           "ClickDesk refused the redirect URL. PUBLIC_URL + /oauth/callback must equal, exactly, a redirect URL registered in the app's ClickDesk settings.",
         ],
       ];
+    case 'busy':
+      return [503, ['Too many installs are under way right now. Try again in a minute.']];
     case 'invalid_client':
       return [
         500,
@@ -126,12 +163,4 @@ function failure(apiError: string): [number, string[]] {
     default:
       return [502, [`ClickDesk did not complete the install (${apiError}). Try again in a minute.`]];
   }
-}
-
-function cookieValue(req: Request, name: string): string | undefined {
-  for (const part of (req.get('cookie') ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return decodeURIComponent(v.join('='));
-  }
-  return undefined;
 }

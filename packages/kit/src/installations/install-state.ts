@@ -35,6 +35,12 @@ export class InstallState {
 
   /** Checks a returned state against the browser's cookie, then spends it. */
   async check(state: string, cookieNonce: string | undefined): Promise<StateCheck> {
+    const verified = this.verify(state, cookieNonce);
+    return verified.ok ? this.spend(state) : verified;
+  }
+
+  /** Checks a returned state against the browser's cookie without spending it. */
+  verify(state: string, cookieNonce: string | undefined): StateCheck {
     const parts = state.split('.');
     const [nonce, expiry, mac] = parts;
     if (parts.length !== 3 || !nonce || !expiry || !mac || !/^\d{1,15}$/.test(expiry))
@@ -48,6 +54,12 @@ export class InstallState {
     const want = Buffer.from(nonce);
     if (cookie.length !== want.length || !timingSafeEqual(cookie, want))
       return { ok: false, reason: 'other_browser' };
+    return { ok: true };
+  }
+
+  /** Spends a state `verify` accepted: false ('replayed') if it was spent before. */
+  async spend(state: string): Promise<StateCheck> {
+    const [nonce = '', expiry = '0'] = state.split('.');
     if (!(await this.used.consume(nonce, Number(expiry)))) return { ok: false, reason: 'replayed' };
     return { ok: true };
   }

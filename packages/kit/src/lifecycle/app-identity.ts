@@ -1,3 +1,4 @@
+import { isAddressableTeamId } from '../core/team-id';
 import { CodedError } from '../errors';
 import type { SqlDatabase } from '../storage/sql/sql-database';
 import type { LifecycleEvent } from './lifecycle-event';
@@ -67,6 +68,8 @@ export class AppIdentity {
 /** Whether the database holds any key, event or tombstone of the team. */
 export function storageHoldsTeam(db: SqlDatabase): (teamId: string) => Promise<boolean> {
   return async (teamId) => {
+    // `*` and other reserved ids hold the app's own rows (the index key), never a team's.
+    if (!isAddressableTeamId(teamId)) return false;
     const rows = await db.all<{ held: number }>(
       `SELECT 1 AS held FROM data_keys WHERE team_id = ?
        UNION ALL SELECT 1 FROM inbox WHERE team_id = ?

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { TEAM_ID_PATTERN } from '../core/team-id';
 
 /** The lifecycle webhooks of docs/clickdesk-contract.md §4, and what each one erases. */
 const subject = z.object({ kind: z.enum(['visitor', 'agent']), id: z.string().min(1).max(200) });
-const team = z.string().min(1).max(200);
+const team = z.string().regex(TEAM_ID_PATTERN, 'is not a team id (reserved or malformed)');
 
 export const lifecycleEventSchema = z.discriminatedUnion('type', [
   z.object({

@@ -21,6 +21,11 @@ export type WindowBucket = {
   marginMs: number;
   /** An unsettled call is counted as arriving this long after it was let go (crashed senders). */
   inFlightMs: number;
+  /**
+   * The part of the limit this call may fill (guest calls, rate-governor.ts): it is let go only
+   * while fewer than floor(limit × share) calls count in the window. Unset: the whole limit.
+   */
+  share?: number;
 };
 
 /**

@@ -110,7 +110,7 @@ export class MemoryRateStore implements RateStore {
 
   private windowWait(b: WindowBucket, now: number): number {
     const log = this.log(b, now);
-    const limit = this.limitOf(b);
+    const limit = b.share === undefined ? this.limitOf(b) : Math.floor(this.limitOf(b) * b.share);
     const n = count(log);
     if (n < limit) return 0;
     // The call whose leaving the window makes room: answered ones first, then those in flight.

@@ -10,8 +10,26 @@ import {
 } from './bucket-spec';
 import type { RateStore, Ticket } from './rate-store';
 
-export type Priority = 'reply' | 'background';
-export const PRIORITIES: readonly Priority[] = ['reply', 'background'];
+/**
+ * `reply`: work that keeps existing teams alive (bot replies, transfers, token refresh);
+ * `background`: everything else the app does by itself; `guest`: work an unauthenticated caller
+ * can trigger (the code exchange of an install). Guest calls wait last, in a queue of their own,
+ * and may use only the part of a method's window that the reservation leaves (`guest.share`).
+ */
+export type Priority = 'reply' | 'background' | 'guest';
+export const PRIORITIES: readonly Priority[] = ['reply', 'background', 'guest'];
+
+/** How much of the budget work triggered from outside may take. */
+export interface GuestLimits {
+  /** The part of each method's window guest calls may fill; the rest is reserved. Default 0.5. */
+  share: number;
+  /** Guest calls of one method that may wait at once; beyond it they are refused at once. Default 4. */
+  maxQueue: number;
+  /** How long a guest call may wait for capacity. Default 5 s. */
+  deadlineMs: number;
+}
+
+export const DEFAULT_GUEST_LIMITS: GuestLimits = { share: 0.5, maxQueue: 4, deadlineMs: 5_000 };
 
 export interface GovernedCall {
   method: string;
@@ -33,7 +51,9 @@ export interface RateGovernorOptions {
   /** Calls of one method that may wait at once; beyond it calls are refused at once. */
   maxQueuePerMethod: number;
   /** How long a call may wait for capacity before it is refused, by priority. */
-  deadlineMs: Record<Priority, number>;
+  deadlineMs: Record<Exclude<Priority, 'guest'>, number>;
+  /** What guest calls may use; see `Priority`. */
+  guest?: Partial<GuestLimits>;
   /** Retries after a 429 that still happened (each after its Retry-After). */
   maxRetries?: number;
   logger: Logger;
@@ -67,12 +87,17 @@ export interface BucketSnapshot {
  * all the buckets it counts against have room (sliding windows per method; for posts, one call
  * at a time per conversation within its rate), bot replies ahead of background work. Each call is
  * settled when its answer is in, so the store counts it where the server can have (bucket-spec.ts).
+ * Like the RTM open planner, it keeps a reserve: guest calls (triggered by anyone who can reach the
+ * app) stop while only the reserved part of a window is left, so they can never starve the calls
+ * that keep installed teams served (a token refresh, a reply).
  * Queues are bounded and waits have deadlines, so overload is refused with a clear error instead
  * of growing memory.
  */
 export class RateGovernor {
-  private readonly queues: Record<Priority, Waiter[]> = { reply: [], background: [] };
+  private readonly queues: Record<Priority, Waiter[]> = { reply: [], background: [], guest: [] };
   private readonly queuedByMethod = new Map<string, number>();
+  private readonly guestsByMethod = new Map<string, number>();
+  private readonly guest: GuestLimits;
   private readonly pausedUntil = new Map<string, number>();
   private readonly windows = new Map<string, WindowBucket>();
   /** Calls let go and not yet answered, by window key: ticket id → when it was let go (store clock). */
@@ -82,13 +107,18 @@ export class RateGovernor {
   private pumpAgain = false;
   private closed = false;
 
-  constructor(private readonly opts: RateGovernorOptions) {}
+  constructor(private readonly opts: RateGovernorOptions) {
+    this.guest = { ...DEFAULT_GUEST_LIMITS, ...opts.guest };
+  }
 
   /** Runs `send` once the call's buckets have room; after a 429, pauses the bucket and retries. */
   async run<T>(call: GovernedCall, send: () => Promise<T>): Promise<T> {
     const maxRetries = this.opts.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       const buckets = this.bucketsOf(call);
+      if (call.priority === 'guest')
+        for (const [i, b] of buckets.entries())
+          if (b.kind === 'window') buckets[i] = { ...b, share: this.guest.share };
       const ticket = await this.acquire(call, buckets);
       const window = ticket ? this.track(buckets, ticket) : undefined;
       try {
@@ -163,15 +193,16 @@ export class RateGovernor {
       if (!current || used / limit > current.used / current.limit)
         byMethod.set(w.method, this.entry(w.method, limit, used));
     }
-    for (const [method, queued] of this.queuedByMethod) {
-      const entry = byMethod.get(method);
-      if (entry) entry.queued = queued;
-    }
+    for (const counts of [this.queuedByMethod, this.guestsByMethod])
+      for (const [method, queued] of counts) {
+        const entry = byMethod.get(method);
+        if (entry) entry.queued += queued;
+      }
     return [...byMethod.values()];
   }
 
   get queueLength(): number {
-    return this.queues.reply.length + this.queues.background.length;
+    return this.queues.reply.length + this.queues.background.length + this.queues.guest.length;
   }
 
   /** Refuses every waiting call (shutdown). */
@@ -237,16 +268,20 @@ export class RateGovernor {
     if (this.closed)
       return Promise.reject(new CodedError('RATE_QUEUE_CLOSED', 'the rate governor is shutting down'));
     if (buckets.length === 0) return Promise.resolve(undefined);
-    const queued = this.queuedByMethod.get(call.method) ?? 0;
-    if (queued >= this.opts.maxQueuePerMethod) {
+    const counts = this.queueCounts(call.priority);
+    const queued = counts.get(call.method) ?? 0;
+    const max = call.priority === 'guest' ? this.guest.maxQueue : this.opts.maxQueuePerMethod;
+    if (queued >= max) {
       this.opts.observer?.refused?.(call.method, 'queue_full');
       return Promise.reject(
         new CodedError(
           'RATE_QUEUE_FULL',
-          `${queued} ${call.method} calls already wait for rate-limit capacity; refusing more (RATE_MAX_QUEUE)`,
+          `${queued} ${call.priority === 'guest' ? 'guest ' : ''}${call.method} calls already wait for rate-limit capacity; refusing more${call.priority === 'guest' ? '' : ' (RATE_MAX_QUEUE)'}`,
         ),
       );
     }
+    const deadlineMs =
+      call.priority === 'guest' ? this.guest.deadlineMs : this.opts.deadlineMs[call.priority];
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         call,
@@ -261,15 +296,20 @@ export class RateGovernor {
             waiter,
             new CodedError(
               'RATE_DEADLINE',
-              `${call.method} waited ${this.opts.deadlineMs[call.priority]} ms for rate-limit capacity; giving up`,
+              `${call.method} waited ${deadlineMs} ms for rate-limit capacity; giving up`,
             ),
           );
-        }, this.opts.deadlineMs[call.priority]),
+        }, deadlineMs),
       };
       this.queues[call.priority].push(waiter);
-      this.queuedByMethod.set(call.method, queued + 1);
+      counts.set(call.method, queued + 1);
       void this.pump();
     });
+  }
+
+  /** Guest calls are counted apart, so they can never fill the queue the others wait in. */
+  private queueCounts(priority: Priority): Map<string, number> {
+    return priority === 'guest' ? this.guestsByMethod : this.queuedByMethod;
   }
 
   private finish(w: Waiter, err?: Error, ticket?: Ticket): void {
@@ -279,7 +319,8 @@ export class RateGovernor {
     const queue = this.queues[w.call.priority];
     const i = queue.indexOf(w);
     if (i >= 0) queue.splice(i, 1);
-    this.queuedByMethod.set(w.call.method, (this.queuedByMethod.get(w.call.method) ?? 1) - 1);
+    const counts = this.queueCounts(w.call.priority);
+    counts.set(w.call.method, (counts.get(w.call.method) ?? 1) - 1);
     if (err) w.reject(err);
     else {
       this.opts.observer?.waited?.(w.call.method, w.call.priority, (Date.now() - w.enqueuedAt) / 1000);

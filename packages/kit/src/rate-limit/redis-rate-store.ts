@@ -12,7 +12,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-// KEYS: per bucket, its state key then its limit key. ARGV: per bucket kind, a, b, margin, inflight; then the ticket id.
+// KEYS: per bucket, its state key then its limit key. ARGV: per bucket kind, a, b, margin, inflight,
+// share (the part of a window's limit this call may fill; 1 for the whole); then the ticket id.
 const ACQUIRE = `${NOW}
 local n = #KEYS / 2
 local wait = 0
@@ -20,14 +21,14 @@ local full = {}
 local tats = {}
 for i = 1, n do
   local k, lk = KEYS[2*i-1], KEYS[2*i]
-  local kind, a, b, m, f = ARGV[(i-1)*5+1], tonumber(ARGV[(i-1)*5+2]), tonumber(ARGV[(i-1)*5+3]), tonumber(ARGV[(i-1)*5+4]), tonumber(ARGV[(i-1)*5+5])
+  local kind, a, b, m, f, s = ARGV[(i-1)*6+1], tonumber(ARGV[(i-1)*6+2]), tonumber(ARGV[(i-1)*6+3]), tonumber(ARGV[(i-1)*6+4]), tonumber(ARGV[(i-1)*6+5]), tonumber(ARGV[(i-1)*6+6])
   if kind == 'w' then
-    local limit = tonumber(redis.call('HGET', lk, 'limit')) or a
+    local limit = math.floor((tonumber(redis.call('HGET', lk, 'limit')) or a) * s)
     redis.call('ZREMRANGEBYSCORE', k, '-inf', now - b - m)
     local c = redis.call('ZCARD', k)
     if c >= limit then
       local oldest = redis.call('ZRANGE', k, c - limit, c - limit, 'WITHSCORES')
-      wait = math.max(wait, tonumber(oldest[2]) + b + m - now)
+      wait = math.max(wait, (tonumber(oldest[2]) or now) + b + m - now)
       table.insert(full, i)
     end
   else
@@ -48,10 +49,10 @@ for i = 1, n do
   end
 end
 if wait > 0 then return {0, math.ceil(wait), unpack(full)} end
-local id = ARGV[n*5+1]
+local id = ARGV[n*6+1]
 for i = 1, n do
   local k = KEYS[2*i-1]
-  local kind, a, b, m, f = ARGV[(i-1)*5+1], tonumber(ARGV[(i-1)*5+2]), tonumber(ARGV[(i-1)*5+3]), tonumber(ARGV[(i-1)*5+4]), tonumber(ARGV[(i-1)*5+5])
+  local kind, a, b, m, f = ARGV[(i-1)*6+1], tonumber(ARGV[(i-1)*6+2]), tonumber(ARGV[(i-1)*6+3]), tonumber(ARGV[(i-1)*6+4]), tonumber(ARGV[(i-1)*6+5])
   if kind == 'w' then
     redis.call('ZADD', k, now + f, id)
     if redis.call('PTTL', k) < f + b + m + 1000 then redis.call('PEXPIRE', k, f + b + m + 1000) end
@@ -149,8 +150,8 @@ export class RedisRateStore implements RateStore {
     const keys = buckets.flatMap((b) => [this.prefix + b.key, this.limitKey(b)]);
     const args: Array<string | number> = [keys.length, ...keys];
     for (const b of buckets) {
-      if (b.kind === 'window') args.push('w', b.limit, b.windowMs, b.marginMs, b.inFlightMs);
-      else args.push('t', b.ratePerSec, b.burst, 0, b.inFlightMs);
+      if (b.kind === 'window') args.push('w', b.limit, b.windowMs, b.marginMs, b.inFlightMs, b.share ?? 1);
+      else args.push('t', b.ratePerSec, b.burst, 0, b.inFlightMs, 1);
     }
     const id = randomUUID();
     args.push(id);

@@ -17,7 +17,7 @@ export interface SandboxInstallsOptions {
 
 /** How to get the bot back after an uninstall, in the words of the log and the visitor page. */
 export const reinstallHint = (sandboxUrl: string): string =>
-  `reinstall it with: curl -s -XPOST ${sandboxUrl}/sandbox/reset (or restart with: npm start -- --reset)`;
+  `reinstall it with: curl -s -XPOST ${sandboxUrl}/sandbox/reset -H 'content-type: application/json' -d '{}' (or restart with: npm start -- --reset)`;
 
 /**
  * Sandbox mode only: ties the simulator's notion of "installed" to the app's. An uninstalled

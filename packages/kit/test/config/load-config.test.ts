@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config/load-config';
+
+const LIVE_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 describe('loadConfig', () => {
   it('defaults to sandbox mode with no credentials', () => {
@@ -19,10 +22,10 @@ describe('loadConfig', () => {
       CLICKDESK_APP_TOKEN: 'xapp-1',
       CLICKDESK_BOT_TOKEN: 'xoxb-1',
       CLICKDESK_API_URL: 'https://api.example.test/api/',
-      WEBHOOK_SECRETS: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMw==',
+      WEBHOOK_SECRETS: LIVE_SECRET,
     });
     expect(config.mode).toBe('live');
-    expect(config.lifecycle.webhookSecrets).toEqual(['whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMw==']);
+    expect(config.lifecycle.webhookSecrets).toEqual([LIVE_SECRET]);
   });
 
   it('refuses live mode without the deletion-webhook secret, saying where to find it', () => {
@@ -84,7 +87,7 @@ describe('WEBHOOK_SECRETS', () => {
   const GOOD = secret(Buffer.from('0123456789abcdefghijklmnopqrstuv'));
 
   it('takes secrets of 24 random bytes or more, two during a rotation', () => {
-    const other = secret(Buffer.from('vutsrqponmlkjihgfedcba98'));
+    const other = secret(randomBytes(24));
     expect(loadConfig({ WEBHOOK_SECRETS: `${GOOD},${other}` }).lifecycle.webhookSecrets).toEqual([
       GOOD,
       other,
@@ -96,6 +99,8 @@ describe('WEBHOOK_SECRETS', () => {
       [secret(Buffer.alloc(32)), /repeats a single byte/],
       [secret(Buffer.alloc(32, 7)), /repeats a single byte/],
       [secret(Buffer.from('0123456789abcdef')), /holds 16 bytes; use at least 24/],
+      [secret(Buffer.from('ab'.repeat(16))), /too easy to guess .*openssl rand -base64 32/],
+      [secret(Buffer.from('password'.repeat(4))), /too easy to guess/],
       ['whsec_not*base64!here', /is not valid base64 after "whsec_"/],
       [GOOD.slice(0, -1), /is not valid base64/],
       [Buffer.from('0123456789abcdefghijklmnopqrstuv').toString('base64'), /must start with "whsec_"/],
@@ -112,6 +117,41 @@ describe('WEBHOOK_SECRETS', () => {
       expect(message).toMatch(why);
       expect(message).not.toContain(bad.replace(/^whsec_/, '').slice(0, 12));
     }
+  });
+});
+
+describe('ADMIN_TOKEN and METRICS_TOKEN strength', () => {
+  const problem = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+
+  it.each([
+    ['ADMIN_TOKEN', 'a'.repeat(32)],
+    ['ADMIN_TOKEN', ' '.repeat(24)],
+    ['ADMIN_TOKEN', 'passwordpassword' + 'password1234'],
+    ['ADMIN_TOKEN', 'xy'.repeat(20)],
+    ['ADMIN_TOKEN', 'abcé'.repeat(10)],
+    ['METRICS_TOKEN', 'a'.repeat(16)],
+    ['METRICS_TOKEN', 'metricsmetrics1234'],
+  ])('refuses %s %j, saying how to generate one', (name, value) => {
+    const message = problem({ [name]: value }) ?? '';
+    expect(message).toMatch(new RegExp(`${name}: `));
+    expect(message).toMatch(/openssl rand -hex 32/);
+    if (value.trim()) expect(message).not.toContain(value);
+  });
+
+  it('takes generated tokens (openssl rand -hex 32, 24 random base64url characters)', () => {
+    const config = loadConfig({
+      ADMIN_TOKEN: randomBytes(32).toString('hex'),
+      METRICS_TOKEN: randomBytes(18).toString('base64url'),
+    });
+    expect(config.lifecycle.adminToken).toMatch(/^[0-9a-f]{64}$/);
+    expect(config.metricsToken).toHaveLength(24);
   });
 });
 

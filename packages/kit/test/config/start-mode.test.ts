@@ -22,9 +22,18 @@ describe('when sandbox mode may start', () => {
     expect(starts({}, true)).toBe('sandbox');
   });
 
-  it('starts it wherever SANDBOX=1 asks, production included', () => {
+  it('starts it wherever SANDBOX=1 asks, outside production', () => {
     expect(starts({ SANDBOX: '1' }, false)).toBe('sandbox');
-    expect(starts({ SANDBOX: '1', NODE_ENV: 'production' }, false)).toBe('sandbox');
+    expect(starts({ SANDBOX: '1', NODE_ENV: 'development' }, true)).toBe('sandbox');
+  });
+
+  it('refuses NODE_ENV=production with SANDBOX=1, naming both and the fix', () => {
+    for (const fromNpmStart of [false, true]) {
+      const message = starts({ SANDBOX: '1', NODE_ENV: 'production' }, fromNpmStart);
+      expect(message).toMatch(/NODE_ENV=production and SANDBOX=1/);
+      expect(message).toMatch(/unset NODE_ENV/);
+      expect(message).toMatch(/unset SANDBOX/);
+    }
   });
 
   it('runs live mode whenever the credentials are set', () => {
@@ -47,7 +56,7 @@ describe('when sandbox mode may start', () => {
     expect(message).toMatch(
       /For live mode set: CLICKDESK_API_URL, CLICKDESK_APP_TOKEN, CLICKDESK_BOT_TOKEN, WEBHOOK_SECRETS/,
     );
-    expect(message).toMatch(/set SANDBOX=1/);
+    expect(message).toMatch('NODE_ENV' in env ? /simulator never runs with NODE_ENV=production/ : /set SANDBOX=1/);
   });
 
   it('names only the live settings still missing', () => {
@@ -80,9 +89,20 @@ describe('start-up without credentials, in a real process', () => {
       main.cleanup();
       expect(out).toMatch(/No ClickDesk credentials/);
       expect(out).toMatch(/CLICKDESK_APP_TOKEN/);
-      expect(out).toMatch(/set SANDBOX=1/);
+      expect(out).toMatch(env.NODE_ENV ? /never runs with NODE_ENV=production/ : /set SANDBOX=1/);
       expect(out).not.toMatch(/sandbox mode:|Chat with your bot|storage open|app started/);
       expect(out).not.toMatch(/\n\s+at |\.ts:\d+/); // a plain message, no stack
     }
+  });
+
+  it('refuses to start the simulator with NODE_ENV=production even when SANDBOX=1 asks', async () => {
+    main = spawnMain({ LOG_LEVEL: 'info', NODE_ENV: 'production', SANDBOX: '1' }, [
+      '--sandbox-if-unconfigured',
+    ]);
+    expect(await main.exited).toBe(1);
+    const out = main.output();
+    expect(out).toMatch(/NODE_ENV=production and SANDBOX=1 together/);
+    expect(out).not.toMatch(/sandbox mode:|Chat with your bot|app started/);
+    expect(out).not.toMatch(/\n\s+at |\.ts:\d+/);
   });
 });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
@@ -83,6 +84,28 @@ describe('POST /webhooks/clickdesk: addressing and hostile input', () => {
     expect(jobs).toHaveLength(0);
   });
 
+  it('refuses a validly signed webhook whose timestamp is not plain digits (T.999xyz) with 400 and records nothing', async () => {
+    const body = JSON.stringify({ type: 'app.uninstalled', team_id: 'T-MINE' });
+    const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
+    const seconds = Math.floor(Date.now() / 1000);
+    for (const [i, timestamp] of [`${seconds}.999xyz`, `${seconds}abc`, `+${seconds}`].entries()) {
+      const id = `msg_odd_timestamp_${i}`;
+      // Signed as the library checks it: over the whole seconds it reads from the header.
+      const mac = createHmac('sha256', key).update(`${id}.${seconds}.${body}`).digest('base64');
+      const res = await request(app)
+        .post('/webhooks/clickdesk')
+        .set('content-type', 'application/json')
+        .set('webhook-id', id)
+        .set('webhook-timestamp', timestamp)
+        .set('webhook-signature', `v1,${mac}`)
+        .send(body);
+      expect([timestamp, res.status]).toEqual([timestamp, 400]);
+      expect(res.body.error).toBe('malformed_headers');
+      const jobs = await storage.sql!.db.all(`SELECT 1 FROM lifecycle_jobs WHERE webhook_id = '${id}'`);
+      expect(jobs).toHaveLength(0);
+    }
+  });
+
   it('neither answers with nor logs a signed body that is not JSON', async () => {
     const res = await send('PRIVATE-BODY-TEXT {not json');
     expect(res.status).toBe(400);
@@ -148,5 +171,35 @@ describe('POST /webhooks/clickdesk: addressing and hostile input', () => {
       ok: true,
       ignored: 'unknown_team',
     });
+  });
+
+  it.each(['*', '', ' ', 'T*', '*T', 'T 1', '../T1', 'T1\n', 'x'.repeat(101)])(
+    'refuses a signed webhook for the reserved or malformed team id %j with 400: no job, receipt or tombstone',
+    async (teamId) => {
+      const countAll = async () =>
+        Promise.all(
+          ['lifecycle_jobs', 'receipts', 'tombstones'].map(
+            async (t) => (await storage.sql!.db.all(`SELECT 1 FROM ${t}`)).length,
+          ),
+        );
+      const before = await countAll();
+      for (const payload of [
+        { type: 'app.uninstalled', team_id: teamId },
+        { type: 'data_deletion.requested', team_id: teamId, subject: { kind: 'visitor', id: 'V1' } },
+        { type: 'account.closed', team_id: teamId, subject: { kind: 'agent', id: 'U1' } },
+      ]) {
+        const res = await send(payload);
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('malformed_body');
+      }
+      expect(await countAll()).toEqual(before);
+    },
+  );
+
+  it('never counts the reserved team * as one it holds, though its own index key is stored under it', async () => {
+    const indexRows = await storage.sql!.db.all("SELECT 1 FROM data_keys WHERE team_id = '*'");
+    expect(indexRows.length).toBeGreaterThan(0);
+    expect(await storageHoldsTeam(storage.sql!.db)('*')).toBe(false);
+    expect(await storageHoldsTeam(storage.sql!.db)('')).toBe(false);
   });
 });

@@ -12,11 +12,11 @@ const OPERATOR_SECRET = `whsec_${Buffer.from('the-operators-real-clickdesk-secre
 const json = { 'content-type': 'application/json' };
 
 /**
- * The attack of issue 10 against a real `SANDBOX=1 NODE_ENV=production` process started as
+ * An attack against a real `SANDBOX=1` process started as
  * `npm run start:built` starts it, with the operator's WEBHOOK_SECRETS in its environment: the
  * sandbox must not sign for anyone but itself.
  */
-describe('a sandbox that cannot be abused (real process, SANDBOX=1, NODE_ENV=production)', () => {
+describe('a sandbox that cannot be abused (real process, SANDBOX=1)', () => {
   let main: MainProcess;
   let simUrl: string;
   let appUrl: string;
@@ -41,7 +41,6 @@ describe('a sandbox that cannot be abused (real process, SANDBOX=1, NODE_ENV=pro
 
     main = spawnMain({
       SANDBOX: '1',
-      NODE_ENV: 'production',
       WEBHOOK_SECRETS: OPERATOR_SECRET,
       SANDBOX_HOST: '0.0.0.0',
       METRICS_PORT: '0',

@@ -117,7 +117,11 @@ describe('POST /sandbox/reset with STORAGE=memory', () => {
         storage: { sql: undefined },
         logger: pino({ level: 'silent' }),
       });
-      const res = await fetch(`${pair.sim.url}/sandbox/reset`, { method: 'POST' });
+      const res = await fetch(`${pair.sim.url}/sandbox/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(await res.json()).toEqual({
         ok: true,
         result: {
