@@ -139,7 +139,7 @@ async function oneStorm(
           if (m.sender.kind === 'bot') byText.set(m.text, (byText.get(m.text) ?? 0) + 1);
       return byText;
     };
-    const deadline = Date.now() + 300_000;
+    const deadline = Date.now() + 180_000;
     while ([...expected].some((t) => !count().has(t)) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
     const seconds = Number(process.hrtime.bigint() - from) / 1e9;
