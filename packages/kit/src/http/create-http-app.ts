@@ -2,12 +2,13 @@ import type express from 'express';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import { useJsonFallbacks } from './json-fallbacks';
+import { probeRouter, type Readiness } from './probe-router';
 import { secureExpress } from './secure-express';
 
 export interface HttpAppOptions {
   logger: Logger;
   /** Ready when the app can take events: reported at /readyz. */
-  readiness: () => { ready: boolean; detail: Record<string, unknown> };
+  readiness: Readiness;
   /** Extra routers mounted by other parts (metrics, webhooks, admin). */
   routers?: Array<{ path: string; router: Router }>;
   /** TRUST_PROXY: reverse proxies whose X-Forwarded-* headers are believed. */
@@ -18,13 +19,7 @@ export interface HttpAppOptions {
 export function createHttpApp(opts: HttpAppOptions): express.Express {
   const app = secureExpress({ trustProxy: opts.trustProxy });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get('/readyz', (_req, res) => {
-    const { ready, detail } = opts.readiness();
-    res.status(ready ? 200 : 503).json({ ok: ready, ...detail });
-  });
+  app.use(probeRouter(opts.readiness));
   for (const { path, router } of opts.routers ?? []) app.use(path, router);
 
   useJsonFallbacks(app, opts.logger);

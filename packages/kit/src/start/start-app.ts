@@ -37,6 +37,8 @@ export interface RunningApp {
   readonly config: AppConfig;
   /** The app's own HTTP base URL (health, install flow, webhooks). */
   readonly url: string;
+  /** HEALTH_PORT's base URL (/healthz, /readyz), when it is set. */
+  readonly healthUrl: string | undefined;
   /** The simulator, in sandbox mode. */
   readonly sandbox: SandboxSimulator | undefined;
   readonly logger: Logger;
@@ -214,6 +216,14 @@ export async function startApp<S extends BotSettingsSchema>(
           listenHardened(app.metricsHttp, config.metricsPort, config.http.host, config.httpServer),
         ),
       );
+    if (config.healthPort !== undefined)
+      servers.push(
+        await explainPortInUse(
+          'HEALTH_PORT',
+          config.healthPort,
+          listenHardened(app.probeHttp, config.healthPort, config.http.host, config.httpServer),
+        ),
+      );
     const url = `http://${config.http.host}:${(server.address() as AddressInfo).port}`;
     if (sandbox && sandboxModule) {
       // The app's callback is known now: register it, and install the sandbox team before intake starts.
@@ -230,13 +240,17 @@ export async function startApp<S extends BotSettingsSchema>(
       }
     }
     await app.start();
-    const metricsServer = servers[1];
+    const metricsServer = config.metricsPort === undefined ? undefined : servers[1];
+    const healthServer = config.healthPort === undefined ? undefined : servers.at(-1);
+    const healthUrl =
+      healthServer && `http://${config.http.host}:${(healthServer.address() as AddressInfo).port}`;
     logger.info(
       {
         http: url,
         metrics:
           metricsServer &&
           `http://${config.http.host}:${(metricsServer.address() as AddressInfo).port}/metrics`,
+        health: healthUrl,
         mode: config.mode,
         bot: bot.name,
       },
@@ -263,7 +277,7 @@ export async function startApp<S extends BotSettingsSchema>(
         logger.info({ drained }, 'stopped');
         return { drained };
       })());
-    return { app, config, url, sandbox, logger, stop };
+    return { app, config, url, healthUrl, sandbox, logger, stop };
   } catch (err) {
     // Start-up failed half-way: release what is open so the process can exit (or the test go on).
     await closeServers(servers);
