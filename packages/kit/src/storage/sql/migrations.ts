@@ -222,6 +222,18 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
     // index each step scanned the whole inbox (synchronously, on SQLite).
     sql: `CREATE INDEX inbox_handled ON inbox (handled_at) WHERE handled_at IS NOT NULL`,
   },
+  {
+    version: 10,
+    name: 'the receipt signing key every instance sharing the database signs with',
+    // One row: the first instance registers its public key; one with another key refuses to start.
+    sql: `
+      CREATE TABLE receipt_signing_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        public_key TEXT NOT NULL,
+        registered_at {bigint} NOT NULL
+      )
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {
