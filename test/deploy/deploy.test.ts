@@ -1,9 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { Simulator } from '@clickdesk-bot/sandbox';
 import pg from 'pg';
 import { ChatTraffic } from './chat-traffic';
 import { AppContainer, freePort, newMasterKey, signingKeyFile } from './containers';
+import { composeDryRun, promtoolCheck } from './compose-check';
+import { playableManifests, secretKeys } from './kube-manifests';
 import { podman, podmanMissing, podmanTry, REPO_ROOT, run } from './podman';
 
 /**
@@ -12,6 +16,7 @@ import { podman, podmanMissing, podmanTry, REPO_ROOT, run } from './podman';
  * restarted gracefully and one SIGKILLed while visitors chat. Figures go to test-results/deploy.json.
  */
 export const IMAGE = 'localhost/clickdesk-bot:deploy-test';
+const SIMULATOR_IMAGE = 'localhost/clickdesk-bot-simulator:deploy-test';
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/7';
 const SOAK_MS = Number(process.env.DEPLOY_SOAK_MS ?? 60_000);
@@ -56,8 +61,10 @@ describeDeploy('the production image', () => {
       User: string;
       Env: string[];
       Cmd: string[];
-      Healthcheck?: { Test: string[] };
     };
+    const healthcheck = JSON.parse(
+      await podman(['image', 'inspect', '--format', '{{json .HealthCheck}}', IMAGE]),
+    ) as { Test: string[] } | null;
     expect(config.User).toBe('node');
     expect(config.Env).toEqual(
       expect.arrayContaining([
@@ -68,7 +75,7 @@ describeDeploy('the production image', () => {
       ]),
     );
     expect(config.Cmd).toEqual(['node', 'dist/src/main.js']);
-    expect(config.Healthcheck?.Test.join(' ')).toMatch(/readyz/);
+    expect(healthcheck?.Test.join(' ')).toMatch(/^CMD node -e .*HEALTH_PORT.*\/readyz/);
     const inside = await podman([
       'run',
       '--rm',
@@ -81,6 +88,98 @@ describeDeploy('the production image', () => {
     const [uid, ...rest] = inside.split('\n');
     expect(uid).toBe('1000');
     expect(rest.join(' ')).not.toMatch(/g\+\+|make|python3|tsc|jest|eslint/);
+  });
+
+  describe('compose.yaml', () => {
+    afterAll(async () => {
+      for (const name of ['cdbs-deploy-simulator', 'cdbs-deploy-single'])
+        await podmanTry(['rm', '--force', '--time', '0', name]);
+    });
+
+    it('gives both instances production settings, one signing key, PostgreSQL and Redis; Prometheus the rules; Grafana the dashboards', async () => {
+      const runs = await composeDryRun({
+        POSTGRES_PASSWORD: 'pw-test',
+        MASTER_KEY: 'mk-test',
+        HTTP_HOST: '127.0.0.1',
+      });
+      expect(Object.keys(runs).sort()).toEqual([
+        'app-a',
+        'app-b',
+        'grafana',
+        'postgres',
+        'prometheus',
+        'redis',
+        'simulator',
+      ]);
+      for (const service of ['app-a', 'app-b']) {
+        const line = runs[service]!;
+        expect(line).not.toContain('${');
+        // A .env copied from .env.example binds to loopback; compose's settings win over it.
+        expect(line).toContain('-e HTTP_HOST=0.0.0.0 ');
+        expect(line).toContain('-e DATABASE_URL=postgres://clickdesk:pw-test@postgres:5432/clickdesk ');
+        expect(line).toContain('-e REDIS_URL=redis://redis:6379 ');
+        expect(line).toContain('./secrets/receipt-signing.key:/run/secrets/receipt-signing.key:ro');
+        expect(line).toContain(`-e INSTANCE_ID=${service} `);
+      }
+      expect(runs.prometheus).toContain('/monitoring/rules:/etc/prometheus/rules:ro');
+      expect(runs.grafana).toContain(
+        '/monitoring/grafana/dashboards:/var/lib/grafana/dashboards/clickdesk:ro',
+      );
+      const promtool = await promtoolCheck();
+      if (promtool.code === 127 && !process.env.CI)
+        console.warn('promtool missing: compose Prometheus config not checked');
+      else expect(promtool).toEqual({ code: 0, output: expect.stringContaining('SUCCESS') });
+    });
+
+    it('runs the simulator target, and an app container that reaches ClickDesk through it', async () => {
+      await podman([
+        'build',
+        '--format',
+        'docker',
+        '--network',
+        'host',
+        '--target',
+        'simulator',
+        '--tag',
+        SIMULATOR_IMAGE,
+        '.',
+      ]);
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
+      await podman([
+        'run',
+        '--detach',
+        '--name',
+        'cdbs-deploy-simulator',
+        '--network',
+        'host',
+        '--env',
+        `SIMULATOR_PORT=${port}`,
+        '--env',
+        'SIMULATOR_HOST=127.0.0.1',
+        '--env',
+        `SIMULATOR_PUBLIC_URL=${url}`,
+        '--env',
+        `SIMULATOR_WEBHOOK_SECRET=${webhookSecret}`,
+        SIMULATOR_IMAGE,
+      ]);
+      const app = new AppContainer('cdbs-deploy-single', await freePort(), await freePort());
+      await app.run(
+        IMAGE,
+        {
+          CLICKDESK_API_URL: `${url}/api/`,
+          CLICKDESK_APP_TOKEN: 'xapp-sandbox-app-token',
+          CLICKDESK_BOT_TOKEN: 'xoxb-sandbox-bot-token',
+          WEBHOOK_SECRETS: webhookSecret,
+          MASTER_KEY: newMasterKey(),
+        },
+        signingKeyFile(),
+      );
+      await app.ready();
+      const counters = (await (await fetch(`${url}/sandbox/counters`)).json()) as { open_links: number };
+      expect(counters.open_links).toBeGreaterThan(0);
+    });
   });
 
   describe('two app containers on PostgreSQL and Redis, the simulator standing in for ClickDesk', () => {
@@ -103,6 +202,7 @@ describeDeploy('the production image', () => {
         DATABASE_URL: DATABASE_URL.replace(/\/[^/]*$/, `/${database}`),
         REDIS_URL,
         MASTER_KEY: newMasterKey(),
+        WEBHOOK_SECRETS: sim.webhookSecrets.join(','),
         OPERATOR_NAME: 'Deploy Test',
         OPERATOR_CONTACT: 'ops@example.com',
       };
@@ -112,6 +212,8 @@ describeDeploy('the production image', () => {
     afterAll(async () => {
       for (const app of apps) await podmanTry(['rm', '--force', '--time', '0', app.name]);
       await podmanTry(['rm', '--force', '--time', '0', 'cdbs-deploy-other-key']);
+      await podmanTry(['pod', 'rm', '--force', 'clickdesk-bot-pod-0']);
+      await podmanTry(['secret', 'rm', 'clickdesk-bot']);
       await sim?.close();
       await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     });
@@ -172,6 +274,38 @@ describeDeploy('the production image', () => {
       expect(await other.logs()).toMatch(
         /RECEIPT_SIGNING_KEY_FILE \(\/run\/secrets\/receipt-signing\.key\) holds a receipt signing key other than/,
       );
+    });
+
+    it('plays the Kubernetes ConfigMap, Secret and Deployment until the pod answers /readyz', async () => {
+      const ports = { http: await freePort(), health: await freePort(), metrics: await freePort() };
+      const values: Record<string, string> = {
+        ...env,
+        ADMIN_TOKEN: 'deploy-test-admin-token-0123456789',
+        'receipt-signing.key': readFileSync(keyFile, 'utf8'),
+      };
+      // podman 4.3 reads a Secret for kube play as a JSON map of base64 values (`podman secret create`).
+      const secret = Object.fromEntries(
+        secretKeys().map((k) => {
+          if (values[k] === undefined)
+            throw new Error(`secret.yaml names ${k}, which this test does not fill`);
+          return [k, Buffer.from(values[k]).toString('base64')];
+        }),
+      );
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-kube-'));
+      writeFileSync(path.join(dir, 'secret.json'), JSON.stringify(secret), { mode: 0o600 });
+      await podmanTry(['secret', 'rm', 'clickdesk-bot']);
+      await podman(['secret', 'create', 'clickdesk-bot', path.join(dir, 'secret.json')]);
+      const manifests = path.join(dir, 'play.yaml');
+      writeFileSync(
+        manifests,
+        playableManifests({ image: IMAGE, apiUrl: sim.apiUrl, redisUrl: REDIS_URL, ports }),
+      );
+      await podman(['kube', 'play', manifests], 120_000);
+      const pod = new AppContainer('clickdesk-bot-pod-0-app', ports.http, ports.health);
+      await pod.ready(90_000);
+      const user = await podman(['exec', pod.name, 'id', '-u']);
+      expect(user).toBe('1000');
+      await podman(['kube', 'down', manifests], 120_000);
     });
   });
 });
