@@ -10,7 +10,7 @@ import { REPO_ROOT, run } from './podman';
  */
 export async function composeDryRun(env: Record<string, string>): Promise<Record<string, string>> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-compose-'));
-  for (const part of ['compose.yaml', 'deploy/compose', 'monitoring'])
+  for (const part of ['compose.yaml', 'Dockerfile', 'deploy/compose', 'monitoring'])
     cpSync(path.join(REPO_ROOT, part), path.join(dir, part), { recursive: true });
   mkdirSync(path.join(dir, 'secrets'));
   writeFileSync(path.join(dir, 'secrets/receipt-signing.key'), '');

@@ -31,11 +31,15 @@ export function playableManifests(o: {
   const deployment = read('deployment.yaml')
     .replace('replicas: 2', 'replicas: 1')
     .replace(/image: clickdesk-bot\n/, `image: ${o.image}\n`)
-    .replace('containerPort: 3000', `containerPort: ${o.ports.http}`)
-    .replace('containerPort: 3001', `containerPort: ${o.ports.health}`)
-    .replace('containerPort: 9100', `containerPort: ${o.ports.metrics}`)
+    // On the host's network podman publishes no ports: the probes name the port by number.
+    .replace(/\n {10}ports:\n(?: {12}- \{ name: \w+, containerPort: \d+ \}\n)+/, '\n')
+    .replace(/port: health \}/g, `port: ${o.ports.health} }`)
     .replace(/\n {4}spec:\n/, '\n    spec:\n      hostNetwork: true\n');
-  if (!deployment.includes('hostNetwork: true') || !deployment.includes(o.image))
+  if (
+    !deployment.includes('hostNetwork: true') ||
+    !deployment.includes(o.image) ||
+    /containerPort|port: health/.test(deployment)
+  )
     throw new Error('deploy/kubernetes/deployment.yaml no longer has the shape this test patches');
   return `${configMap}---\n${deployment}`;
 }
