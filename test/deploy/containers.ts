@@ -19,9 +19,12 @@ export function signingKeyFile(): string {
   const { privateKey } = generateKeyPairSync('ed25519');
   const jwk = privateKey.export({ format: 'jwk' });
   const secret = Buffer.concat([Buffer.from(jwk.d!, 'base64url'), Buffer.from(jwk.x!, 'base64url')]);
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cdbs-deploy-')), 'receipt-signing.key');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-deploy-'));
+  const file = path.join(dir, 'receipt-signing.key');
   writeFileSync(file, `${secret.toString('base64')}\n`, { mode: 0o400 });
-  chownSync(file, 1000, 1000); // the image's `node` user
+  // The image's `node` user; the folder too, for a mount of the folder (a Secret volume's stand-in).
+  chownSync(file, 1000, 1000);
+  chownSync(dir, 1000, 1000);
   return file;
 }
 

@@ -298,7 +298,7 @@ describeDeploy('the production image', () => {
       const manifests = path.join(dir, 'play.yaml');
       writeFileSync(
         manifests,
-        playableManifests({ image: IMAGE, apiUrl: sim.apiUrl, redisUrl: REDIS_URL, ports }),
+        playableManifests({ image: IMAGE, apiUrl: sim.apiUrl, redisUrl: REDIS_URL, keyFile, ports }),
       );
       await podman(['kube', 'play', manifests], 120_000);
       const pod = new AppContainer('clickdesk-bot-pod-0-app', ports.http, ports.health);

@@ -19,6 +19,8 @@ export function playableManifests(o: {
   image: string;
   apiUrl: string;
   redisUrl: string;
+  /** The receipt signing key, mode 0400 and owned by the image's user. */
+  keyFile: string;
   ports: { http: number; health: number; metrics: number };
 }): string {
   const configMap = read('configmap.yaml')
@@ -34,7 +36,13 @@ export function playableManifests(o: {
     // On the host's network podman publishes no ports: the probes name the port by number.
     .replace(/\n {10}ports:\n(?: {12}- \{ name: \w+, containerPort: \d+ \}\n)+/, '\n')
     .replace(/port: health \}/g, `port: ${o.ports.health} }`)
-    .replace(/\n {4}spec:\n/, '\n    spec:\n      hostNetwork: true\n');
+    .replace(/\n {4}spec:\n/, '\n    spec:\n      hostNetwork: true\n')
+    // podman 4.3 mounts a Secret volume 0644 whatever its defaultMode, and the app rightly refuses a
+    // key file anyone can read: the same key comes from the host with the mode Kubernetes gives it.
+    .replace(
+      /\n {10}secret:\n {12}secretName: clickdesk-bot\n(?: {12}.*\n)+/,
+      `\n          hostPath: { path: ${path.dirname(o.keyFile)}, type: Directory }\n`,
+    );
   if (
     !deployment.includes('hostNetwork: true') ||
     !deployment.includes(o.image) ||

@@ -33,7 +33,7 @@ export class ReceiptSigner {
       });
     }
     restrictMode(file);
-    const secret = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    const secret = Buffer.from(readKeyFile(file).trim(), 'base64');
     if (secret.length !== sodium.crypto_sign_SECRETKEYBYTES) {
       throw new CodedError(
         'CONFIG_INVALID',
@@ -51,6 +51,19 @@ export class ReceiptSigner {
       signature: Buffer.from(signature).toString('base64'),
       public_key: Buffer.from(this.publicKey).toString('base64'),
     };
+  }
+}
+
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    throw new CodedError(
+      'CONFIG_INVALID',
+      `RECEIPT_SIGNING_KEY_FILE (${file}) cannot be read by this process (uid ${process.getuid?.() ?? '?'}): make the file, and the folders above it, readable by that user.`,
+      { cause: err },
+    );
   }
 }
 
