@@ -157,8 +157,9 @@ export async function startApp<S extends BotSettingsSchema>(
     const handler = asChatHandler(
       await bot.create({ settings, logger: logger.child({ part: 'bot', bot: bot.name }) }),
     );
-    const signer =
-      storage.sql && ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile);
+    const signer = storage.sql
+      ? ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile)
+      : undefined;
     if (storage.sql && signer)
       logger.info(
         {
@@ -191,19 +192,20 @@ export async function startApp<S extends BotSettingsSchema>(
         ...oauth,
         publicUrl: () => publicUrl,
       },
-      lifecycle: storage.sql && {
-        sql: storage.sql,
-        signer: signer!,
-        webhookSecrets,
-        adminToken: config.lifecycle.adminToken,
-        // The simulator's app id is its own; CLICKDESK_APP_ID names the live app.
-        appId: sandbox ? undefined : config.clickdesk.appId,
-        freshness: {
-          intervalMs: config.lifecycle.freshnessCheckIntervalMs,
-          retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
+      lifecycle: storage.sql &&
+        signer && {
+          sql: storage.sql,
+          signer,
+          webhookSecrets,
+          adminToken: config.lifecycle.adminToken,
+          // The simulator's app id is its own; CLICKDESK_APP_ID names the live app.
+          appId: sandbox ? undefined : config.clickdesk.appId,
+          freshness: {
+            intervalMs: config.lifecycle.freshnessCheckIntervalMs,
+            retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
+          },
+          masterKeyMaxAgeDays: config.storage.masterKeyMaxAgeDays,
         },
-        masterKeyMaxAgeDays: config.storage.masterKeyMaxAgeDays,
-      },
       onFatal:
         options.onFatal ?? ((err) => logger.fatal({ err: describeError(err) }, 'ClickDesk refused the app')),
     });
