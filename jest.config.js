@@ -4,6 +4,8 @@ module.exports = {
   // The template's own tests (the bot, the README, monitoring/, packing a fork), then each package's.
   roots: ['<rootDir>/test', '<rootDir>/packages/kit/test', '<rootDir>/packages/sandbox/test'],
   testMatch: ['**/*.test.ts'],
+  // test/deploy builds and runs the container image: `npm run test:deploy`, after the suite in CI.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/deploy/'],
   // The packages run from source, as `npm start` runs them (tsconfig.json maps the same names).
   moduleNameMapper: {
     '^@clickdesk-bot/kit$': '<rootDir>/packages/kit/src/index.ts',

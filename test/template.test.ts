@@ -13,6 +13,10 @@ describe('the template', () => {
     expect(pkg.scripts['start:built']).not.toMatch(/sandbox/i);
   });
 
+  it('starts the compiled app with the young generation the image uses (--max-semi-space-size=2)', () => {
+    expect(pkg.scripts['start:built']).toMatch(/^node --max-semi-space-size=2 dist\/src\/main\.js$/);
+  });
+
   it('runs on the kit alone in production: the simulator is a devDependency', () => {
     expect(Object.keys(pkg.dependencies)).toEqual(['@clickdesk-bot/kit']);
   });

@@ -13,6 +13,8 @@ import type { FaultPoint } from './core/fault-point';
 import { OutboxSender } from './delivery/outbox-sender';
 import { CodedError, describeError, isCodedError } from './errors';
 import { createHttpApp } from './http/create-http-app';
+import { createProbeHttpApp } from './http/create-probe-http-app';
+import type { Readiness } from './http/probe-router';
 import { metricsRouter } from './http/metrics-router';
 import { AppMetrics } from './metrics/app-metrics';
 import { ChannelPolicy } from './policy/channel-policy';
@@ -138,6 +140,8 @@ export interface BotApp {
   readonly http: express.Express;
   /** /metrics alone, for `METRICS_PORT`. */
   readonly metricsHttp: express.Express;
+  /** /healthz and /readyz alone, for `HEALTH_PORT`. */
+  readonly probeHttp: express.Express;
   readonly gateway: ClickDeskGateway;
   readonly dispatcher: EventDispatcher;
   readonly sender: OutboxSender;
@@ -399,19 +403,20 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       };
     });
   }
+  const readiness = (): ReturnType<Readiness> => ({
+    ready: gateway.running && gateway.openConnections > 0,
+    detail: {
+      rtm_connections: gateway.openConnections,
+      handlers_pending: dispatcher.pending,
+      deliveries_pending: sender.pending,
+      rate_queue: governor.queueLength,
+    },
+  });
   const http = createHttpApp({
     logger,
     trustProxy: config.httpServer.trustProxy,
     responses: metrics.http,
-    readiness: () => ({
-      ready: gateway.running && gateway.openConnections > 0,
-      detail: {
-        rtm_connections: gateway.openConnections,
-        handlers_pending: dispatcher.pending,
-        deliveries_pending: sender.pending,
-        rate_queue: governor.queueLength,
-      },
-    }),
+    readiness,
     routers: [
       ...(config.metricsPort === undefined ? [metricsRoute] : []),
       { path: '/', router: legalPagesRouter(config.operator) },
@@ -437,6 +442,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     router: metricsRoute.router,
     trustProxy: config.httpServer.trustProxy,
   });
+  const probeHttp = createProbeHttpApp({ logger, readiness });
   let recovery: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   const recover = (): void => {
@@ -455,6 +461,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   return {
     http,
     metricsHttp,
+    probeHttp,
     gateway,
     dispatcher,
     sender,

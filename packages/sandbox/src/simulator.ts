@@ -93,12 +93,16 @@ export class Simulator {
     });
   }
 
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+  /**
+   * `publicUrl`: the base URL apps reach this simulator at when it differs from the listening
+   * address (a container on 0.0.0.0 reached by its service name); RTM links are handed out on it.
+   */
+  async listen(port = 0, host = '127.0.0.1', publicUrl?: string): Promise<string> {
     this.server.listen(port, host);
     await once(this.server, 'listening');
     const address = this.server.address() as AddressInfo;
     const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    this.baseUrl = `http://${hostPart}:${address.port}`;
+    this.baseUrl = publicUrl?.replace(/\/+$/, '') ?? `http://${hostPart}:${address.port}`;
     return this.baseUrl;
   }
 

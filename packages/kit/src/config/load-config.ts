@@ -115,6 +115,7 @@ const schema = z
       .superRefine(strongSecret(96))
       .optional(),
     METRICS_PORT: int(0, 65535).optional(),
+    HEALTH_PORT: int(0, 65535).optional(),
     RATE_LIMITS: list(
       z.string().regex(/^[a-z]+(?:\.[a-z]+)+=\d+$/i, 'must be method=calls pairs like chat.postMessage=300'),
     ),
@@ -302,6 +303,8 @@ export interface AppConfig {
   readonly metricsToken: string | undefined;
   /** Serve /metrics on this port instead of the main HTTP port. */
   readonly metricsPort: number | undefined;
+  /** Serve /healthz and /readyz also on this port, whose connections the main port's clients cannot use up. */
+  readonly healthPort: number | undefined;
   readonly storage: {
     readonly kind: 'sqlite' | 'postgres' | 'memory';
     readonly dataDir: string;
@@ -387,6 +390,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     egressAllowedOrigins: v.EGRESS_ALLOWED_ORIGINS,
     metricsToken: v.METRICS_TOKEN,
     metricsPort: v.METRICS_PORT,
+    healthPort: v.HEALTH_PORT,
     storage: {
       kind: v.STORAGE ?? (v.DATABASE_URL ? 'postgres' : 'sqlite'),
       dataDir: path.resolve(v.DATA_DIR),

@@ -3,12 +3,13 @@ import type { Router } from 'express';
 import type { Logger } from 'pino';
 import { countResponses, OTHER_ROUTE } from './count-responses';
 import { useJsonFallbacks } from './json-fallbacks';
+import { probeRouter, type Readiness } from './probe-router';
 import { secureExpress } from './secure-express';
 
 export interface HttpAppOptions {
   logger: Logger;
   /** Ready when the app can take events: reported at /readyz. */
-  readiness: () => { ready: boolean; detail: Record<string, unknown> };
+  readiness: Readiness;
   /** Extra routers mounted by other parts (metrics, webhooks, admin). */
   routers?: Array<{ path: string; router: Router }>;
   /** TRUST_PROXY: reverse proxies whose X-Forwarded-* headers are believed. */
@@ -35,13 +36,7 @@ export function createHttpApp(opts: HttpAppOptions): express.Express {
     app.use(countResponses(routes, (route, status) => opts.responses?.observe(route, status)));
   }
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get('/readyz', (_req, res) => {
-    const { ready, detail } = opts.readiness();
-    res.status(ready ? 200 : 503).json({ ok: ready, ...detail });
-  });
+  app.use(probeRouter(opts.readiness));
   for (const { path, router } of opts.routers ?? []) app.use(path, router);
 
   useJsonFallbacks(app, opts.logger);

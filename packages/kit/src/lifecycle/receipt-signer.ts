@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CodedError } from '../errors';
 import type { Sodium } from '../storage/crypto/sodium';
@@ -32,8 +32,8 @@ export class ReceiptSigner {
         flag: 'wx',
       });
     }
-    chmodSync(file, 0o600);
-    const secret = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    restrictMode(file);
+    const secret = Buffer.from(readKeyFile(file).trim(), 'base64');
     if (secret.length !== sodium.crypto_sign_SECRETKEYBYTES) {
       throw new CodedError(
         'CONFIG_INVALID',
@@ -51,6 +51,39 @@ export class ReceiptSigner {
       signature: Buffer.from(signature).toString('base64'),
       public_key: Buffer.from(this.publicKey).toString('base64'),
     };
+  }
+}
+
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    throw new CodedError(
+      'CONFIG_INVALID',
+      `RECEIPT_SIGNING_KEY_FILE (${file}) cannot be read by this process (uid ${process.getuid?.() ?? '?'}): make the file, and the folders above it, readable by that user.`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Owner-only (0600) where the app may change it. A file it may not change (a read-only Secret
+ * mount, mode 0400 or 0440 with the pod's fsGroup) is accepted unless anyone at all can read it.
+ */
+function restrictMode(file: string): void {
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  try {
+    chmodSync(file, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === 'EROFS' || code === 'EPERM') && (mode & 0o007) === 0) return;
+    throw new CodedError(
+      'CONFIG_INVALID',
+      `RECEIPT_SIGNING_KEY_FILE (${file}) is readable by others (mode ${mode.toString(8)}) and cannot be made private (${code ?? 'error'}): mount it with mode 0400 or 0440.`,
+      { cause: err },
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import { CodedError, describeError } from '../errors';
 import { listenHardened } from '../http/listen-hardened';
 import { createLogger } from '../logging/create-logger';
 import { ReceiptSigner } from '../lifecycle/receipt-signer';
+import { checkSharedSigningKey } from '../lifecycle/shared-signing-key';
 import { AppMetrics } from '../metrics/app-metrics';
 import { MemoryRateStore } from '../rate-limit/memory-rate-store';
 import { loadSandbox, type SandboxModule, type SandboxSimulator } from '../sandbox-mode/sandbox-seam';
@@ -37,6 +38,8 @@ export interface RunningApp {
   readonly config: AppConfig;
   /** The app's own HTTP base URL (health, install flow, webhooks). */
   readonly url: string;
+  /** HEALTH_PORT's base URL (/healthz, /readyz), when it is set. */
+  readonly healthUrl: string | undefined;
   /** The simulator, in sandbox mode. */
   readonly sandbox: SandboxSimulator | undefined;
   readonly logger: Logger;
@@ -154,6 +157,20 @@ export async function startApp<S extends BotSettingsSchema>(
     const handler = asChatHandler(
       await bot.create({ settings, logger: logger.child({ part: 'bot', bot: bot.name }) }),
     );
+    const signer = storage.sql
+      ? ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile)
+      : undefined;
+    if (storage.sql && signer)
+      logger.info(
+        {
+          receiptSigningKey: await checkSharedSigningKey(
+            storage.sql.db,
+            signer.publicKey,
+            config.lifecycle.receiptSigningKeyFile,
+          ),
+        },
+        'receipt signing key shared with every instance on this database',
+      );
     const app = createBotApp({
       config,
       clickdesk: credentials,
@@ -175,19 +192,20 @@ export async function startApp<S extends BotSettingsSchema>(
         ...oauth,
         publicUrl: () => publicUrl,
       },
-      lifecycle: storage.sql && {
-        sql: storage.sql,
-        signer: ReceiptSigner.fromFile(await loadSodium(), config.lifecycle.receiptSigningKeyFile),
-        webhookSecrets,
-        adminToken: config.lifecycle.adminToken,
-        // The simulator's app id is its own; CLICKDESK_APP_ID names the live app.
-        appId: sandbox ? undefined : config.clickdesk.appId,
-        freshness: {
-          intervalMs: config.lifecycle.freshnessCheckIntervalMs,
-          retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
+      lifecycle: storage.sql &&
+        signer && {
+          sql: storage.sql,
+          signer,
+          webhookSecrets,
+          adminToken: config.lifecycle.adminToken,
+          // The simulator's app id is its own; CLICKDESK_APP_ID names the live app.
+          appId: sandbox ? undefined : config.clickdesk.appId,
+          freshness: {
+            intervalMs: config.lifecycle.freshnessCheckIntervalMs,
+            retentionMs: config.lifecycle.messageRetentionDays * 24 * 60 * 60 * 1000,
+          },
+          masterKeyMaxAgeDays: config.storage.masterKeyMaxAgeDays,
         },
-        masterKeyMaxAgeDays: config.storage.masterKeyMaxAgeDays,
-      },
       onFatal:
         options.onFatal ?? ((err) => logger.fatal({ err: describeError(err) }, 'ClickDesk refused the app')),
     });
@@ -214,6 +232,14 @@ export async function startApp<S extends BotSettingsSchema>(
           listenHardened(app.metricsHttp, config.metricsPort, config.http.host, config.httpServer),
         ),
       );
+    if (config.healthPort !== undefined)
+      servers.push(
+        await explainPortInUse(
+          'HEALTH_PORT',
+          config.healthPort,
+          listenHardened(app.probeHttp, config.healthPort, config.http.host, config.httpServer),
+        ),
+      );
     const url = `http://${config.http.host}:${(server.address() as AddressInfo).port}`;
     if (sandbox && sandboxModule) {
       // The app's callback is known now: register it, and install the sandbox team before intake starts.
@@ -230,13 +256,17 @@ export async function startApp<S extends BotSettingsSchema>(
       }
     }
     await app.start();
-    const metricsServer = servers[1];
+    const metricsServer = config.metricsPort === undefined ? undefined : servers[1];
+    const healthServer = config.healthPort === undefined ? undefined : servers.at(-1);
+    const healthUrl =
+      healthServer && `http://${config.http.host}:${(healthServer.address() as AddressInfo).port}`;
     logger.info(
       {
         http: url,
         metrics:
           metricsServer &&
           `http://${config.http.host}:${(metricsServer.address() as AddressInfo).port}/metrics`,
+        health: healthUrl,
         mode: config.mode,
         bot: bot.name,
       },
@@ -263,7 +293,7 @@ export async function startApp<S extends BotSettingsSchema>(
         logger.info({ drained }, 'stopped');
         return { drained };
       })());
-    return { app, config, url, sandbox, logger, stop };
+    return { app, config, url, healthUrl, sandbox, logger, stop };
   } catch (err) {
     // Start-up failed half-way: release what is open so the process can exit (or the test go on).
     await closeServers(servers);

@@ -235,6 +235,18 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       CREATE INDEX inbox_conversation ON inbox (team_id, conversation_ref)
     `,
   },
+  {
+    version: 11,
+    name: 'the receipt signing key every instance sharing the database signs with',
+    // One row: the first instance registers its public key; one with another key refuses to start.
+    sql: `
+      CREATE TABLE receipt_signing_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        public_key TEXT NOT NULL,
+        registered_at {bigint} NOT NULL
+      )
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {
@@ -242,9 +254,14 @@ export async function migrate(db: SqlDatabase): Promise<number[]> {
     db.dialect === 'postgres'
       ? { blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' }
       : { blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
-  await db.run(
-    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.bigint} NOT NULL)`,
-  );
+  // Under the lock as well: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a
+  // concurrent one (two replicas starting on an empty database).
+  await db.transaction(async (tx) => {
+    if (db.dialect === 'postgres') await tx.all('SELECT pg_advisory_xact_lock(7236541)');
+    await tx.run(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.bigint} NOT NULL)`,
+    );
+  });
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     await db.transaction(async (tx) => {
