@@ -114,6 +114,9 @@ export async function runOAuthLoad(
     while (conversations.some((c) => sim.world.countBy(c, 'bot') === 0) && Date.now() < settle)
       await new Promise((r) => setTimeout(r, 50));
 
+    // Rotation stops (refreshes in flight finish) before anything is counted: the app's count and
+    // ClickDesk's must be read at one quiet moment, not while tokens keep rotating.
+    for (const { app } of apps) await app.tokens?.stop();
     let authFailures = 0;
     let tokenExpired = 0;
     let refreshes = 0;
