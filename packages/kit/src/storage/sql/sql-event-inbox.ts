@@ -320,6 +320,10 @@ export class SqlEventInbox implements EventInbox {
     return events;
   }
 
+  reclaimOwnLeases(): void {
+    this.reclaimOwn = true;
+  }
+
   async releaseLeases(): Promise<void> {
     await this.ctx.db.write((tx) =>
       tx.run(

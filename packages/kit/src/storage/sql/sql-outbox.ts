@@ -167,6 +167,10 @@ export class SqlOutbox implements Outbox {
     );
   }
 
+  reclaimOwnLeases(): void {
+    this.reclaimOwn = true;
+  }
+
   async releaseLeases(): Promise<void> {
     await this.ctx.db.write((tx) =>
       tx.run(
