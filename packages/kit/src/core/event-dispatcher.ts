@@ -198,9 +198,12 @@ export class EventDispatcher {
     let total = 0;
     while (this.inflight < maxPending) {
       const events = await this.opts.inbox.unhandled(Math.min(batch, maxPending - this.inflight));
+      const before = this.inflight;
       for (const event of events) this.submit(event);
-      total += events.length;
-      if (events.length === 0) break;
+      // Events already here come back while this instance takes its own leases back: not new.
+      const fresh = this.inflight - before;
+      total += fresh;
+      if (fresh === 0) break;
     }
     if (total > 0) this.opts.logger.info({ count: total }, 'replaying unhandled events');
     return total;
