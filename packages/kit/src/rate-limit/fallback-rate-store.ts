@@ -172,6 +172,7 @@ export class FallbackRateStore implements RateStore {
             () => reject(new Error(`the shared rate store did not answer within ${timeoutMs} ms`)),
             timeoutMs,
           );
+          timer.unref(); // a guard: it must not keep a stopping process alive
         }),
       ]);
     } finally {
