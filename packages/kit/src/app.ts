@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import express from 'express';
 import { ClickDeskDelivery } from './clickdesk/clickdesk-delivery';
@@ -19,11 +18,10 @@ import { AppMetrics } from './metrics/app-metrics';
 import { ChannelPolicy } from './policy/channel-policy';
 import { createEgressFetch } from './policy/egress-fetch';
 import { createOutboundGuard } from './policy/outbound-guard';
-import { MemoryRateStore } from './rate-limit/memory-rate-store';
 import { RateGovernor } from './rate-limit/rate-governor';
 import type { RateStore } from './rate-limit/rate-store';
-import { RedisRateStore } from './rate-limit/redis-rate-store';
 import { FallbackRateStore } from './rate-limit/fallback-rate-store';
+import { defaultRateStore } from './rate-limit/default-rate-store';
 import { StorageHealth } from './health/storage-health';
 import { dependencyStates, readiness } from './health/readiness';
 import { registerDependencyMetrics } from './metrics/dependency-metrics';
@@ -579,19 +577,6 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       return { drained };
     },
   };
-}
-
-/** Redis with a local fallback when REDIS_URL is set (one budget for all instances), else memory. */
-function defaultRateStore(rate: BotAppConfig['rate'], logger: Logger): RateStore {
-  if (!rate.redisUrl) return new MemoryRateStore();
-  const redis = new RedisRateStore(rate.redisUrl);
-  const instanceId = randomUUID();
-  return new FallbackRateStore({
-    shared: redis,
-    instances: rate.fallbackInstances ?? 2,
-    countInstances: () => redis.instances(instanceId),
-    logger: logger.child({ part: 'rate-store' }),
-  });
 }
 
 function combineObservers(...observers: Array<GatewayObserver | undefined>): GatewayObserver {
