@@ -94,6 +94,9 @@ export class FallbackRateStore implements RateStore {
     if (this.current === 'shared') return this.tryAcquire(buckets);
     const got = await this.localStore().tryAcquire(this.scaled(buckets));
     if (!got.ok) return got;
+    // How long a call counted here alone keeps counting: the return to the shared store waits for it.
+    for (const b of buckets)
+      if (b.kind === 'window') this.longestWindowMs = Math.max(this.longestWindowMs, b.windowMs + b.marginMs);
     if (this.current === 'fallback')
       return { ok: true, ticket: { id: LOCAL + got.ticket.id, at: got.ticket.at } };
     // Returning: the call must fit the local share and is counted in the shared store too, so the

@@ -180,6 +180,20 @@ export class Traffic {
     };
   }
 
+  /** When each `a:` reply was stored at the simulator (ms), by the message it answers. */
+  answeredAt(): Map<string, number> {
+    const at = new Map<string, number>();
+    for (const c of this.conversations)
+      for (const m of this.sim.world.history(c))
+        if (m.sender.kind === 'bot' && m.text.startsWith('a:')) at.set(m.text.slice(2), Number(m.ts) * 1000);
+    return at;
+  }
+
+  /** When each message was sent (ms), by its id. */
+  sentTimes(): ReadonlyMap<string, number> {
+    return this.sentAt;
+  }
+
   /** Bot replies posted so far (all conversations). */
   replies(): number {
     let n = 0;

@@ -242,9 +242,13 @@ export async function migrate(db: SqlDatabase): Promise<number[]> {
     db.dialect === 'postgres'
       ? { blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' }
       : { blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
-  await db.run(
-    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.bigint} NOT NULL)`,
-  );
+  await db.transaction(async (tx) => {
+    // Under the same lock: two instances creating it at once collide in PostgreSQL's catalog.
+    if (db.dialect === 'postgres') await tx.all('SELECT pg_advisory_xact_lock(7236541)');
+    await tx.run(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.bigint} NOT NULL)`,
+    );
+  });
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     await db.transaction(async (tx) => {
