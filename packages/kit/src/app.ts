@@ -20,10 +20,14 @@ import { AppMetrics } from './metrics/app-metrics';
 import { ChannelPolicy } from './policy/channel-policy';
 import { createEgressFetch } from './policy/egress-fetch';
 import { createOutboundGuard } from './policy/outbound-guard';
-import { MemoryRateStore } from './rate-limit/memory-rate-store';
 import { RateGovernor } from './rate-limit/rate-governor';
 import type { RateStore } from './rate-limit/rate-store';
-import { RedisRateStore } from './rate-limit/redis-rate-store';
+import { FallbackRateStore } from './rate-limit/fallback-rate-store';
+import { defaultRateStore } from './rate-limit/default-rate-store';
+import { StorageHealth } from './health/storage-health';
+import { dependencyStates, readiness } from './health/readiness';
+import { registerDependencyMetrics } from './metrics/dependency-metrics';
+import { isStorageUnavailable } from './storage/storage-unavailable';
 import {
   MemoryConversationStore,
   MemoryMessageStore,
@@ -119,6 +123,10 @@ export interface BotAppOptions {
   faultPoint?: FaultPoint;
   /** Installations by OAuth; without it the static `clickdesk.botToken` serves every call. */
   installations?: InstallationWiring;
+  /** A cheap write that tells whether storage can commit now (readiness); none for memory storage. */
+  storageProbe?: () => Promise<void>;
+  /** How often the storage probe runs (default 2 s). */
+  storageProbeMs?: number;
 }
 
 export interface LifecycleWiring {
@@ -165,7 +173,7 @@ export const DEFAULT_FALLBACK_TEXT = "Sorry, I can't send that message here.";
 export function createBotApp(opts: BotAppOptions): BotApp {
   const { config, clickdesk, logger } = opts;
   const metrics = opts.metrics ?? new AppMetrics();
-  const inbox = opts.inbox ?? new MemoryEventInbox();
+  const inbox: EventInbox = opts.inbox ?? new MemoryEventInbox();
 
   const policy = new ChannelPolicy({
     allowedDomains: config.policy.allowedDomains,
@@ -178,9 +186,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       `${config.policy.fallbackText ? 'POLICY_FALLBACK_TEXT' : "The bot's fallbackText"} is itself blocked by the channel policy: choose a plain reply.`,
     );
   }
-  const rateStore =
-    opts.rateStore ??
-    (config.rate.redisUrl ? new RedisRateStore(config.rate.redisUrl) : new MemoryRateStore());
+  const rateStore = opts.rateStore ?? defaultRateStore(config.rate, logger);
   const governor = new RateGovernor({
     limits: config.rate.limits,
     store: rateStore,
@@ -280,14 +286,38 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       if (outcome === 'dead_letter') metrics.deadLettersCreated.inc({ kind: 'event' });
     },
     faultPoint: opts.faultPoint,
+    isUnavailable: isStorageUnavailable,
+    onStorage: (up, err) => {
+      if (!up) storageHealth.failed(err);
+    },
+  });
+  const storageHealth = new StorageHealth({
+    probe: opts.storageProbe ?? (() => Promise.resolve()),
+    intervalMs: opts.storageProbeMs,
+    logger: logger.child({ part: 'storage-health' }),
+    onRecovered: () => {
+      // Work this instance held while storage failed (a send whose outcome could not be recorded)
+      // is taken up again now rather than when this process restarts.
+      inbox.reclaimOwnLeases?.();
+      inbox.outbox.reclaimOwnLeases?.();
+      recover();
+      sender.kick();
+    },
   });
   metrics.bindDeadLetters(() => inbox.deadLetters.count());
   const recordAndSubmit = (event: InboundEvent): Promise<'recorded' | 'duplicate'> =>
-    inbox.record(event).then((outcome) => {
-      opts.faultPoint?.('after-record');
-      if (outcome === 'recorded') dispatcher.submit(event);
-      return outcome;
-    });
+    inbox.record(event).then(
+      (outcome) => {
+        opts.faultPoint?.('after-record');
+        if (outcome === 'recorded') dispatcher.submit(event);
+        return outcome;
+      },
+      (err: unknown) => {
+        // Not acknowledged: ClickDesk delivers it again. Readiness says why meanwhile.
+        if (isStorageUnavailable(err)) storageHealth.failed(err);
+        throw err;
+      },
+    );
   const gateway = new ClickDeskGateway({
     ...config.rtm,
     openConnection: (priority) => api.openConnection(priority),
@@ -403,20 +433,39 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       };
     });
   }
-  const readiness = (): ReturnType<Readiness> => ({
-    ready: gateway.running && gateway.openConnections > 0,
-    detail: {
-      rtm_connections: gateway.openConnections,
-      handlers_pending: dispatcher.pending,
-      deliveries_pending: sender.pending,
-      rate_queue: governor.queueLength,
-    },
+  const dependencyInputs = () => ({
+    gateway,
+    storage: storageHealth.state,
+    rateStore:
+      rateStore instanceof FallbackRateStore
+        ? {
+            reachable: rateStore.sharedReachable,
+            mode: rateStore.mode,
+            instances: rateStore.fallbackInstances,
+          }
+        : undefined,
   });
+  registerDependencyMetrics(metrics.registry, () => dependencyStates(dependencyInputs()));
+  /** What /readyz answers, on the main port and on HEALTH_PORT alike. */
+  const readinessNow = (): ReturnType<Readiness> => {
+    const { ready, reasons, dependencies } = readiness(dependencyInputs());
+    return {
+      ready,
+      detail: {
+        reasons,
+        dependencies,
+        rtm_connections: gateway.openConnections,
+        handlers_pending: dispatcher.pending,
+        deliveries_pending: sender.pending,
+        rate_queue: governor.queueLength,
+      },
+    };
+  };
   const http = createHttpApp({
     logger,
     trustProxy: config.httpServer.trustProxy,
     responses: metrics.http,
-    readiness,
+    readiness: readinessNow,
     routers: [
       ...(config.metricsPort === undefined ? [metricsRoute] : []),
       { path: '/', router: legalPagesRouter(config.operator) },
@@ -442,7 +491,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     router: metricsRoute.router,
     trustProxy: config.httpServer.trustProxy,
   });
-  const probeHttp = createProbeHttpApp({ logger, readiness });
+  const probeHttp = createProbeHttpApp({ logger, readiness: readinessNow });
   let recovery: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   const recover = (): void => {
@@ -500,6 +549,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       heartbeat.unref();
       recovery = setInterval(recover, opts.leases?.recoverMs ?? 5_000);
       recovery.unref();
+      storageHealth.start();
       gateway.start();
     },
     async stop() {
@@ -507,9 +557,16 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       clearInterval(freshnessTimer);
       const deadline = Date.now() + config.shutdownTimeoutMs;
       await gateway.pause(Math.max(0, deadline - Date.now()));
-      const drained = await dispatcher.drain(Math.max(0, deadline - Date.now()));
-      if (!drained)
-        logger.warn({ pending: dispatcher.pending }, 'shutdown deadline passed with handlers still running');
+      // Events not started stay recorded and leased for the next start; running ones may finish.
+      const drained = await dispatcher.stop(Math.max(0, deadline - Date.now()));
+      if (!drained) {
+        // Storage closes next: what still runs gives up at its next step and is replayed later.
+        dispatcher.abandonRunning();
+        logger.warn(
+          { pending: dispatcher.pending },
+          'shutdown deadline passed with handlers still running; left for replay',
+        );
+      }
       // Committed effects not yet delivered stay in the outbox for the next start (or another instance).
       const delivered = await sender.stop(Math.max(0, deadline - Date.now()));
       clearInterval(heartbeat);
@@ -520,6 +577,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
           logger.warn({ err: describeError(err) }, 'could not release leases; they run out instead'),
         );
       }
+      storageHealth.stop();
       governor.close();
       await gateway.close();
       await worker?.stop();

@@ -125,12 +125,14 @@ const schema = z
     RATE_REPLY_DEADLINE_MS: int(100, 3_600_000).default(30_000),
     RATE_BACKGROUND_DEADLINE_MS: int(100, 86_400_000).default(300_000),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    RATE_FALLBACK_INSTANCES: int(1, 1_000).default(2),
     STORAGE: z.enum(['sqlite', 'postgres', 'memory']).optional(),
     DATA_DIR: z.string().min(1).default('data'),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     MASTER_KEY: z.string().optional(),
     MASTER_KEY_FILE: z.string().min(1).optional(),
     MASTER_KEY_PREVIOUS: list(z.string().min(1)),
+    STORAGE_CONNECT_TIMEOUT_MS: int(0, 3_600_000).default(60_000),
     INSTANCE_ID: z
       .string()
       .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 . _ : -')
@@ -316,6 +318,8 @@ export interface AppConfig {
     readonly instanceId: string | undefined;
     /** Rotate (and retire the old key) at least this often: erasures reach layer (c) only then. */
     readonly masterKeyMaxAgeDays: number;
+    /** How long start-up waits for an unreachable database before giving up. */
+    readonly connectTimeoutMs: number;
   };
   /** Who runs the app, named on /privacy and /terms (Terms 7). */
   readonly operator: { readonly name: string | undefined; readonly contact: string | undefined };
@@ -333,6 +337,8 @@ export interface AppConfig {
     readonly backgroundDeadlineMs: number;
     /** Share one budget among instances through Redis. */
     readonly redisUrl: string | undefined;
+    /** While Redis is unreachable, each instance plans with 1/N of every limit (N at least this). */
+    readonly fallbackInstances?: number;
   };
 }
 
@@ -400,6 +406,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       masterKeyPrevious: v.MASTER_KEY_PREVIOUS,
       instanceId: v.INSTANCE_ID,
       masterKeyMaxAgeDays: v.MASTER_KEY_MAX_AGE_DAYS,
+      connectTimeoutMs: v.STORAGE_CONNECT_TIMEOUT_MS,
     },
     operator: { name: v.OPERATOR_NAME, contact: v.OPERATOR_CONTACT },
     lifecycle: {
@@ -427,6 +434,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       replyDeadlineMs: v.RATE_REPLY_DEADLINE_MS,
       backgroundDeadlineMs: v.RATE_BACKGROUND_DEADLINE_MS,
       redisUrl: v.REDIS_URL,
+      fallbackInstances: v.RATE_FALLBACK_INSTANCES,
     },
   });
 }

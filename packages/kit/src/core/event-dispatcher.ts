@@ -69,6 +69,13 @@ export interface EventDispatcherOptions {
   /** Called after each event, for metrics: `dead_letter` when it was given up. */
   onHandled?: (event: InboundEvent, outcome: 'ok' | 'retry' | 'dead_letter', seconds: number) => void;
   faultPoint?: FaultPoint;
+  /**
+   * Storage cannot be used right now (restart, lost connection, full disk): the event is tried
+   * again once it can, without counting an attempt; the handler is not at fault.
+   */
+  isUnavailable?: (err: unknown) => boolean;
+  /** Storage failed an event (true) or served one again (false): for readiness. */
+  onStorage?: (up: boolean, err?: unknown) => void;
 }
 
 /**
@@ -83,6 +90,13 @@ export class EventDispatcher {
   private readonly lanes = new Map<string, InboundEvent[]>();
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Events submitted and not done, by id: a replay of one already here is not run twice. */
+  private readonly present = new Set<string>();
+  private stopping = false;
+  private readonly stopSignal = new AbortController();
+  private abandonedCount = 0;
+  /** Past the stop's deadline: running events give up at their next step (storage is closing). */
+  private givingUp = false;
 
   private readonly services: HandlerServices;
 
@@ -97,7 +111,15 @@ export class EventDispatcher {
     return this.inflight;
   }
 
+  /** Events left to the next start (or another instance) by `stop`. */
+  get abandoned(): number {
+    return this.abandonedCount;
+  }
+
   submit(event: InboundEvent): void {
+    // Stopping: recorded and leased, it is replayed after the restart or once its lease runs out.
+    if (this.stopping || this.present.has(event.eventId)) return;
+    this.present.add(event.eventId);
     const key = `${event.teamId}:${conversationOf(event.event) ?? event.eventId}`;
     this.inflight += 1;
     const waiting = this.lanes.get(key);
@@ -118,10 +140,59 @@ export class EventDispatcher {
       } catch (err) {
         this.opts.logger.error({ err: describeError(err) }, 'event processing failed unexpectedly');
       }
+      this.present.delete(event.eventId);
       this.inflight -= 1;
+      if (this.stopping) this.abandonQueued(waiting);
     }
     this.lanes.delete(key);
     if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Graceful stop: no event starts any more (those queued stay recorded and leased, for the next
+   * start or another instance), and an event that fails from now on is abandoned the same way,
+   * never counted as a handler failure nor dead-lettered: the stop is not the bot's fault.
+   * Resolves true once the events already running are done, false if the deadline passed first.
+   */
+  stop(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
+    this.stopSignal.abort();
+    for (const waiting of this.lanes.values()) this.abandonQueued(waiting);
+    if (this.abandonedCount > 0)
+      this.opts.logger.info({ count: this.abandonedCount }, 'stopping: queued events left for replay');
+    return this.drain(timeoutMs);
+  }
+
+  /**
+   * After `stop`'s deadline, before storage closes: events still running stop at their next step
+   * instead of calling the handler or committing against closed storage; they stay leased.
+   */
+  abandonRunning(): void {
+    this.stopping = true;
+    this.givingUp = true;
+  }
+
+  private abandonQueued(waiting: InboundEvent[]): void {
+    for (const event of waiting.splice(0)) {
+      this.present.delete(event.eventId);
+      this.inflight -= 1;
+      this.abandonedCount += 1;
+    }
+    if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Waits `ms`, or less if the dispatcher stops meanwhile. */
+  private pause(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.stopSignal.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stopSignal.signal.addEventListener('abort', done);
+    });
   }
 
   /**
@@ -133,9 +204,12 @@ export class EventDispatcher {
     let total = 0;
     while (this.inflight < maxPending) {
       const events = await this.opts.inbox.unhandled(Math.min(batch, maxPending - this.inflight));
+      const before = this.inflight;
       for (const event of events) this.submit(event);
-      total += events.length;
-      if (events.length === 0) break;
+      // Events already here come back while this instance takes its own leases back: not new.
+      const fresh = this.inflight - before;
+      total += fresh;
+      if (fresh === 0) break;
     }
     if (total > 0) this.opts.logger.info({ count: total }, 'replaying unhandled events');
     return total;
@@ -163,9 +237,15 @@ export class EventDispatcher {
     let child: Logger | undefined;
     const log = (): Logger =>
       (child ??= logger.child({ eventId: event.eventId, eventType: event.event.type }));
+    let outage = 0;
     for (let local = 1; ; local++) {
+      if (this.stopping && (local > 1 || outage > 0)) {
+        this.abandonedCount += 1;
+        return;
+      }
       try {
         const conversation = await this.apply(event);
+        if (this.givingUp) throw new Error('stopping');
         this.opts.onApplied?.(event);
         const completion = new EffectCollector(event, conversation, log, this.services);
         // The bot's own messages come back as events; a handler sees them only if it asks.
@@ -177,6 +257,7 @@ export class EventDispatcher {
           }
         }
         this.opts.faultPoint?.('during-handler');
+        if (this.givingUp) throw new Error('stopping');
         const outcome = await inbox.complete(event.eventId, { ...completion.result(), ...echoOf(event) });
         this.opts.faultPoint?.('after-outbox-commit');
         if (outcome === 'lost') {
@@ -188,8 +269,26 @@ export class EventDispatcher {
           if (effects.length > 0) this.opts.onEffects?.();
         }
         onHandled?.(event, 'ok', seconds());
+        if (outage > 0) this.opts.onStorage?.(true);
         return;
       } catch (err) {
+        if (this.stopping) {
+          // Failed while stopping (often because storage is closing): left for replay, not counted.
+          log().debug({ err: describeError(err) }, 'stopping: event abandoned for replay');
+          this.abandonedCount += 1;
+          return;
+        }
+        if (this.opts.isUnavailable?.(err)) {
+          // Weather, not the handler: the same event again once storage answers (its lease is
+          // renewed meanwhile, as for any event held here).
+          outage += 1;
+          local -= 1;
+          this.opts.onStorage?.(false, err);
+          if (outage === 1)
+            log().warn({ err: describeError(err) }, 'storage unavailable; the event waits for it');
+          await this.pause(jitteredBackoff(outage, { baseMs: 250, maxMs: 5_000 }));
+          continue;
+        }
         const error = describeError(err);
         // A bot's error is stored by its class name (Error, TypeError…), never by its message.
         let reason = error.code;
@@ -221,7 +320,7 @@ export class EventDispatcher {
         }
         log().warn({ err: error, attempts }, 'event handler failed; retrying');
         onHandled?.(event, 'retry', seconds());
-        await new Promise((r) => setTimeout(r, jitteredBackoff(attempts, retry)));
+        await this.pause(jitteredBackoff(attempts, retry));
       }
     }
   }

@@ -57,4 +57,6 @@ export interface EventInbox {
   renewLeases(): Promise<void>;
   /** Graceful stop: gives up every event lease this instance holds, so others take them at once. */
   releaseLeases(): Promise<void>;
+  /** The next claim also takes back rows this instance still leases (after a storage outage). */
+  reclaimOwnLeases?(): void;
 }

@@ -60,4 +60,6 @@ export interface Outbox {
   renewLeases(): Promise<void>;
   /** Graceful stop, once no delivery is in flight: gives up every row lease this instance holds. */
   releaseLeases(): Promise<void>;
+  /** The next claim also takes back rows this instance still leases (after a storage outage). */
+  reclaimOwnLeases?(): void;
 }

@@ -112,6 +112,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
 return {redis.call('ZCARD', KEYS[1]), tonumber(redis.call('HGET', KEYS[2], 'limit')) or tonumber(ARGV[2])}
 `;
 
+// KEYS: the instance set. ARGV: this instance's id, how long an instance counts without news.
+const INSTANCES = `${NOW}
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return redis.call('ZCARD', KEYS[1])
+`;
+
 const CLIENT_OPTIONS = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
 
 function connect(redis: Redis): RedisWithScripts {
@@ -119,6 +127,7 @@ function connect(redis: Redis): RedisWithScripts {
   redis.defineCommand('governorSettle', { lua: SETTLE });
   redis.defineCommand('governorObserve', { numberOfKeys: 2, lua: OBSERVE });
   redis.defineCommand('governorUsage', { numberOfKeys: 2, lua: USAGE });
+  redis.defineCommand('governorInstances', { numberOfKeys: 1, lua: INSTANCES });
   // Connection errors surface on the calls that fail; ioredis reconnects by itself.
   redis.on('error', () => undefined);
   return redis as RedisWithScripts;
@@ -129,6 +138,7 @@ type RedisWithScripts = Redis & {
   governorSettle(...args: Array<string | number>): Promise<number>;
   governorObserve(...args: Array<string | number>): Promise<number[]>;
   governorUsage(...args: Array<string | number>): Promise<number[]>;
+  governorInstances(...args: Array<string | number>): Promise<number>;
 };
 
 /**
@@ -206,8 +216,19 @@ export class RedisRateStore implements RateStore {
     return { used: Number(used), limit: Number(limit) };
   }
 
+  /**
+   * Notes that `instanceId` plans with this store now and returns how many instances did within
+   * `ttlMs` (what the fallback divides each limit by while Redis is unreachable).
+   */
+  async instances(instanceId: string, ttlMs = 15_000): Promise<number> {
+    return Number(await (await this.client).governorInstances(`${this.prefix}instances`, instanceId, ttlMs));
+  }
+
   async close(): Promise<void> {
-    await (await this.client).quit();
+    const client = await this.client;
+    // Unreachable: QUIT would wait for a reconnect that may never come, keeping the process alive.
+    if (client.status !== 'ready') client.disconnect();
+    else await client.quit();
   }
 
   private limitKey(b: BucketSpec): string {

@@ -16,6 +16,8 @@ import { loadSandbox, type SandboxModule, type SandboxSimulator } from '../sandb
 import { wireSandboxInstalls } from '../sandbox-mode/sandbox-installs';
 import { loadSodium } from '../storage/crypto/sodium';
 import { openStorage, storageOptionsFrom } from '../storage/open-storage';
+import { describeDatabase, waitForStorage } from '../storage/wait-for-storage';
+import { storageProbe } from '../storage/sql/storage-probe';
 import { loadBotSettings } from './bot-settings';
 import { asChatHandler, type BotDefinition, type BotSettingsSchema } from './define-bot';
 
@@ -130,10 +132,22 @@ export async function startApp<S extends BotSettingsSchema>(
   }
 
   const metrics = new AppMetrics();
-  const storage = await openStorage({
-    ...storageOptionsFrom(config),
-    observer: metrics.cryptoObserver(),
-    logger: logger.child({ part: 'storage' }),
+  // A database that is not up yet (or restarting) is waited for, within STORAGE_CONNECT_TIMEOUT_MS.
+  const storage = await waitForStorage(
+    () =>
+      openStorage({
+        ...storageOptionsFrom(config),
+        observer: metrics.cryptoObserver(),
+        logger: logger.child({ part: 'storage' }),
+      }),
+    {
+      timeoutMs: config.storage.connectTimeoutMs,
+      what: describeDatabase(config.storage.kind, config.storage.databaseUrl),
+      logger,
+    },
+  ).catch(async (err: unknown) => {
+    if (!options.simulator) await sandbox?.close().catch(() => undefined);
+    throw err;
   });
   if (config.mode === 'live' && (!config.operator.name || !config.operator.contact))
     logger.warn(
@@ -183,6 +197,7 @@ export async function startApp<S extends BotSettingsSchema>(
       botEgress,
       fallbackText: bot.fallbackText,
       inbox: storage.inbox,
+      storageProbe: storage.sql && storageProbe(storage.sql.db),
       conversations: storage.conversations,
       messages: storage.messages,
       profiles: storage.profiles,

@@ -95,6 +95,8 @@ export class KeyRing {
   private readonly blindCache = new LRUCache<string, string>({ max: BLIND_CACHE_MAX });
   private indexKey: Buffer | undefined;
   private listening: boolean;
+  /** Bumped whenever the listener drops or comes back: a key read before must not be cached after. */
+  private listenEpoch = 0;
   private unlisten: (() => Promise<void>) | undefined;
   private readonly observer: CryptoObserver;
   private readonly onDestroyed: () => void;
@@ -124,9 +126,12 @@ export class KeyRing {
         SHRED_CHANNEL,
         (payload) => this.onNotice(payload),
         (up) => {
-          // A dropped listener may have missed a shred: forget everything, cache nothing until back.
-          if (!up) this.cache.clear();
+          // A dropped listener may have missed a shred: forget every key and blind index held,
+          // and what was decrypted under them, on the drop and again on the reconnect (a key
+          // read while it was down may have been shredded before LISTEN took effect again).
+          this.listenEpoch += 1;
           this.listening = up;
+          this.dropAllCached();
         },
       );
     }
@@ -194,6 +199,7 @@ export class KeyRing {
   async keyById(keyId: string): Promise<DataKey> {
     const hit = this.listening ? this.cache.byKeyId(keyId) : undefined;
     if (hit) return hit;
+    const epoch = this.listenEpoch;
     const [row] = await this.db.all<KeyRow>('SELECT * FROM data_keys WHERE key_id = ?', [keyId]);
     if (!row) {
       throw new CodedError(
@@ -207,7 +213,7 @@ export class KeyRing {
         scope: row.scope,
         subjectRef: row.subject_ref,
       });
-    return this.remember(row, this.wrapper.unwrap(row));
+    return this.remember(row, this.wrapper.unwrap(row), epoch);
   }
 
   /**
@@ -318,6 +324,7 @@ export class KeyRing {
         'SELECT * FROM data_keys WHERE team_id = ? AND scope = ? AND subject_ref = ? AND destroyed_at IS NULL',
         [teamId, scope, subjectRef],
       );
+    const epoch = this.listenEpoch;
     let [row] = await select();
     if (!row) {
       const key = randomBytes(32);
@@ -342,12 +349,12 @@ export class KeyRing {
       [row] = await select();
       if (!row) throw new Error('data key vanished right after it was created');
     }
-    return this.remember(row, this.wrapper.unwrap(row));
+    return this.remember(row, this.wrapper.unwrap(row), epoch);
   }
 
-  private remember(row: KeyRow, key: Uint8Array): DataKey {
+  private remember(row: KeyRow, key: Uint8Array, readInEpoch: number): DataKey {
     const entry = { id: row.key_id, key, teamId: row.team_id, owner: `${row.scope}|${row.subject_ref}` };
-    if (this.listening) this.cache.set(entry);
+    if (this.listening && readInEpoch === this.listenEpoch) this.cache.set(entry);
     return entry;
   }
 
@@ -390,6 +397,14 @@ export class KeyRing {
         if (input.split('|')[1] === notice.team) this.blindCache.delete(input);
       }
     }
+    for (const listener of this.shredListeners) listener();
+    this.onDestroyed();
+  }
+
+  /** Drops every cached key and blind index (not the index key itself): a shred may have been missed. */
+  private dropAllCached(): void {
+    this.cache.clear();
+    this.blindCache.clear();
     for (const listener of this.shredListeners) listener();
     this.onDestroyed();
   }

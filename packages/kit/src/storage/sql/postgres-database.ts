@@ -60,10 +60,16 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
     const pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 10,
+      // An unreachable server fails a checkout after this long instead of hanging it.
+      connectionTimeoutMillis: 5_000,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     });
-    // Errors on idle clients (server restart) are reported by the next query; they must not crash the process.
+    // A server restart or a dropped connection is weather, not death (docs/operations.md): an
+    // error on an idle client (the pool's 'error') or on one checked out between two queries
+    // (the client's own 'error', which the pool does not listen to then) fails the operations
+    // that use it, never the process. A dead client is not queryable and the pool discards it.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return new PostgresDatabase(pool, options.schema, { connectionString: url });
   }
 

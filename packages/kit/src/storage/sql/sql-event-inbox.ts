@@ -241,7 +241,6 @@ export class SqlEventInbox implements EventInbox {
     const now = this.ctx.now();
     const own = this.reclaimOwn ? ' OR lease_owner = ?' : '';
     const ownParam = this.reclaimOwn ? [this.instanceId] : [];
-    this.reclaimOwn = false;
     const rows = await this.ctx.db.all<{
       event_id: string;
       team_id: string;
@@ -251,6 +250,8 @@ export class SqlEventInbox implements EventInbox {
       `SELECT event_id, team_id, subject_ref, conversation_ref FROM inbox WHERE handled_at IS NULL AND dead_at IS NULL AND (lease_until IS NULL OR lease_until < ?${own}) ORDER BY received_at LIMIT ?`,
       [now, ...ownParam, limit],
     );
+    // Own rows beyond this batch are still to be taken back (the heartbeat keeps renewing them).
+    if (rows.length < limit) this.reclaimOwn = false;
     if (rows.length === 0) return [];
     type Claimed = {
       event_id: string;
@@ -320,6 +321,10 @@ export class SqlEventInbox implements EventInbox {
       } else await this.complete(row.event_id, { effects: [] }); // its subject was erased meanwhile: nothing left to handle
     }
     return events;
+  }
+
+  reclaimOwnLeases(): void {
+    this.reclaimOwn = true;
   }
 
   async releaseLeases(): Promise<void> {

@@ -70,7 +70,6 @@ export class SqlOutbox implements Outbox {
     // Right after start, rows this instance held before a restart are its own to take back.
     const own = this.reclaimOwn ? ' OR o.lease_owner = ?' : '';
     const ownParam = this.reclaimOwn ? [instanceId] : [];
-    this.reclaimOwn = false;
     const rows = await this.ctx.db.all<{
       effect_id: string;
       event_id: string;
@@ -87,6 +86,8 @@ export class SqlOutbox implements Outbox {
        ORDER BY o.seq LIMIT ?`,
       [now, now, ...ownParam, limit],
     );
+    // Own rows beyond this batch are still to be taken back (the heartbeat keeps renewing them).
+    if (rows.length < limit) this.reclaimOwn = false;
     if (rows.length === 0) return [];
     const claimed = await this.ctx.db.write(async (tx) => {
       const mine: typeof rows = [];
@@ -185,6 +186,10 @@ export class SqlOutbox implements Outbox {
         [this.ctx.now(), reason.slice(0, 200), effectId, this.lease.instanceId],
       ),
     );
+  }
+
+  reclaimOwnLeases(): void {
+    this.reclaimOwn = true;
   }
 
   async releaseLeases(): Promise<void> {
