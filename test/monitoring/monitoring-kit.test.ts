@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { AppMetrics } from '../../packages/kit/src/metrics/app-metrics';
+import { registerDependencyMetrics } from '../../packages/kit/src/metrics/dependency-metrics';
 import {
   AWAITED_METRICS,
   DASHBOARDS,
@@ -211,7 +212,11 @@ describe('monitoring kit', () => {
   });
 
   it('offers a $job variable on every dashboard, listing the jobs that serve an app metric, All included', async () => {
-    const registered = new Set((await new AppMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    // What createBotApp registers: the app's metrics, and the dependency gauge beside them.
+    const metrics = new AppMetrics();
+    const up = { up: true };
+    registerDependencyMetrics(metrics.registry, () => ({ storage: up, rtm: up, rate_store: up }));
+    const registered = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
     for (const d of DASHBOARDS) {
       const job = variables(d).find((v) => v.name === 'job');
       expect({ uid: d.uid, job }).toMatchObject({
@@ -262,7 +267,11 @@ describe('monitoring kit', () => {
   });
 
   it('uses only metric names the app registers', async () => {
-    const registered = new Set((await new AppMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    // What createBotApp registers: the app's metrics, and the dependency gauge beside them.
+    const metrics = new AppMetrics();
+    const up = { up: true };
+    registerDependencyMetrics(metrics.registry, () => ({ storage: up, rtm: up, rate_store: up }));
+    const registered = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
     for (const name of AWAITED_METRICS) registered.add(name);
     const unknown = kitQueries().flatMap((q) =>
       metricNames(q.expr)
