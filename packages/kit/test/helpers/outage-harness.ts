@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Simulator } from '@clickdesk-bot/sandbox';
@@ -20,7 +20,21 @@ export interface OutageApp {
   cleanup(): void;
 }
 
-/** The environment of a live app talking to `sim`, with a data folder and master key of its own. */
+/**
+ * A receipt signing key file for every instance started from one environment: instances sharing
+ * a database must sign with one key (a second key refuses to start), as a deployment's Secret gives
+ * them. Ed25519 in libsodium's form: base64 of the seed and the public key.
+ */
+function sharedSigningKeyFile(): string {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cdbs-outage-key-')), 'receipt-signing.key');
+  writeFileSync(file, `${Buffer.concat([seed, pub]).toString('base64')}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** The environment of a live app talking to `sim`, with a master key and a receipt signing key for all its instances. */
 export function liveEnv(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
   return {
     CLICKDESK_API_URL: sim.apiUrl,
@@ -28,6 +42,7 @@ export function liveEnv(sim: Simulator, extra: Record<string, string> = {}): Rec
     CLICKDESK_BOT_TOKEN: 'xoxb-sandbox-bot-token',
     WEBHOOK_SECRETS: `whsec_${randomBytes(32).toString('base64')}`,
     MASTER_KEY: generateMasterKeyText(),
+    RECEIPT_SIGNING_KEY_FILE: sharedSigningKeyFile(),
     LOG_LEVEL: 'info',
     HTTP_PORT: '0',
     RTM_BACKOFF_BASE_MS: '50',
