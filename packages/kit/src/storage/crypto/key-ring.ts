@@ -1,6 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import { createHmac, randomBytes } from 'node:crypto';
 import { CodedError } from '../../errors';
+import type { CryptoObserver } from './crypto-observer';
+import type { DataKey } from './data-key';
+import { DestroyedKeyError } from './destroyed-key-error';
 import type { SqlDatabase, SqlRunner } from '../sql/sql-database';
 import { KeyCache } from './key-cache';
 import { KeyWrapper, type WrappedKeyRow } from './key-wrapper';
@@ -8,34 +11,9 @@ import { registerGenerations } from './master-key-generations';
 import type { MasterKeySet } from './master-keys';
 import type { Sodium } from './sodium';
 
-/** A usable data key: its public id and the unwrapped key bytes. Use it at once, never across an await. */
-export interface DataKey {
-  readonly id: string;
-  readonly key: Uint8Array;
-}
-
-export type CryptoOutcome = 'ok' | 'failed' | 'key_missing' | 'key_destroyed';
-
-/** Whose a data key was: a team's key (subjectRef '') or a subject's within the team. */
-export interface KeyOwner {
-  readonly teamId: string;
-  readonly scope: Scope;
-  readonly subjectRef: string;
-}
-
-/** DATA_KEY_DESTROYED, saying whose key it was, so a reader can tell an erasure from a foreign key id. */
-export class DestroyedKeyError extends CodedError {
-  constructor(
-    keyId: string,
-    readonly owner: KeyOwner,
-  ) {
-    super('DATA_KEY_DESTROYED', `data key ${keyId} was destroyed (erased Data)`);
-  }
-}
-
-export interface CryptoObserver {
-  operation?(op: 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'shred', outcome: CryptoOutcome): void;
-}
+export type { CryptoObserver, CryptoOutcome } from './crypto-observer';
+export type { DataKey } from './data-key';
+export { DestroyedKeyError, type KeyOwner } from './destroyed-key-error';
 
 type Scope = 'team' | 'subject' | 'index';
 
