@@ -47,7 +47,10 @@ export async function killStormBenchmark(
     const r = await oneStorm(kind, opts, progress);
     const label = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${opts.kills} SIGKILLs in ${opts.seconds} s`;
     rows.push(
-      { label: `${kind}: no kill, every message answered after the traffic, s (baseline)`, value: base.seconds },
+      {
+        label: `${kind}: no kill, every message answered after the traffic, s (baseline)`,
+        value: base.seconds,
+      },
       { label: `${label}: every message answered after the last kill, s`, value: r.seconds },
       { label: `${label}: that / the baseline`, value: r.seconds / base.seconds, ratio: true },
       { label: `${label}: answers expected`, value: r.expected },
@@ -112,7 +115,9 @@ async function oneStorm(
     );
     const expected = new Set(conversations.map((c) => `greet:${c}`));
     const total = Math.round(opts.rate * opts.seconds);
-    progress(`crash storm (${kind}): ${total} visitor messages over ${opts.seconds} s, ${opts.kills} SIGKILLs`);
+    progress(
+      `crash storm (${kind}): ${total} visitor messages over ${opts.seconds} s, ${opts.kills} SIGKILLs`,
+    );
     const began = Date.now();
     const killEveryMs = opts.kills > 0 ? (opts.seconds * 1000) / opts.kills : Infinity;
     let kills = 0;

@@ -31,6 +31,8 @@ export interface StormResult {
   longestGapMs: number;
   /** From the storm's end (faults stop) until `links` links are deliverable again (-1: not within 30 s). */
   settledMs: number;
+  /** How long faults were injected: while events were being published. */
+  faultSeconds: number;
   faults: Record<FaultKind, number>;
   timedOut: boolean;
 }
@@ -38,7 +40,9 @@ export interface StormResult {
 /**
  * Publishes `count` message events at a steady rate while a random fault hits every link
  * every `faultEveryMs` (warning, refresh_requested, abrupt close, pongs withheld 1 s, stall
- * 1 s), until every event is acknowledged or expired. Contract timings throughout.
+ * 1 s). The storm lasts as long as the publishing (count / rate: 40 s for 10,000 at 250/s);
+ * then the faults stop, and the run ends once every event is acknowledged or expired and the
+ * client holds its links again. Contract timings throughout.
  */
 export function runStorm(sim: Simulator, cmd: StormCommand): Promise<StormResult> {
   sim.resetCounters();
@@ -67,7 +71,20 @@ export function runStorm(sim: Simulator, cmd: StormCommand): Promise<StormResult
         ts: String(published),
       });
   }, 10);
+  let faultsEndedAt: number | undefined;
+  let settledAt: number | undefined;
+  const endFaults = (): void => {
+    clearInterval(injector);
+    for (const t of timers) clearTimeout(t);
+    sim.hub.faults.withholdPongs = false;
+    sim.hub.setStall(false);
+    faultsEndedAt = Date.now();
+  };
   const injector = setInterval(() => {
+    if (published >= cmd.count) {
+      endFaults();
+      return;
+    }
     const kind = FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)] ?? 'warning';
     faults[kind] += 1;
     switch (kind) {
@@ -90,22 +107,28 @@ export function runStorm(sim: Simulator, cmd: StormCommand): Promise<StormResult
   }, cmd.faultEveryMs);
   return new Promise((resolve) => {
     const check = setInterval(() => {
-      const timedOut = Date.now() - startedMs > cmd.timeoutMs;
-      if (!timedOut && (published < cmd.count || sim.hub.unsettled > 0)) return;
-      const longestGapMs = sim.hub.longestGapMs;
-      for (const t of [publisher, injector, check]) clearInterval(t);
-      for (const t of timers) clearTimeout(t);
-      sim.hub.faults.withholdPongs = false;
-      sim.hub.setStall(false);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const ended = Date.now();
-      const settle = setInterval(() => {
-        const settled = sim.hub.deliverableLinks >= cmd.links;
-        if (!settled && Date.now() - ended < 30_000) return;
-        clearInterval(settle);
-        const settledMs = settled ? Date.now() - ended : -1;
-        resolve({ done: true, seconds, counters: sim.counters, longestGapMs, settledMs, faults, timedOut });
-      }, 5);
+      const now = Date.now();
+      if (faultsEndedAt !== undefined && settledAt === undefined && sim.hub.deliverableLinks >= cmd.links)
+        settledAt = now;
+      const timedOut = now - startedMs > cmd.timeoutMs;
+      const drained = faultsEndedAt !== undefined && sim.hub.unsettled === 0;
+      const settleOver =
+        settledAt !== undefined || (faultsEndedAt !== undefined && now - faultsEndedAt >= 30_000);
+      if (!timedOut && !(drained && settleOver)) return;
+      if (faultsEndedAt === undefined) endFaults();
+      clearInterval(publisher);
+      clearInterval(check);
+      const ended = faultsEndedAt ?? now;
+      resolve({
+        done: true,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        counters: sim.counters,
+        longestGapMs: sim.hub.longestGapMs,
+        settledMs: settledAt === undefined ? -1 : settledAt - ended,
+        faultSeconds: (ended - startedMs) / 1000,
+        faults,
+        timedOut,
+      });
     }, 5);
   });
 }

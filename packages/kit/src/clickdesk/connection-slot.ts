@@ -67,6 +67,7 @@ export class ConnectionSlot {
           return;
         }
         this.failures += 1;
+        this.gw.planner.trouble();
         logger.warn(
           { slot: this.index, attempt: this.failures, err: describeError(err) },
           'RTM connect failed; backing off',
@@ -168,6 +169,7 @@ export class ConnectionSlot {
     }
     // A link still opening handles its own notice (see open()); a retiring one is already replaced.
     if (conn !== this.current) return;
+    this.gw.planner.trouble();
     logger.info({ connection: conn.label, reason }, 'ClickDesk sent disconnect');
     if (reason === 'too_many_websockets') {
       logger.warn(
@@ -188,6 +190,7 @@ export class ConnectionSlot {
     this.others.delete(conn);
     if (conn !== this.current) return;
     this.current = undefined;
+    this.gw.planner.trouble();
     this.gw.linksChanged();
     if (this.gw.stopping) return;
     this.gw.opts.logger.warn({ connection: conn.label, why }, 'RTM connection lost; reconnecting');

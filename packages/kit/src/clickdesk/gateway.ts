@@ -46,6 +46,9 @@ export interface GatewayOptions {
 
 /** Tier 1 (docs/clickdesk-contract.md §1), used until the governor has counted a call. */
 const CONTRACT_OPEN_BUDGET = { limit: 20, windowMs: 60_000 };
+const URGENT_BURST = 2;
+/** Calls of the window kept for an urgent replacement: background opens stop short of them. */
+const URGENT_RESERVE = 1;
 
 /**
  * Keeps `connections` RTM links to ClickDesk open and turns their envelopes into recorded
@@ -67,8 +70,10 @@ export class ClickDeskGateway {
     this.planner = new OpenPlanner({
       budget: opts.openBudget,
       fallback: CONTRACT_OPEN_BUDGET,
-      reserve: opts.connections,
-      burst: 2 * opts.connections + 1,
+      reserve: URGENT_RESERVE,
+      // Urgent opens go one at a time (the others wait for the first link or calm weather):
+      // a replacement and a retry, whatever the link count.
+      burst: URGENT_BURST,
     });
     this.protocolLog = new LogThrottle(10_000);
   }
@@ -158,6 +163,7 @@ export class ClickDeskGateway {
 
   /** A link opened, closed or was told to go: metrics, and slots waiting for budget look again. */
   linksChanged(): void {
+    this.planner.delivering(this.deliverableConnections > 0);
     this.opts.observer?.connectionChanged?.(this.openConnections);
     for (const s of this.sleepers) if (s.onChange) s.wake();
   }

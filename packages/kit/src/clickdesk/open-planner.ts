@@ -13,8 +13,14 @@ export interface OpenPlannerOptions {
   fallback: { limit: number; windowMs: number };
   /** Opens kept back for urgent replacements: background opens stop when only this many remain. */
   reserve: number;
-  /** Permits that may go back to back (e.g. every link replaced at once, plus a retry). */
+  /** Urgent permits that may go back to back (a replacement and its retries). */
   burst: number;
+  /**
+   * A background open waits until no link has been lost, told to go or failed to open for this
+   * long (default 1 s): in a storm links die within a fraction of a second, so restoring
+   * redundancy then only spends the budget the next urgent open needs.
+   */
+  calmMs?: number;
   now?: () => number;
 }
 
@@ -23,18 +29,22 @@ export interface OpenPlannerOptions {
  * budget (Terms 4.9: never attempt to exceed a limit), while a link that goes down in calm
  * weather is replaced at once.
  *
- * Permits come from a small bucket (`burst`: every link replaced at once, and a retry) that
- * refills a little faster than the sustainable pace (step = window / limit: 3 s for 20 per
- * minute; refilled every 0.95 step), never faster: a storm is met with an open about every 3 s
- * for as long as it lasts, instead of spending the budget in its first half minute and then
- * leaving the app without a link until the window frees. An urgent open (no link ClickDesk can
- * deliver on) takes any permit; a background open (restoring redundancy while another link
- * delivers) leaves one permit of the bucket and the last `reserve` calls of the budget to urgent
- * ones, so in calm weather it goes at once and in a storm it waits.
+ * Urgent opens (no link ClickDesk can deliver on, none being opened) take permits from a small
+ * bucket (`burst`: a replacement and its retries) that refills a little faster than the
+ * sustainable pace (step = window / limit: 3 s for 20 per minute; refilled every 0.95 step),
+ * never faster: a storm is met with an open about every 3 s for as long as it lasts, instead of
+ * spending the budget in its first half minute and then leaving the app without a link until the
+ * window frees.
+ * Background opens (restoring redundancy, or the other links at start-up) go only in calm weather
+ * — no link lost, told to go or failed to open for `calmMs` — and leave the last `reserve` calls
+ * of the budget to urgent ones; they leave the bucket to urgent opens: in calm weather every link
+ * is back within a second, and in a storm (links dying within a fraction of a second) they spend
+ * nothing the urgent pace needs.
  * The budget is the rate governor's count, shared by every instance; a permit counts from the
  * moment it is granted, so two links replacing themselves at once never both take the last call.
  */
 const REFILL_STEP_FRACTION = 0.95;
+const DEFAULT_CALM_MS = 1_000;
 
 export class OpenPlanner {
   private readonly granted: number[] = [];
@@ -42,6 +52,8 @@ export class OpenPlanner {
   private openingLinks = 0;
   private tokens: number;
   private refilledAt: number;
+  private troubleAt = Number.NEGATIVE_INFINITY;
+  private deliveringSince: number | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
 
@@ -65,6 +77,21 @@ export class OpenPlanner {
     const decision = this.chain.then(() => this.decide(urgent));
     this.chain = decision.catch(() => undefined);
     return decision;
+  }
+
+  /** A link was lost or told to go, or an open failed: background opens wait for calm weather. */
+  trouble(): void {
+    this.troubleAt = this.now();
+  }
+
+  /**
+   * Whether any link can be delivered on now. Calm weather counts from the later of the last
+   * trouble and the moment delivery resumed: with every link gone a storm shows no trouble, and
+   * background opens would otherwise go beside each urgent one.
+   */
+  delivering(yes: boolean): void {
+    if (!yes) this.deliveringSince = undefined;
+    else this.deliveringSince ??= this.now();
   }
 
   /** The permitted call has been answered (or failed): the shared count now includes it. */
@@ -97,15 +124,19 @@ export class OpenPlanner {
     if (remaining <= 0) {
       const oldest = this.granted[0];
       wait = oldest === undefined ? step : Math.min(step, oldest + windowMs - now);
-    } else if (!urgent && remaining <= reserve) {
+    } else if (urgent) {
+      if (this.tokens < 1) wait = (1 - this.tokens) * refillEvery;
+    } else if (remaining <= reserve) {
       wait = step;
     } else {
-      // A background open leaves one permit for an urgent replacement, so in a storm it waits.
-      const needed = urgent ? 1 : 2;
-      if (this.tokens < needed) wait = (needed - this.tokens) * refillEvery;
+      const calmMs = this.opts.calmMs ?? DEFAULT_CALM_MS;
+      if (this.troubleAt === Number.NEGATIVE_INFINITY)
+        wait = 0; // start-up: every link at once
+      else if (this.deliveringSince === undefined) wait = calmMs;
+      else wait = Math.max(this.troubleAt, this.deliveringSince) + calmMs - now;
     }
     if (wait > 0) return Math.max(1, Math.ceil(wait));
-    this.tokens -= 1;
+    if (urgent) this.tokens -= 1;
     this.granted.push(now);
     this.inFlight += 1;
     this.openingLinks += 1;

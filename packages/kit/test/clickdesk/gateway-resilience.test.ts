@@ -54,17 +54,20 @@ describe('ClickDesk gateway against the simulator', () => {
   });
 
   it('opens the replacement before the old link closes on "warning", losing nothing', async () => {
-    pair = await start();
+    // Every link told to go at once: the first replacement goes at once, the other once the new
+    // link has delivered for a calm second (a storm looks the same at first) — within the
+    // warning's period (about 10 s by contract; 3 s here).
+    pair = await start({ simulator: { warningCloseMs: 3_000 } });
     const before = publish(pair, 50);
     const openCounts: number[] = [];
     pair.sim.hub.onLinksChanged = (open) => openCounts.push(open);
     pair.sim.hub.disconnect('warning');
     const during = publish(pair, 50);
-    // The app closes the old links itself, well before the server's 400 ms deadline.
+    // The app closes the old links itself, before the server's deadline.
     await waitFor(
       'replaced',
       () => pair!.sim.counters.connectionsOpened === 4 && pair!.sim.hub.openLinks === 2,
-      380,
+      2_900,
     );
     const after = publish(pair, 50);
     await expectAllHandledOnce(pair, [...before, ...during, ...after]);

@@ -81,16 +81,104 @@ describe('planning apps.connections.open calls (Terms 4.9)', () => {
     expect([a, b].filter((w) => w === 0)).toHaveLength(1);
   });
 
-  it('in a storm, background opens yield the permits to urgent ones', async () => {
+  it('opens every link at once at start-up, before any trouble', async () => {
     const clock = { now: 0 };
     const planner = new OpenPlanner({
       fallback: { limit: 20, windowMs: WINDOW },
-      reserve: 2,
-      burst: 5,
+      reserve: 1,
+      burst: 2,
       now: () => clock.now,
     });
-    for (let i = 0; i < 4; i++) expect(await planner.take(() => true)).toBe(0);
-    expect(await planner.take(() => false)).toBeGreaterThan(0); // one permit left: kept for an urgent open
     expect(await planner.take(() => true)).toBe(0);
+    for (let i = 0; i < 3; i++) expect(await planner.take(() => false)).toBe(0);
   });
+
+  it('in a storm, background opens wait for a link that delivered for a calm second', async () => {
+    const clock = { now: 0 };
+    const planner = new OpenPlanner({
+      fallback: { limit: 20, windowMs: WINDOW },
+      reserve: 1,
+      burst: 2,
+      calmMs: 1_000,
+      now: () => clock.now,
+    });
+    planner.trouble(); // every link lost
+    planner.delivering(false);
+    expect(await planner.take(() => false)).toBeGreaterThan(0); // no link delivers: background waits
+    expect(await planner.take(() => true)).toBe(0); // the urgent open goes
+    clock.now += 200;
+    planner.delivering(true); // its link said hello
+    expect(await planner.take(() => false)).toBe(1_000); // calm counts from delivery resuming
+    clock.now += 500;
+    planner.trouble(); // and it was told to go
+    planner.delivering(false);
+    clock.now += 2_000;
+    expect(await planner.take(() => false)).toBeGreaterThan(0); // quiet only because nothing delivers
+    planner.delivering(true);
+    clock.now += 1_000;
+    while ((await planner.take(() => true)) === 0) planner.release(); // urgent opens empty the bucket
+    expect(await planner.take(() => false)).toBe(0); // calm: background opens leave the bucket alone
+  });
+
+  it.each([40_000, 40_700, 41_400, 42_100])(
+    'holds a link through a storm ending at %i ms within the budget, and both links within an urgent turn and a calm second of its end',
+    async (STORM_END) => {
+      // Two links; in the storm every link dies 300 ms after its hello; an open takes 100 ms.
+      const clock = { now: 0 };
+      const planner = new OpenPlanner({
+        fallback: { limit: 20, windowMs: WINDOW },
+        reserve: 1,
+        burst: 2,
+        now: () => clock.now,
+      });
+      const links: Array<{ upAt: number; downAt: number } | 'opening' | undefined> = [undefined, undefined];
+      const nextWake: number[] = [0, 0];
+      const grants: number[] = [];
+      let lastDelivering = false;
+      let gapStart: number | undefined = 0;
+      let longestGap = 0;
+      let settledAt: number | undefined;
+      for (; clock.now <= 70_000; clock.now += 10) {
+        for (let i = 0; i < 2; i++) {
+          const link = links[i];
+          if (link === 'opening' || link === undefined) continue;
+          if (clock.now >= link.downAt) {
+            links[i] = undefined;
+            planner.trouble();
+          }
+        }
+        const delivering = links.filter((l) => typeof l === 'object' && clock.now >= l.upAt);
+        if (delivering.length > 0 !== lastDelivering) {
+          lastDelivering = delivering.length > 0;
+          planner.delivering(lastDelivering);
+          if (lastDelivering && gapStart !== undefined) {
+            longestGap = Math.max(longestGap, clock.now - gapStart);
+            gapStart = undefined;
+          } else if (!lastDelivering) gapStart = clock.now;
+        }
+        if (settledAt === undefined && clock.now > STORM_END && delivering.length === 2)
+          settledAt = clock.now;
+        for (let i = 0; i < 2; i++) {
+          if (links[i] !== undefined || clock.now < (nextWake[i] ?? 0)) continue;
+          const urgent = delivering.length === 0 && planner.opening === 0;
+          const wait = await planner.take(() => urgent);
+          if (wait > 0) {
+            nextWake[i] = clock.now + Math.min(wait, 1_000);
+            continue;
+          }
+          grants.push(clock.now);
+          planner.release();
+          planner.opened();
+          const upAt = clock.now + 100;
+          links[i] = { upAt, downAt: upAt < STORM_END ? upAt + 300 : Number.POSITIVE_INFINITY };
+        }
+      }
+      for (const g of grants)
+        expect(grants.filter((t) => t >= g && t < g + WINDOW).length).toBeLessThanOrEqual(20);
+      expect(longestGap).toBeLessThanOrEqual(3_000);
+      expect(settledAt).toBeDefined();
+      // The next urgent open (at most a 2.85 s turn away), a calm second, the open itself.
+      expect((settledAt ?? Infinity) - STORM_END).toBeLessThanOrEqual(2_850 + 1_000 + 100 + 10);
+    },
+  );
 });
