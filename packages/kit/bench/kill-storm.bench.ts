@@ -18,11 +18,19 @@ export interface KillStormOptions {
   conversations: number;
   databaseUrl: string;
   kinds: Array<'sqlite' | 'postgres'>;
+  /**
+   * Also kill at the worst moment: this many SIGKILLs, each right after ClickDesk stored one of
+   * the app's replies and before the app learned it had (0: skip).
+   */
+  worstMomentKills: number;
+  /** Visitor messages of the worst-moment run (at `rate`). */
+  worstMomentMessages: number;
 }
 
 interface StormRun {
   /** From the last kill (or the end of traffic, without kills) until every message is answered. */
   seconds: number;
+  kills: number;
   expected: number;
   twice: number;
   missing: number;
@@ -59,20 +67,47 @@ export async function killStormBenchmark(
       { label: `${label}: 429s from the simulator`, value: r.ratelimited + base.ratelimited },
       { label: `${label}: conversations.history calls`, value: r.historyCalls },
     );
+    if (opts.worstMomentKills > 0) {
+      const w = await oneStorm(
+        kind,
+        { ...opts, seconds: opts.worstMomentMessages / opts.rate },
+        progress,
+        opts.worstMomentKills,
+      );
+      const worst = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${w.kills} SIGKILLs right after ClickDesk stored a reply, ${opts.worstMomentMessages} messages`;
+      rows.push(
+        { label: `${worst}: every message answered after the last kill, s`, value: w.seconds },
+        { label: `${worst}: answers expected`, value: w.expected },
+        { label: `${worst}: answered twice`, value: w.twice },
+        { label: `${worst}: unanswered`, value: w.missing },
+        { label: `${worst}: 429s from the simulator`, value: w.ratelimited },
+        { label: `${worst}: conversations.history calls`, value: w.historyCalls },
+      );
+    }
   }
   return {
     name: 'crash storm (SIGKILLs under traffic)',
     rows,
     notes: [
       `${opts.conversations} conversations, ${opts.rate} visitor messages/s for ${opts.seconds} s; ${opts.kills} SIGKILLs evenly spread, each followed at once by a restart with the same instance id; 15 s leases; counted at the simulator`,
+      ...(opts.worstMomentKills > 0
+        ? [
+            `worst moment: ${opts.worstMomentMessages} visitor messages at ${opts.rate}/s; the simulator SIGKILLs the app as it stores one bot reply in every ${Math.floor(opts.worstMomentMessages / opts.worstMomentKills)} (${opts.worstMomentKills} kills), before the app hears the answer; restarted at once`,
+          ]
+        : []),
     ],
   };
 }
 
+/**
+ * One run: `opts.kills` SIGKILLs spread over the traffic, or with `worstMoment` that many kills
+ * each as the simulator stores a bot reply (every n-th), instead.
+ */
 async function oneStorm(
   kind: 'sqlite' | 'postgres',
   opts: KillStormOptions,
   progress: (line: string) => void,
+  worstMoment = 0,
 ): Promise<StormRun> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-bench-killstorm-'));
   const schema = kind === 'postgres' ? `bench_${randomBytes(5).toString('hex')}` : '';
@@ -116,12 +151,38 @@ async function oneStorm(
     const expected = new Set(conversations.map((c) => `greet:${c}`));
     const total = Math.round(opts.rate * opts.seconds);
     progress(
-      `crash storm (${kind}): ${total} visitor messages over ${opts.seconds} s, ${opts.kills} SIGKILLs`,
+      worstMoment > 0
+        ? `crash storm (${kind}): ${total} visitor messages, up to ${worstMoment} SIGKILLs as ClickDesk stores a reply`
+        : `crash storm (${kind}): ${total} visitor messages over ${opts.seconds} s, ${opts.kills} SIGKILLs`,
     );
     const began = Date.now();
-    const killEveryMs = opts.kills > 0 ? (opts.seconds * 1000) / opts.kills : Infinity;
+    const killEveryMs = opts.kills > 0 && worstMoment === 0 ? (opts.seconds * 1000) / opts.kills : Infinity;
     let kills = 0;
     let lastKill = process.hrtime.bigint();
+    const killEveryReply = worstMoment > 0 ? Math.floor(total / worstMoment) : Infinity;
+    let botReplies = 0;
+    let restarting: Promise<void> | undefined;
+    const unsubscribe = conversations.map((c) =>
+      sim.world.subscribe(c, (m) => {
+        if (m.sender.kind !== 'bot' || !m.text.startsWith('a:')) return;
+        botReplies += 1;
+        if (
+          kills >= worstMoment ||
+          botReplies % killEveryReply !== Math.floor(killEveryReply / 2) ||
+          restarting
+        )
+          return;
+        // The reply is stored at ClickDesk; the app has not heard its answer yet.
+        kills += 1;
+        const victim = current;
+        victim.proc.kill('SIGKILL');
+        restarting = victim.exited.then(() => {
+          lastKill = process.hrtime.bigint();
+          current = start();
+          restarting = undefined;
+        });
+      }),
+    );
     for (let i = 0; i < total; i++) {
       const c = conversations[i % conversations.length]!;
       sim.visitorSays(c, `q:${c}-${i}`);
@@ -136,7 +197,8 @@ async function oneStorm(
       const due = began + ((i + 1) * 1000) / opts.rate;
       await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
     }
-    const from = opts.kills > 0 ? lastKill : process.hrtime.bigint();
+    await restarting;
+    const from = kills > 0 ? lastKill : process.hrtime.bigint();
     const count = (): Map<string, number> => {
       const byText = new Map<string, number>();
       for (const c of conversations)
@@ -149,9 +211,11 @@ async function oneStorm(
       await new Promise((r) => setTimeout(r, 100));
     const seconds = Number(process.hrtime.bigint() - from) / 1e9;
     await new Promise((r) => setTimeout(r, 2_000)); // a late duplicate would land meanwhile
+    unsubscribe.forEach((u) => u());
     const byText = count();
     return {
       seconds,
+      kills,
       expected: expected.size,
       twice: [...byText.values()].filter((n) => n > 1).length,
       missing: [...expected].filter((t) => !byText.has(t)).length,

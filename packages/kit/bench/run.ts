@@ -49,6 +49,8 @@ Options:
   --policy-messages N  outbound messages checked per policy round (default 50000)
   --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
   --crash-kills N      crash storm: SIGKILLs in 55 s of 9 visitor messages/s (default 15; 0 to skip)
+  --worst-kills N      crash storm: SIGKILLs right after ClickDesk stored a reply, over 200 visitor
+                       messages (default 8; 0 to skip)
   --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
   --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
   --storm-events N     events per fault storm (default 10000: 40 s at the default rate)
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
       'policy-messages': { type: 'string', default: '50000' },
       'crash-rate': { type: 'string', default: '20' },
       'crash-kills': { type: 'string', default: '15' },
+      'worst-kills': { type: 'string', default: '8' },
       'peer-events': { type: 'string', default: '20000' },
       'peer-rounds': { type: 'string', default: '5' },
       'storm-events': { type: 'string', default: '10000' },
@@ -283,12 +286,22 @@ async function main(): Promise<void> {
       ),
     );
     const kills = int('crash-kills', values['crash-kills'], 0);
+    const worstMomentKills = int('worst-kills', values['worst-kills'], 0);
     if (kills > 0)
       done(
         await killStormBenchmark(
           // 9 a second: under the team's 600 chat.postMessage calls a minute (contract §1), so the
           // answers can keep up without kills and the figure measures what the kills cost.
-          { kinds: databases, kills, seconds: 55, rate: 9, conversations: 100, databaseUrl },
+          {
+            kinds: databases,
+            kills,
+            seconds: 55,
+            rate: 9,
+            conversations: 100,
+            databaseUrl,
+            worstMomentKills,
+            worstMomentMessages: 200,
+          },
           progress,
         ),
       );

@@ -59,7 +59,7 @@ withPg('Redis outage with two instances', () => {
     traffic.start(200); // 5 messages a second
     try {
       await sleep(2_000);
-      const outageMs = 6_000;
+      const outageMs = 20_000;
       await redis.kill();
       const killedAt = Date.now();
       const repliesAtKill = traffic.replies();
@@ -75,6 +75,9 @@ withPg('Redis outage with two instances', () => {
         await sleep(200);
       }
       const repliesDuringOutage = traffic.replies() - repliesAtKill;
+      const sentDuringOutage = [...traffic.sentTimes().values()].filter(
+        (at) => at >= killedAt && at < killedAt + outageMs,
+      ).length;
       await redis.start();
       const backAt = Date.now();
       // Reachable again: the shared budget counts every call from now on (the local share holds
@@ -99,6 +102,7 @@ withPg('Redis outage with two instances', () => {
       report('redis outage, two instances', {
         outageSeconds: outageMs / 1000,
         sent: t.sent,
+        sentDuringOutage,
         repliesDuringOutage,
         answeredOnce: t.answeredOnce,
         twice: t.twice.length,
@@ -108,7 +112,8 @@ withPg('Redis outage with two instances', () => {
         fallbackSeenInReadyz: fallbackSeen,
       });
       expect(fallbackSeen).toBe(true);
-      expect(repliesDuringOutage).toBeGreaterThan(10);
+      // Replies keep flowing on each instance's local share: most of what visitors sent meanwhile.
+      expect(repliesDuringOutage).toBeGreaterThan(sentDuringOutage / 2);
       expect(sim.counters.ratelimited).toBe(0);
       expect(t.twice).toEqual([]);
       expect(t.unanswered).toEqual([]);
@@ -121,5 +126,5 @@ withPg('Redis outage with two instances', () => {
     } finally {
       traffic.stop();
     }
-  }, 90_000);
+  }, 120_000);
 });
