@@ -6,10 +6,12 @@ import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { crashRecoveryBenchmark } from './crash-recovery.bench';
 import { killStormBenchmark } from './kill-storm.bench';
+import { latencyBenchmark } from './latency.bench';
 import { governorBenchmark } from './governor.bench';
 import { policyBenchmark } from './policy.bench';
 import { peerBenchmark } from './peer.bench';
 import { ingestBenchmark } from './ingest.bench';
+import { memoryBenchmark } from './memory.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
 import { formatReport, type BenchReport } from './report';
@@ -27,12 +29,13 @@ Runs the benchmarks and prints each figure beside its baseline and their ratio.
 prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds them.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, growth, erasure, scrape, governor, policy, crash,
-                       peer, oauth (oauth runs only when named)
+  --only NAME          run one benchmark: ingest, memory, storage, growth, erasure, scrape, governor, policy,
+                       crash, latency, peer, oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --stored N           ingest: also measure each database with N messages already stored, as
                        after weeks of chat (default 0: skip)
   --rounds N           interleaved rounds; the median is reported (default 3)
+  --memory-soak-minutes N  memory: minutes of the soak run with each launch setting (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
   --messages N         messages per storage round (default 20000)
   --growth-events N    growth: events recorded and completed at each size (default 30000)
@@ -49,6 +52,12 @@ Options:
   --policy-messages N  outbound messages checked per policy round (default 50000)
   --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
   --crash-kills N      crash storm: SIGKILLs in 55 s of 9 visitor messages/s (default 15; 0 to skip)
+  --latency-rate N     latency: visitor messages/s, all conversations together (default 33)
+  --latency-conversations N  latency: conversations the messages go round (default 50)
+  --latency-seconds N  latency: seconds of traffic per run (default 20)
+  --proxy-rate N       latency: messages/s offered to PostgreSQL behind the delaying proxy (default 33)
+  --proxy-delays LIST  latency: the proxy's one-way delays, ms (default 2.5,25: 5 and 50 ms round trips;
+                       "none" to skip)
   --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
   --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
   --storm-events N     events per fault storm (default 10000: 40 s at the default rate)
@@ -77,6 +86,7 @@ async function main(): Promise<void> {
       events: { type: 'string', default: '100000' },
       stored: { type: 'string', default: '0' },
       rounds: { type: 'string', default: '3' },
+      'memory-soak-minutes': { type: 'string', default: '3' },
       connections: { type: 'string', default: '2' },
       calls: { type: 'string', default: '50000' },
       messages: { type: 'string', default: '20000' },
@@ -91,6 +101,11 @@ async function main(): Promise<void> {
       'policy-messages': { type: 'string', default: '50000' },
       'crash-rate': { type: 'string', default: '20' },
       'crash-kills': { type: 'string', default: '15' },
+      'latency-rate': { type: 'string', default: '33' },
+      'latency-conversations': { type: 'string', default: '50' },
+      'latency-seconds': { type: 'string', default: '20' },
+      'proxy-rate': { type: 'string', default: '33' },
+      'proxy-delays': { type: 'string', default: '2.5,25' },
       'peer-events': { type: 'string', default: '20000' },
       'peer-rounds': { type: 'string', default: '5' },
       'storm-events': { type: 'string', default: '10000' },
@@ -124,6 +139,7 @@ async function main(): Promise<void> {
   };
   const known = [
     'ingest',
+    'memory',
     'storage',
     'growth',
     'erasure',
@@ -131,6 +147,7 @@ async function main(): Promise<void> {
     'governor',
     'policy',
     'crash',
+    'latency',
     'peer',
     'oauth',
   ];
@@ -173,7 +190,7 @@ async function main(): Promise<void> {
   const done = (report: BenchReport): void => {
     reports.push(report);
     if (!values.json) process.stdout.write(`${formatReport(report)}\n\n`);
-    if (markdown) writeMarkdownReport(markdown, reports, process.argv.slice(2));
+    if (markdown) writeMarkdownReport(markdown, reports, process.argv.slice(2), values.only !== undefined);
   };
   if (!values.only || values.only === 'ingest') {
     done(
@@ -186,6 +203,19 @@ async function main(): Promise<void> {
           durable: databases,
           stored: int('stored', values.stored, 0),
           databaseUrl,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'memory') {
+    done(
+      await memoryBenchmark(
+        {
+          events: int('events', values.events, 1000),
+          rounds: int('rounds', values.rounds, 1),
+          soakMinutes: int('memory-soak-minutes', values['memory-soak-minutes'], 1),
+          soakRate: int('rate', values.rate, 1),
         },
         progress,
       ),
@@ -292,6 +322,26 @@ async function main(): Promise<void> {
           progress,
         ),
       );
+  }
+  if (!values.only || values.only === 'latency') {
+    const delays = values['proxy-delays'] === 'none' ? [] : values['proxy-delays'].split(',').map(Number);
+    for (const d of delays)
+      if (!(d >= 0)) throw new Error(`--proxy-delays takes milliseconds, got "${values['proxy-delays']}"`);
+    done(
+      await latencyBenchmark(
+        {
+          conversations: int('latency-conversations', values['latency-conversations'], 1),
+          rate: int('latency-rate', values['latency-rate'], 1),
+          seconds: int('latency-seconds', values['latency-seconds'], 1),
+          proxyRate: int('proxy-rate', values['proxy-rate'], 1),
+          proxyDelaysMs: delays,
+          drainSeconds: 60,
+          kinds: databases,
+          databaseUrl,
+        },
+        progress,
+      ),
+    );
   }
   if (!values.only || values.only === 'peer') {
     done(
