@@ -27,7 +27,8 @@ const LAUNCHER = path.join(__dirname, '../../bin/clickdesk-bot-node.js');
  * `npm run start:built` do; the image sets the same in its ENV) against Node's defaults, in one
  * run: each setting runs the ingest flood (in-memory inbox) and a soak (SQLite) in a process of
  * its own, since glibc's arenas can only be set before a process starts. The floods run one after
- * the other (they are CPU-bound); the soaks side by side (a steady rate, well under a core).
+ * the other (they are CPU-bound); the soaks side by side (a steady rate, well under a core). A
+ * third setting adds V8's --optimize-for-size, with what it costs in CPU per event.
  */
 export async function memoryBenchmark(
   opts: MemoryOptions,
@@ -42,8 +43,10 @@ export async function memoryBenchmark(
   const launches: Launch[] = [
     { name: "Node's defaults (before)", prefix: [], env: defaultsEnv },
     { name: 'as shipped (clickdesk-bot-node)', prefix: [LAUNCHER], env: defaultsEnv },
+    // V8 sizes its heap for memory over speed; a flag NODE_OPTIONS does not take (an option, not shipped).
+    { name: 'as shipped + --optimize-for-size', prefix: [LAUNCHER, '--optimize-for-size'], env: defaultsEnv },
   ];
-  const flood = new Map<string, { rss: number; old: number; young: number }>();
+  const flood = new Map<string, { rss: number; old: number; young: number; cpu: number; ratio: number }>();
   for (const launch of launches) {
     progress(`memory: ingest flood, ${launch.name}: ${opts.events} events x ${opts.rounds}`);
     const [report] = (await runJson(launch, [
@@ -63,6 +66,8 @@ export async function memoryBenchmark(
       rss: row('app peak RSS through'),
       old: row('of which old generation'),
       young: row('of which young generation'),
+      cpu: row('CPU per event, app process with the in-memory inbox'),
+      ratio: row('ratio gateway / baseline'),
     });
   }
   progress(`memory: soak, both settings side by side, ${opts.soakMinutes} min at ${opts.soakRate} events/s`);
@@ -88,8 +93,8 @@ export async function memoryBenchmark(
       };
     }),
   );
-  const [before, shipped] = launches.map((l) => flood.get(l.name)!);
-  const [soakBefore, soakShipped] = soaks;
+  const [before, shipped, sized] = launches.map((l) => flood.get(l.name)!);
+  const [soakBefore, soakShipped, soakSized] = soaks;
   return {
     name: 'memory as shipped',
     rows: [
@@ -111,12 +116,29 @@ export async function memoryBenchmark(
       },
       { label: "soak: RSS trend, Node's defaults, MB/min", value: soakBefore!.trend },
       { label: 'soak: RSS trend, as shipped, MB/min (flat: near 0)', value: soakShipped!.trend },
-      { label: 'soak: events lost, both settings', value: soakBefore!.lost + soakShipped!.lost },
+      {
+        label: 'soak: events lost, all settings',
+        value: soakBefore!.lost + soakShipped!.lost + soakSized!.lost,
+      },
+      { label: "flood: app CPU per event, Node's defaults, µs", value: before!.cpu },
+      { label: 'flood: app CPU per event, as shipped, µs', value: shipped!.cpu },
+      { label: 'flood: events/s gateway / bare client, as shipped', value: shipped!.ratio, ratio: true },
+      { label: 'with --optimize-for-size: flood peak RSS, MB', value: sized!.rss },
+      { label: 'with --optimize-for-size: flood old generation at the peak, MB', value: sized!.old },
+      { label: 'with --optimize-for-size: flood app CPU per event, µs', value: sized!.cpu },
+      {
+        label: 'with --optimize-for-size: CPU per event / as shipped',
+        value: sized!.cpu / shipped!.cpu,
+        ratio: true,
+      },
+      { label: 'with --optimize-for-size: events/s gateway / bare client', value: sized!.ratio, ratio: true },
+      { label: 'with --optimize-for-size: soak RSS after warm-up, max MB', value: soakSized!.max },
     ],
     notes: [
       "as shipped: MALLOC_ARENA_MAX=2 and --max-semi-space-size=2, set by bin/clickdesk-bot-node (npm start, npm run start:built) and the image's ENV; Node's defaults: neither",
       `flood: the ingest benchmark's in-memory rounds, ${opts.events} events x ${opts.rounds}, in a process of its own per setting, one after the other`,
-      `soak: ${opts.soakMinutes} min at ${opts.soakRate} events/s on SQLite, both settings at once, each with its own simulator; after the first minute (or half the run)`,
+      `soak: ${opts.soakMinutes} min at ${opts.soakRate} events/s on SQLite, all settings at once, each with its own simulator; after the first minute (or half the run)`,
+      'CPU per event: the app process, from the first event until the last is handled (the ingest benchmark figure); the gateway / bare client ratio is measured within each process',
     ],
   };
 }
