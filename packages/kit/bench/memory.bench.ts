@@ -70,7 +70,7 @@ export async function memoryBenchmark(
       ratio: row('ratio gateway / baseline'),
     });
   }
-  progress(`memory: soak, both settings side by side, ${opts.soakMinutes} min at ${opts.soakRate} events/s`);
+  progress(`memory: soak, every setting side by side, ${opts.soakMinutes} min at ${opts.soakRate} events/s`);
   const soaks = await Promise.all(
     launches.map(async (launch) => {
       const report = (await runJson(launch, [
