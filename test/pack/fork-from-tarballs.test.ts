@@ -127,7 +127,9 @@ describe('the tarballs of the kit and the sandbox', () => {
     const dataDir = path.join(work, 'data');
     mkdirSync(dataDir);
     const started = performance.now();
-    const main = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--sandbox-if-unconfigured'], {
+    // Through the kit's launcher, as the fork's `npm start` runs it (with the memory settings).
+    const launcher = path.join(forkDir, 'node_modules/.bin/clickdesk-bot-node');
+    const main = spawn(launcher, ['--import', 'tsx', 'src/main.ts', '--sandbox-if-unconfigured'], {
       cwd: forkDir,
       env: { ...forkEnv, DATA_DIR: dataDir, HTTP_PORT: '0', SANDBOX_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],

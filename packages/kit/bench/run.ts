@@ -6,10 +6,12 @@ import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { crashRecoveryBenchmark } from './crash-recovery.bench';
 import { killStormBenchmark } from './kill-storm.bench';
+import { latencyBenchmark } from './latency.bench';
 import { governorBenchmark } from './governor.bench';
 import { policyBenchmark } from './policy.bench';
 import { peerBenchmark } from './peer.bench';
 import { ingestBenchmark } from './ingest.bench';
+import { memoryBenchmark } from './memory.bench';
 import { erasureBenchmark } from './erasure.bench';
 import { storageBenchmark } from './storage.bench';
 import { formatReport, type BenchReport } from './report';
@@ -27,12 +29,13 @@ Runs the benchmarks and prints each figure beside its baseline and their ratio.
 prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds them.
 
 Options:
-  --only NAME          run one benchmark: ingest, storage, growth, erasure, scrape, governor, policy, crash,
-                       peer, oauth (oauth runs only when named)
+  --only NAME          run one benchmark: ingest, memory, storage, growth, erasure, scrape, governor, policy,
+                       crash, latency, peer, oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --stored N           ingest: also measure each database with N messages already stored, as
                        after weeks of chat (default 0: skip)
   --rounds N           interleaved rounds; the median is reported (default 3)
+  --memory-soak-minutes N  memory: minutes of the soak run with each launch setting (default 3)
   --connections N      RTM links for both the baseline and the gateway (default 2)
   --messages N         messages per storage round (default 20000)
   --growth-events N    growth: events recorded and completed at each size (default 30000)
@@ -51,6 +54,12 @@ Options:
   --crash-kills N      crash storm: SIGKILLs in 55 s of 9 visitor messages/s (default 15; 0 to skip)
   --worst-kills N      crash storm: SIGKILLs right after ClickDesk stored a reply, over 200 visitor
                        messages (default 8; 0 to skip)
+  --latency-rate N     latency: visitor messages/s, all conversations together (default 33)
+  --latency-conversations N  latency: conversations the messages go round (default 50)
+  --latency-seconds N  latency: seconds of traffic per run (default 20)
+  --proxy-rate N       latency: messages/s offered to PostgreSQL behind the delaying proxy (default 33)
+  --proxy-delays LIST  latency: the proxy's one-way delays, ms (default 2.5,25: 5 and 50 ms round trips;
+                       "none" to skip)
   --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
   --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
   --storm-events N     events per fault storm (default 10000: 40 s at the default rate)
@@ -79,6 +88,7 @@ async function main(): Promise<void> {
       events: { type: 'string', default: '100000' },
       stored: { type: 'string', default: '0' },
       rounds: { type: 'string', default: '3' },
+      'memory-soak-minutes': { type: 'string', default: '3' },
       connections: { type: 'string', default: '2' },
       calls: { type: 'string', default: '50000' },
       messages: { type: 'string', default: '20000' },
@@ -94,6 +104,11 @@ async function main(): Promise<void> {
       'crash-rate': { type: 'string', default: '20' },
       'crash-kills': { type: 'string', default: '15' },
       'worst-kills': { type: 'string', default: '8' },
+      'latency-rate': { type: 'string', default: '33' },
+      'latency-conversations': { type: 'string', default: '50' },
+      'latency-seconds': { type: 'string', default: '20' },
+      'proxy-rate': { type: 'string', default: '33' },
+      'proxy-delays': { type: 'string', default: '2.5,25' },
       'peer-events': { type: 'string', default: '20000' },
       'peer-rounds': { type: 'string', default: '5' },
       'storm-events': { type: 'string', default: '10000' },
@@ -127,6 +142,7 @@ async function main(): Promise<void> {
   };
   const known = [
     'ingest',
+    'memory',
     'storage',
     'growth',
     'erasure',
@@ -134,6 +150,7 @@ async function main(): Promise<void> {
     'governor',
     'policy',
     'crash',
+    'latency',
     'peer',
     'oauth',
   ];
@@ -189,6 +206,19 @@ async function main(): Promise<void> {
           durable: databases,
           stored: int('stored', values.stored, 0),
           databaseUrl,
+        },
+        progress,
+      ),
+    );
+  }
+  if (!values.only || values.only === 'memory') {
+    done(
+      await memoryBenchmark(
+        {
+          events: int('events', values.events, 1000),
+          rounds: int('rounds', values.rounds, 1),
+          soakMinutes: int('memory-soak-minutes', values['memory-soak-minutes'], 1),
+          soakRate: int('rate', values.rate, 1),
         },
         progress,
       ),
@@ -305,6 +335,26 @@ async function main(): Promise<void> {
           progress,
         ),
       );
+  }
+  if (!values.only || values.only === 'latency') {
+    const delays = values['proxy-delays'] === 'none' ? [] : values['proxy-delays'].split(',').map(Number);
+    for (const d of delays)
+      if (!(d >= 0)) throw new Error(`--proxy-delays takes milliseconds, got "${values['proxy-delays']}"`);
+    done(
+      await latencyBenchmark(
+        {
+          conversations: int('latency-conversations', values['latency-conversations'], 1),
+          rate: int('latency-rate', values['latency-rate'], 1),
+          seconds: int('latency-seconds', values['latency-seconds'], 1),
+          proxyRate: int('proxy-rate', values['proxy-rate'], 1),
+          proxyDelaysMs: delays,
+          drainSeconds: 60,
+          kinds: databases,
+          databaseUrl,
+        },
+        progress,
+      ),
+    );
   }
   if (!values.only || values.only === 'peer') {
     done(

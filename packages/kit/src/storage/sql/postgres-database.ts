@@ -50,9 +50,13 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
       // Recording commits in parallel groups over the pool, so intake is not one commit
       // latency at a time. Its inserts take row locks in key order (InsertBatch): they cannot
       // deadlock each other (a rare deadlock elsewhere fails the group, retried write by write).
-      // Handler writes stay one group at a time: their updates (leases) span many rows.
+      // Handler writes stay one group at a time: their updates (leases) span many rows. The
+      // outbox sender's writes (only outbox rows, which handler groups insert and settle but never
+      // lease) commit in a lane of their own, so a reply's claim and attempt do not wait for the
+      // handler groups ahead of them: a round trip each, not a queue of them.
       ack: new WriteBatcher((fn) => this.committed(fn), 2000, ACK_GROUPS),
       default: new WriteBatcher((fn) => this.committed(fn)),
+      delivery: new WriteBatcher((fn) => this.committed(fn)),
     };
   }
 

@@ -21,6 +21,8 @@ export interface SqlDatabase extends SqlRunner {
   /**
    * Group-committed write. `lane: 'ack'` is for writes an RTM acknowledgement waits on (the
    * inbox): they commit in batches of their own, so they never queue behind handler writes.
+   * `lane: 'delivery'` is the outbox sender's (its leases, attempts and outcomes): on PostgreSQL
+   * they commit beside the handlers' groups, not after them (SQLite runs them in the default lane).
    */
   write<T>(op: (tx: SqlRunner) => Promise<T>, lane?: WriteLane): Promise<T>;
   /** SQLite: fold the WAL back into the database file and truncate it (after erasure). */
@@ -61,7 +63,7 @@ export interface PurgeReport {
   attempts: number;
 }
 
-export type WriteLane = 'ack' | 'default';
+export type WriteLane = 'ack' | 'default' | 'delivery';
 
 interface Queued {
   op: (tx: SqlRunner) => Promise<unknown>;

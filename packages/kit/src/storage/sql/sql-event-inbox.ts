@@ -196,14 +196,17 @@ export class SqlEventInbox implements EventInbox {
         if ((await tx.run(`${mark} = ?`, [now, this.instanceId, eventId])) === 1) won.add(eventId);
     }
     const outcomes: CompleteOutcome[] = [];
+    // The effects of every won event, in order, and their echoes: one statement each (PostgreSQL).
+    const effects: SealedEffect[] = [];
+    const echoes: Array<{ teamId: string; effectId: string }> = [];
     for (const { eventId, sealed, handover, echoOf } of items) {
       // An event twice in one group (never expected: it is leased) completes once.
       if (!won.delete(eventId)) {
         outcomes.push('lost');
         continue;
       }
-      for (const row of sealed) await this.outbox.insert(tx, row);
-      if (echoOf) await this.outbox.settleByEcho(tx, echoOf.teamId, echoOf.effectId);
+      effects.push(...sealed);
+      if (echoOf) echoes.push(echoOf);
       if (handover) {
         await tx.run(
           "UPDATE conversations SET status = 'handed_over' WHERE team_id = ? AND conversation_ref = ? AND status = 'bot'",
@@ -212,6 +215,8 @@ export class SqlEventInbox implements EventInbox {
       }
       outcomes.push('completed');
     }
+    await this.outbox.insertAll(tx, effects);
+    await this.outbox.settleByEcho(tx, echoes);
     return outcomes;
   }
 

@@ -3,6 +3,7 @@ import { describeError } from '../../errors';
 import type { LeaseOptions } from './lease-options';
 import type { SqlRunner } from './sql-database';
 import type { StorageContext } from './storage-context';
+import { WriteGather } from './write-gather';
 
 interface Payload {
   conversationId: string;
@@ -16,6 +17,12 @@ export interface SealedEffect {
 
 const INSERT =
   "INSERT INTO outbox (effect_id, event_id, team_id, subject_ref, lane, kind, payload, state, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (effect_id) DO NOTHING";
+/** PostgreSQL: many rows in one statement, one array per column, inserted (and numbered by `seq`) in array order. */
+const INSERT_ALL = `INSERT INTO outbox (effect_id, event_id, team_id, subject_ref, lane, kind, payload, state, created_at, next_at)
+  SELECT effect_id, event_id, team_id, subject_ref, lane, kind, payload, 'pending', created_at, next_at
+  FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bigint[], ?::bigint[])
+    WITH ORDINALITY AS r(effect_id, event_id, team_id, subject_ref, lane, kind, payload, created_at, next_at, ord)
+  ORDER BY ord ON CONFLICT (effect_id) DO NOTHING`;
 
 /**
  * The durable outbox. Rows are written by the inbox's `complete`, in the transaction that marks
@@ -27,10 +34,34 @@ const INSERT =
 export class SqlOutbox implements Outbox {
   private reclaimOwn = true;
 
+  /**
+   * PostgreSQL: the attempts (and the deliveries) of all effects in flight are marked by one
+   * statement per group commit, not one round trip each (in-process SQLite needs no gathering).
+   */
+  private readonly attempts: WriteGather<string, boolean> | undefined;
+  private readonly dones: WriteGather<string, undefined> | undefined;
+
   constructor(
     private readonly ctx: StorageContext,
     private readonly lease: LeaseOptions,
-  ) {}
+  ) {
+    if (ctx.db.dialect !== 'postgres') return;
+    this.attempts = new WriteGather(ctx.db, 'delivery', async (tx, ids) => {
+      const marked = await tx.all<{ effect_id: string }>(
+        "UPDATE outbox SET attempted_at = ? WHERE effect_id = ANY(?::text[]) AND lease_owner = ? AND state = 'pending' RETURNING effect_id",
+        [this.ctx.now(), [...new Set(ids)].sort(), this.lease.instanceId],
+      );
+      const won = new Set(marked.map((r) => r.effect_id));
+      return ids.map((id) => won.has(id));
+    });
+    this.dones = new WriteGather(ctx.db, 'delivery', async (tx, ids) => {
+      await tx.run('DELETE FROM outbox WHERE effect_id = ANY(?::text[]) AND lease_owner = ?', [
+        [...new Set(ids)].sort(),
+        this.lease.instanceId,
+      ]);
+      return ids.map(() => undefined);
+    });
+  }
 
   /** Encrypts an effect for `insert`; undefined when its subject was erased (nothing to send). */
   async seal(effect: OutboxEffect): Promise<SealedEffect | undefined> {
@@ -60,8 +91,21 @@ export class SqlOutbox implements Outbox {
     };
   }
 
-  async insert(tx: SqlRunner, sealed: SealedEffect): Promise<void> {
-    await tx.run(INSERT, sealed.params);
+  /**
+   * Inserts the rows in this order (a conversation's replies go out in it). On PostgreSQL in one
+   * statement, a round trip however many; on SQLite, in-process, one prepared row at a time.
+   */
+  async insertAll(tx: SqlRunner, rows: readonly SealedEffect[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.ctx.db.dialect !== 'postgres') {
+      for (const row of rows) await tx.run(INSERT, row.params);
+      return;
+    }
+    const columns = rows[0]!.params.length;
+    await tx.run(
+      INSERT_ALL,
+      Array.from({ length: columns }, (_, c) => rows.map((r) => r.params[c])),
+    );
   }
 
   async claim(limit: number): Promise<OutboxRow[]> {
@@ -89,17 +133,27 @@ export class SqlOutbox implements Outbox {
     // Own rows beyond this batch are still to be taken back (the heartbeat keeps renewing them).
     if (rows.length < limit) this.reclaimOwn = false;
     if (rows.length === 0) return [];
+    const lease = `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?) AND effect_id`;
     const claimed = await this.ctx.db.write(async (tx) => {
-      const mine: typeof rows = [];
-      for (const row of rows) {
-        const won = await tx.run(
-          `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE effect_id = ? AND state = 'pending' AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)`,
-          [instanceId, now + leaseMs, row.effect_id, now, instanceId],
-        );
-        if (won === 1) mine.push(row);
+      if (this.ctx.db.dialect === 'postgres') {
+        // One statement for the batch; rows locked in key order, as another instance's claim locks them.
+        const ids = rows.map((r) => r.effect_id).sort();
+        const won = await tx.all<{ effect_id: string }>(`${lease} = ANY(?::text[]) RETURNING effect_id`, [
+          instanceId,
+          now + leaseMs,
+          now,
+          instanceId,
+          ids,
+        ]);
+        const mine = new Set(won.map((r) => r.effect_id));
+        return rows.filter((r) => mine.has(r.effect_id));
       }
+      const mine: typeof rows = [];
+      for (const row of rows)
+        if ((await tx.run(`${lease} = ?`, [instanceId, now + leaseMs, now, instanceId, row.effect_id])) === 1)
+          mine.push(row);
       return mine;
-    });
+    }, 'delivery');
     const out: OutboxRow[] = [];
     // Each row is decrypted alone: one that cannot be is dead-lettered, the others go on.
     for (const row of claimed) {
@@ -133,58 +187,88 @@ export class SqlOutbox implements Outbox {
   }
 
   /**
-   * The bot's echo of this effect arrived: ClickDesk has the message. A row still waiting on the
-   * outcome of a send that left (its attempt recorded) is done; a row never sent is left alone.
+   * The bot's echoes of these effects arrived: ClickDesk has the messages. A row still waiting on
+   * the outcome of a send that left (its attempt recorded) is done; a row never sent is left alone.
    */
-  async settleByEcho(tx: SqlRunner, teamId: string, effectId: string): Promise<void> {
-    await tx.run(
-      "DELETE FROM outbox WHERE effect_id = ? AND team_id = ? AND state = 'pending' AND attempted_at IS NOT NULL",
-      [effectId, teamId],
-    );
+  async settleByEcho(
+    tx: SqlRunner,
+    echoes: ReadonlyArray<{ teamId: string; effectId: string }>,
+  ): Promise<void> {
+    if (echoes.length === 0) return;
+    if (this.ctx.db.dialect === 'postgres') {
+      await tx.run(
+        "DELETE FROM outbox o USING unnest(?::text[], ?::text[]) AS e(effect_id, team_id) WHERE o.effect_id = e.effect_id AND o.team_id = e.team_id AND o.state = 'pending' AND o.attempted_at IS NOT NULL",
+        [echoes.map((e) => e.effectId), echoes.map((e) => e.teamId)],
+      );
+      return;
+    }
+    for (const { teamId, effectId } of echoes)
+      await tx.run(
+        "DELETE FROM outbox WHERE effect_id = ? AND team_id = ? AND state = 'pending' AND attempted_at IS NOT NULL",
+        [effectId, teamId],
+      );
   }
 
   async markAttempt(effectId: string): Promise<boolean> {
-    const changed = await this.ctx.db.write((tx) =>
-      tx.run(
-        "UPDATE outbox SET attempted_at = ? WHERE effect_id = ? AND lease_owner = ? AND state = 'pending'",
-        [this.ctx.now(), effectId, this.lease.instanceId],
-      ),
+    if (this.attempts) return this.attempts.add(effectId);
+    const changed = await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          "UPDATE outbox SET attempted_at = ? WHERE effect_id = ? AND lease_owner = ? AND state = 'pending'",
+          [this.ctx.now(), effectId, this.lease.instanceId],
+        ),
+      'delivery',
     );
     return changed === 1;
   }
 
   async markDone(effectId: string, _outcome: DoneOutcome): Promise<void> {
     // A lost lease leaves the row to its new holder, which finds the message in the history.
-    await this.ctx.db.write((tx) =>
-      tx.run('DELETE FROM outbox WHERE effect_id = ? AND lease_owner = ?', [effectId, this.lease.instanceId]),
+    if (this.dones) {
+      await this.dones.add(effectId);
+      return;
+    }
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run('DELETE FROM outbox WHERE effect_id = ? AND lease_owner = ?', [
+          effectId,
+          this.lease.instanceId,
+        ]),
+      'delivery',
     );
   }
 
   async awaitEcho(effectId: string, at: number): Promise<void> {
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        'UPDATE outbox SET next_at = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?',
-        [at, effectId, this.lease.instanceId],
-      ),
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          'UPDATE outbox SET next_at = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?',
+          [at, effectId, this.lease.instanceId],
+        ),
+      'delivery',
     );
   }
 
   async retryLater(effectId: string, at: number, error: string, delivered: 'no' | 'unknown'): Promise<void> {
     const clearAttempt = delivered === 'no' ? ', attempted_at = NULL' : '';
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        `UPDATE outbox SET tries = tries + 1, next_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL${clearAttempt} WHERE effect_id = ? AND lease_owner = ?`,
-        [at, error.slice(0, 200), effectId, this.lease.instanceId],
-      ),
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          `UPDATE outbox SET tries = tries + 1, next_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL${clearAttempt} WHERE effect_id = ? AND lease_owner = ?`,
+          [at, error.slice(0, 200), effectId, this.lease.instanceId],
+        ),
+      'delivery',
     );
   }
 
   async deadLetter(effectId: string, reason: string): Promise<void> {
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        "UPDATE outbox SET state = 'dead', dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?",
-        [this.ctx.now(), reason.slice(0, 200), effectId, this.lease.instanceId],
-      ),
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          "UPDATE outbox SET state = 'dead', dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?",
+          [this.ctx.now(), reason.slice(0, 200), effectId, this.lease.instanceId],
+        ),
+      'delivery',
     );
   }
 
@@ -193,20 +277,24 @@ export class SqlOutbox implements Outbox {
   }
 
   async releaseLeases(): Promise<void> {
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'pending'",
-        [this.lease.instanceId],
-      ),
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'pending'",
+          [this.lease.instanceId],
+        ),
+      'delivery',
     );
   }
 
   async renewLeases(): Promise<void> {
-    await this.ctx.db.write((tx) =>
-      tx.run("UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND state = 'pending'", [
-        this.ctx.now() + this.lease.leaseMs,
-        this.lease.instanceId,
-      ]),
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run("UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND state = 'pending'", [
+          this.ctx.now() + this.lease.leaseMs,
+          this.lease.instanceId,
+        ]),
+      'delivery',
     );
   }
 }

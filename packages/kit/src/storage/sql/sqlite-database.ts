@@ -60,9 +60,12 @@ export class SqliteDatabase implements SqlDatabase {
     this.db.pragma('secure_delete = ON');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    const writes = new WriteBatcher((fn) => this.commit(fn));
     this.batchers = {
       ack: new WriteBatcher((fn) => this.commit(fn)),
-      default: new WriteBatcher((fn) => this.commit(fn)),
+      default: writes,
+      // In-process, one connection: the sender's writes join the handlers' groups.
+      delivery: writes,
     };
   }
 
