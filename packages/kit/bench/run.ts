@@ -11,6 +11,7 @@ import { policyBenchmark } from './policy.bench';
 import { peerBenchmark } from './peer.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { erasureBenchmark } from './erasure.bench';
+import { fleetBenchmark } from './fleet.bench';
 import { storageBenchmark } from './storage.bench';
 import { formatReport, type BenchReport } from './report';
 import { markdownPath, writeMarkdownReport } from './markdown-report';
@@ -28,7 +29,7 @@ prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds 
 
 Options:
   --only NAME          run one benchmark: ingest, storage, growth, erasure, scrape, governor, policy, crash,
-                       peer, oauth (oauth runs only when named)
+                       peer, fleet, oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --stored N           ingest: also measure each database with N messages already stored, as
                        after weeks of chat (default 0: skip)
@@ -49,6 +50,9 @@ Options:
   --policy-messages N  outbound messages checked per policy round (default 50000)
   --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
   --crash-kills N      crash storm: SIGKILLs in 55 s of 9 visitor messages/s (default 15; 0 to skip)
+  --fleet-instances N  fleet: instances of one app, each with --connections links, against ClickDesk's
+                       cap of 10 links, through a rolling restart of three (default 6; needs PostgreSQL
+                       and redis-server)
   --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
   --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
   --storm-events N     events per fault storm (default 10000: 40 s at the default rate)
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
       'policy-messages': { type: 'string', default: '50000' },
       'crash-rate': { type: 'string', default: '20' },
       'crash-kills': { type: 'string', default: '15' },
+      'fleet-instances': { type: 'string', default: '6' },
       'peer-events': { type: 'string', default: '20000' },
       'peer-rounds': { type: 'string', default: '5' },
       'storm-events': { type: 'string', default: '10000' },
@@ -132,6 +137,7 @@ async function main(): Promise<void> {
     'policy',
     'crash',
     'peer',
+    'fleet',
     'oauth',
   ];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -311,6 +317,21 @@ async function main(): Promise<void> {
         progress,
       ),
     );
+  }
+  if (!values.only || values.only === 'fleet') {
+    if (values.databases === 'none' || !databases.includes('postgres'))
+      progress('fleet: skipped (it needs PostgreSQL)');
+    else
+      done(
+        await fleetBenchmark(
+          {
+            databaseUrl,
+            instances: int('fleet-instances', values['fleet-instances'], 1),
+            connections: int('connections', values.connections, 1),
+          },
+          progress,
+        ),
+      );
   }
   if (values.only === 'oauth') {
     done(

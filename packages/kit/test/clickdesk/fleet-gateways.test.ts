@@ -61,7 +61,7 @@ describe('gateways sharing the app link cap', () => {
     return g;
   };
   const ready = (g: ClickDeskGateway) =>
-    readiness({ gateway: g, storage: { up: true }, rateStore: undefined });
+    readiness({ gateway: g, storage: { up: true, reason: undefined, since: 0 }, rateStore: undefined });
 
   it('opens only the links the cap allows; the instance left without one is ready and says it is by design', async () => {
     const a = gateway('a', store);
