@@ -129,6 +129,12 @@ export class ClickDeskGateway {
    * instances that want links, and each link keeps delivering until its seat is taken; then it
    * closes and its successor opens on the seat. Returns once every seat is handed over, nobody
    * wants one, or `timeoutMs` passed (the links left close with the rest of the stop).
+   * Below the cap a taker opens on a free seat first, so this instance's links close after the
+   * new ones deliver. At the cap the new link can only follow the old one (an 11th link is
+   * refused, contract §2.5), so the break comes first, by the time the taker needs to open; the
+   * app's other links carry the envelopes meanwhile (§2.7 spreads them over every link, §2.4
+   * redelivers an unacknowledged one on another), and a link closes only after acknowledging
+   * what it recorded.
    */
   async handOver(timeoutMs: number): Promise<void> {
     const seats = this.opts.seats;

@@ -1,9 +1,11 @@
+import { Registry } from 'prom-client';
 import { Simulator } from '@clickdesk-bot/sandbox';
 import { FleetSeats } from '../../src/clickdesk/fleet-seats';
 import { ClickDeskGateway } from '../../src/clickdesk/gateway';
 import type { LinkSeatStore } from '../../src/clickdesk/link-seats';
 import { MemoryLinkSeats } from '../../src/clickdesk/memory-link-seats';
 import { readiness } from '../../src/health/readiness';
+import { registerLinkMetrics } from '../../src/metrics/link-metrics';
 import { silentLogger } from '../../src/logging/create-logger';
 import { FAST_RTM, FAST_SIMULATOR } from '../helpers/sandbox-pair';
 import { sleep, waitFor } from '../helpers/wait-for';
@@ -120,6 +122,42 @@ describe('gateways sharing the app link cap', () => {
     const b = gateway('b', store, 3);
     b.start();
     await waitFor('b taking every seat', () => b.deliverableConnections === CAP);
+  });
+
+  it('says "no link, wanted" (not ready) when it holds a seat and cannot connect, and the link gauges say so too', async () => {
+    const registry = new Registry();
+    const g = new ClickDeskGateway({
+      ...FAST_RTM,
+      connections: 1,
+      seats: new FleetSeats({
+        store,
+        instanceId: 'lonely',
+        cap: CAP,
+        want: 1,
+        fallbackInstances: 2,
+        logger: silentLogger(),
+        syncMs: 50,
+      }),
+      openConnection: () => Promise.reject(new Error('ECONNREFUSED')),
+      intake: () => Promise.resolve('recorded'),
+      logger: silentLogger(),
+      onFatal: () => undefined,
+    });
+    gateways.push(g);
+    registerLinkMetrics(registry, () => g);
+    g.start();
+    await waitFor('a seat held', () => g.fleet?.held === 1);
+    const r = ready(g);
+    expect(r.ready).toBe(false);
+    expect(r.reasons).toEqual([
+      'no link, wanted: no RTM link can deliver events (0 open, 1 of 1 seats held)',
+    ]);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^clickdesk_rtm_no_link\{reason="wanted"\} 1$/m);
+    expect(text).toMatch(/^clickdesk_rtm_no_link\{reason="by_design"\} 0$/m);
+    expect(text).toMatch(/^clickdesk_rtm_links\{state="seats_held"\} 1$/m);
+    expect(text).toMatch(/^clickdesk_rtm_fleet_seats\{state="held"\} 1$/m);
+    expect(text).toMatch(/^clickdesk_rtm_fleet_seats\{state="cap"\} 3$/m);
   });
 
   it('without the register, keeps the links it holds and opens no new ones, unless it never reached it', async () => {
