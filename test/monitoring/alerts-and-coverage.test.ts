@@ -5,8 +5,12 @@ import { DASHBOARDS, dashboardQueries } from '../../scripts/grafana-dashboards';
 import { startLifecyclePair, type LifecyclePair } from '../../packages/kit/test/helpers/lifecycle-pair';
 import { allRules, monitoring, root } from './kit-queries';
 
-/** Labels an alert keeps: job and instance, but for the two about a whole app (alerts.yml says why). */
-const KEEPS: Record<string, string[]> = { ClickDeskRTMSilent: ['job'], ClickDeskBotMetricsAbsent: [] };
+/** Labels an alert keeps: job and instance, but for the three about a whole app (alerts.yml says why). */
+const KEEPS: Record<string, string[]> = {
+  ClickDeskRTMSilent: ['job'],
+  ClickDeskFleetLinksBelowCap: ['job'],
+  ClickDeskBotMetricsAbsent: [],
+};
 const keeps = (alert: string | undefined) => KEEPS[alert ?? ''] ?? ['job', 'instance'];
 
 /** GitHub's anchor of a Markdown heading. */

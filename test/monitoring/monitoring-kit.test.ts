@@ -4,6 +4,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { AppMetrics } from '../../packages/kit/src/metrics/app-metrics';
 import { registerDependencyMetrics } from '../../packages/kit/src/metrics/dependency-metrics';
+import { registerLinkMetrics } from '../../packages/kit/src/metrics/link-metrics';
 import {
   AWAITED_METRICS,
   DASHBOARDS,
@@ -212,10 +213,15 @@ describe('monitoring kit', () => {
   });
 
   it('offers a $job variable on every dashboard, listing the jobs that serve an app metric, All included', async () => {
-    // What createBotApp registers: the app's metrics, and the dependency gauge beside them.
+    // What createBotApp registers: the app's metrics, and the dependency and link gauges beside them.
     const metrics = new AppMetrics();
     const up = { up: true };
     registerDependencyMetrics(metrics.registry, () => ({ storage: up, rtm: up, rate_store: up }));
+    registerLinkMetrics(metrics.registry, () => ({
+      running: true,
+      openConnections: 0,
+      deliverableConnections: 0,
+    }));
     const registered = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
     for (const d of DASHBOARDS) {
       const job = variables(d).find((v) => v.name === 'job');
@@ -267,10 +273,15 @@ describe('monitoring kit', () => {
   });
 
   it('uses only metric names the app registers', async () => {
-    // What createBotApp registers: the app's metrics, and the dependency gauge beside them.
+    // What createBotApp registers: the app's metrics, and the dependency and link gauges beside them.
     const metrics = new AppMetrics();
     const up = { up: true };
     registerDependencyMetrics(metrics.registry, () => ({ storage: up, rtm: up, rate_store: up }));
+    registerLinkMetrics(metrics.registry, () => ({
+      running: true,
+      openConnections: 0,
+      deliverableConnections: 0,
+    }));
     const registered = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
     for (const name of AWAITED_METRICS) registered.add(name);
     const unknown = kitQueries().flatMap((q) =>

@@ -48,8 +48,14 @@ export const TERMS_MATRIX: ClauseRow[] = [
   {
     clause: '4.3',
     obligation: 'No access beyond what is allowed; do not degrade the service',
-    control: 'Reconnect backoff with jitter; at most RTM_CONNECTIONS (≤ 10) links; egress only to ClickDesk',
+    control:
+      'Reconnect backoff with jitter; at most RTM_CONNECTIONS (≤ 10) links per instance and RTM_APP_LINKS (10) for the app, its instances sharing a register of link seats; egress only to ClickDesk',
     tests: [
+      {
+        file: 'packages/kit/test/clickdesk/fleet-gateways.test.ts',
+        title:
+          'opens only the links the cap allows; the instance left without one is ready and says it is by design',
+      },
       {
         file: 'packages/kit/test/clickdesk/gateway-resilience.test.ts',
         title: 'backs off on "too_many_websockets" and keeps serving on the links it has',
@@ -159,8 +165,13 @@ export const TERMS_MATRIX: ClauseRow[] = [
     clause: '4.9',
     obligation: 'Never attempt to exceed rate limits',
     control:
-      'Rate governor inside the Web API client: sliding windows per method, per-conversation bucket, calls counted at their answer, server limits followed both ways, shared through Redis; 429 pauses its bucket',
+      'Rate governor inside the Web API client: sliding windows per method, per-conversation bucket, calls counted at their answer, server limits followed both ways, shared through Redis; 429 pauses its bucket; apps.connections.open only on a link seat the instance holds',
     tests: [
+      {
+        file: 'packages/kit/test/outage/fleet-rollout.test.ts',
+        title:
+          'keeps at least 8 of 10 links, is back to 10 within 10 s of each restart, opens ≤ 20 a minute, answers each message once',
+      },
       {
         file: 'packages/kit/test/rate-limit/governor-load.test.ts',
         title: 'sends no 429-bound call, keeps its queue bounded, and uses at least 90% of the limit',

@@ -13,6 +13,7 @@ import { peerBenchmark } from './peer.bench';
 import { ingestBenchmark } from './ingest.bench';
 import { memoryBenchmark } from './memory.bench';
 import { erasureBenchmark } from './erasure.bench';
+import { fleetBenchmark } from './fleet.bench';
 import { storageBenchmark } from './storage.bench';
 import { formatReport, type BenchReport } from './report';
 import { markdownPath, writeMarkdownReport } from './markdown-report';
@@ -30,7 +31,7 @@ prints RSS, live heap, event-loop delay and scrape time as it goes, then bounds 
 
 Options:
   --only NAME          run one benchmark: ingest, memory, storage, growth, erasure, scrape, governor, policy,
-                       crash, latency, peer, oauth (oauth runs only when named)
+                       crash, latency, peer, fleet, oauth (oauth runs only when named)
   --events N           events per ingest round (default 100000)
   --stored N           ingest: also measure each database with N messages already stored, as
                        after weeks of chat (default 0: skip)
@@ -60,6 +61,9 @@ Options:
   --proxy-rate N       latency: messages/s offered to PostgreSQL behind the delaying proxy (default 33)
   --proxy-delays LIST  latency: the proxy's one-way delays, ms (default 2.5,25: 5 and 50 ms round trips;
                        "none" to skip)
+  --fleet-instances N  fleet: instances of one app, each with --connections links, against ClickDesk's
+                       cap of 10 links, through a rolling restart of three (default 6; needs PostgreSQL
+                       and redis-server)
   --peer-events N      events per no-fault round against Slack's Socket Mode client (default 20000)
   --peer-rounds N      alternating no-fault rounds against Slack's client (default 5)
   --storm-events N     events per fault storm (default 10000: 40 s at the default rate)
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
       'latency-seconds': { type: 'string', default: '20' },
       'proxy-rate': { type: 'string', default: '33' },
       'proxy-delays': { type: 'string', default: '2.5,25' },
+      'fleet-instances': { type: 'string', default: '6' },
       'peer-events': { type: 'string', default: '20000' },
       'peer-rounds': { type: 'string', default: '5' },
       'storm-events': { type: 'string', default: '10000' },
@@ -152,6 +157,7 @@ async function main(): Promise<void> {
     'crash',
     'latency',
     'peer',
+    'fleet',
     'oauth',
   ];
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -374,6 +380,21 @@ async function main(): Promise<void> {
         progress,
       ),
     );
+  }
+  if (!values.only || values.only === 'fleet') {
+    if (values.databases === 'none' || !databases.includes('postgres'))
+      progress('fleet: skipped (it needs PostgreSQL)');
+    else
+      done(
+        await fleetBenchmark(
+          {
+            databaseUrl,
+            instances: int('fleet-instances', values['fleet-instances'], 1),
+            connections: int('connections', values.connections, 1),
+          },
+          progress,
+        ),
+      );
   }
   if (values.only === 'oauth') {
     done(

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { GatewayObserver } from './clickdesk/gateway';
+import type { LinkSeatStore } from './clickdesk/link-seats';
 import type { AppConfig } from './config/load-config';
 import type { ChatHandler } from './core/chat-handler';
 import type { ConversationStore, MessageStore, ProfileStore } from './core/conversation-store';
@@ -67,6 +68,8 @@ export interface BotAppOptions {
   metrics?: AppMetrics;
   /** Where the rate governor counts; defaults to Redis with `config.rate.redisUrl`, else memory. */
   rateStore?: RateStore;
+  /** The fleet's link register; defaults to Redis with `config.rate.redisUrl`, else this process's memory. */
+  linkSeats?: LinkSeatStore;
   /** Observes the gateway besides the app's own metrics (tests). */
   gatewayObserver?: GatewayObserver;
   /** Called once if ClickDesk refuses the app for good (link disabled, credentials refused, API access terminated). */

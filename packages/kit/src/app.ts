@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { ClickDeskDelivery } from './clickdesk/clickdesk-delivery';
+import { defaultLinkSeats } from './clickdesk/default-link-seats';
+import { FleetSeats } from './clickdesk/fleet-seats';
 import { ClickDeskGateway, type GatewayObserver } from './clickdesk/gateway';
 import { ClickDeskWebApi } from './clickdesk/web-api-client';
 import type { InboundEvent } from './core/chat-event';
@@ -21,6 +24,7 @@ import { defaultRateStore } from './rate-limit/default-rate-store';
 import { StorageHealth } from './health/storage-health';
 import { dependencyStates, readiness } from './health/readiness';
 import { registerDependencyMetrics } from './metrics/dependency-metrics';
+import { registerLinkMetrics } from './metrics/link-metrics';
 import { isStorageUnavailable } from './storage/storage-unavailable';
 import {
   MemoryConversationStore,
@@ -77,6 +81,11 @@ export interface BotApp {
 
 /** Sent in place of a blocked reply when neither POLICY_FALLBACK_TEXT nor the bot names one. */
 export const DEFAULT_FALLBACK_TEXT = "Sorry, I can't send that message here.";
+
+/** The longest a stopping instance waits for others to take over its links. */
+const HANDOVER_MAX_MS = 5_000;
+/** Contract §2.7: an app may hold up to 10 RTM connections. */
+const CONTRACT_APP_LINKS = 10;
 
 /** Wires the bot app from its parts; every part can be replaced through the options. */
 export function createBotApp(opts: BotAppOptions): BotApp {
@@ -227,8 +236,18 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         throw err;
       },
     );
+  const linkSeats = opts.linkSeats ?? defaultLinkSeats(config.rate);
   const gateway = new ClickDeskGateway({
     ...config.rtm,
+    seats: new FleetSeats({
+      store: linkSeats,
+      // One member per process: a restarted instance never inherits the seats of links that died with its predecessor.
+      instanceId: randomUUID(),
+      cap: config.rtm.appLinks ?? CONTRACT_APP_LINKS,
+      want: config.rtm.connections,
+      fallbackInstances: config.rate.fallbackInstances ?? 2,
+      logger: logger.child({ part: 'link-seats' }),
+    }),
     openConnection: (priority) => api.openConnection(priority),
     apiUrl: clickdesk.apiUrl,
     openBudget: async () => {
@@ -355,6 +374,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         : undefined,
   });
   registerDependencyMetrics(metrics.registry, () => dependencyStates(dependencyInputs()));
+  registerLinkMetrics(metrics.registry, () => gateway);
   /** What /readyz answers, on the main port and on HEALTH_PORT alike. */
   const readinessNow = (): ReturnType<Readiness> => {
     const { ready, reasons, dependencies } = readiness(dependencyInputs());
@@ -364,6 +384,13 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         reasons,
         dependencies,
         rtm_connections: gateway.openConnections,
+        rtm_links: {
+          deliverable: gateway.deliverableConnections,
+          wanted: config.rtm.connections,
+          seats_held: gateway.fleet?.held ?? 0,
+          fleet_seats_held: gateway.fleet?.fleetHeld ?? null,
+          app_cap: gateway.fleet?.cap ?? null,
+        },
         handlers_pending: dispatcher.pending,
         deliveries_pending: sender.pending,
         rate_queue: governor.queueLength,
@@ -465,6 +492,9 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       clearInterval(recovery);
       clearInterval(freshnessTimer);
       const deadline = Date.now() + config.shutdownTimeoutMs;
+      // The links go on delivering until other instances that want links have taken their seats
+      // (a third of the stop's time at most, so the drain keeps the rest).
+      await gateway.handOver(Math.min(HANDOVER_MAX_MS, config.shutdownTimeoutMs / 3));
       await gateway.pause(Math.max(0, deadline - Date.now()));
       // Events not started stay recorded and leased for the next start; running ones may finish.
       const drained = await dispatcher.stop(Math.max(0, deadline - Date.now()));
@@ -492,6 +522,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       await worker?.stop();
       await tokens?.stop();
       if (!opts.rateStore) await rateStore.close();
+      if (!opts.linkSeats) await linkSeats.close();
       return { drained };
     },
   };

@@ -29,4 +29,5 @@ export { loadConfig, CONFIG_VARIABLES, type AppConfig, type Env } from './config
 export { CodedError, isCodedError, describeError, type ErrorCode } from './errors';
 export { createLogger, silentLogger, type Logger } from './logging/create-logger';
 export { CONTRACT_LIMITS, type RateLimits } from './rate-limit/bucket-spec';
+export type { LinkSeatStore, SeatSync, SeatSyncRequest } from './clickdesk/link-seats';
 export type { SandboxModule, SandboxSimulator } from './sandbox-mode/sandbox-seam';

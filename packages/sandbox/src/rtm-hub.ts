@@ -39,6 +39,9 @@ interface Delivery {
   settled: boolean;
 }
 
+/** Entries kept in the link and ticket logs (the newest). */
+const LOG_LIMIT = 10_000;
+
 /**
  * The RTM side of the simulator (docs/clickdesk-contract.md §2): single-use tickets, hello,
  * envelopes spread over an app's links, the ack deadline with redelivery, disconnect
@@ -47,6 +50,13 @@ interface Delivery {
 export class RtmHub {
   readonly faults = { withholdPongs: false, withholdAcks: false, stall: false, duplicateNext: 0 };
   disabled = false;
+  /**
+   * Every change of the app's links, in order: when, how many are open and how many ClickDesk
+   * can deliver on (open, not told to go). Tests read the fleet's links over time from it.
+   */
+  readonly linkLog: Array<{ at: number; open: number; deliverable: number }> = [];
+  /** When each RTM ticket was issued (each a successful `apps.connections.open`), in order. */
+  readonly ticketsIssuedAt: number[] = [];
   /** Called whenever a link opens or closes, with the number now open (for tests and logs). */
   onLinksChanged: ((open: number) => void) | undefined;
   private readonly wss = new WebSocketServer({ noServer: true, autoPong: false, maxPayload: 64 * 1024 });
@@ -78,6 +88,8 @@ export class RtmHub {
   /** `apps.connections.open`: a URL with a ticket that works once, within the TTL. */
   issueTicket(baseWsUrl: string): string {
     const ticket = randomUUID();
+    this.ticketsIssuedAt.push(Date.now());
+    if (this.ticketsIssuedAt.length > LOG_LIMIT) this.ticketsIssuedAt.shift();
     this.tickets.set(ticket, Date.now() + this.opts.ticketTtlMs);
     return `${baseWsUrl}?ticket=${ticket}`;
   }
@@ -236,7 +248,13 @@ export class RtmHub {
 
   /** Tracks the gaps with no link to deliver on. */
   private noteLinks(): void {
-    const none = this.deliverableLinks === 0;
+    const deliverable = this.deliverableLinks;
+    const last = this.linkLog.at(-1);
+    if (last?.open !== this.links.length || last.deliverable !== deliverable) {
+      this.linkLog.push({ at: Date.now(), open: this.links.length, deliverable });
+      if (this.linkLog.length > LOG_LIMIT) this.linkLog.shift();
+    }
+    const none = deliverable === 0;
     if (none && this.gapStartedAt === undefined) this.gapStartedAt = Date.now();
     else if (!none && this.gapStartedAt !== undefined) {
       this.longestGap = Math.max(this.longestGap, Date.now() - this.gapStartedAt);

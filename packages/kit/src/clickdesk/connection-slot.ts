@@ -19,6 +19,11 @@ const REPLAN_MS = 1_000;
  */
 export class ConnectionSlot {
   current: RtmConnection | undefined;
+  /**
+   * The fleet seat this link is opened on (link-seats.ts); undefined while the slot holds none,
+   * and then it opens nothing.
+   */
+  seat: number | undefined;
   /** Links being opened or retired, closed on shutdown. */
   private readonly others = new Set<RtmConnection>();
   private replacing = false;
@@ -35,7 +40,7 @@ export class ConnectionSlot {
   /** Starts a replacement unless one is already on its way. `cause` is undefined for the first link. */
   replace(cause: ReconnectReason | undefined): void {
     this.cause ??= cause;
-    if (this.replacing || this.gw.stopping) return;
+    if (this.replacing || this.gw.stopping || this.seat === undefined) return;
     this.replacing = true;
     void this.run()
       .catch((err: unknown) =>
@@ -46,6 +51,20 @@ export class ConnectionSlot {
       });
   }
 
+  /**
+   * The seat is gone (handed to another instance, or its lease lost): the links close, none is
+   * opened in their place, and the seat is given back once they are closed.
+   */
+  async surrender(): Promise<number | undefined> {
+    const seat = this.seat;
+    this.seat = undefined;
+    const all = [...this.others, ...(this.current ? [this.current] : [])];
+    this.current = undefined;
+    this.gw.linksChanged();
+    await Promise.all(all.map((c) => c.retire(1_000)));
+    return seat;
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.others, ...(this.current ? [this.current] : [])];
     await Promise.all(all.map((c) => c.retire(1_000)));
@@ -53,13 +72,19 @@ export class ConnectionSlot {
 
   private async run(): Promise<void> {
     const { logger, backoffBaseMs, backoffMaxMs, random } = this.gw.opts;
-    while (!this.gw.stopping) {
+    while (!this.gw.stopping && this.seat !== undefined) {
       if (this.failures > 0)
         await this.gw.sleep(backoffDelay(this.failures - 1, backoffBaseMs, backoffMaxMs, random));
       const priority = await this.waitForBudget();
       if (priority === undefined) return;
       try {
-        this.adopt(await this.open(priority));
+        const conn = await this.open(priority);
+        if (this.seat === undefined) {
+          // The seat went while the link was opening: it must not stay (the cap counts it).
+          void conn.retire(0);
+          return;
+        }
+        this.adopt(conn);
         return;
       } catch (err) {
         if (this.gw.fatalCode(err)) {
@@ -81,14 +106,14 @@ export class ConnectionSlot {
   /** Waits until the planner permits an open; undefined if the gateway stops meanwhile. */
   private async waitForBudget(): Promise<'reply' | 'background' | undefined> {
     for (;;) {
-      if (this.gw.stopping) return undefined;
+      if (this.gw.stopping || this.seat === undefined) return undefined;
       // Urgent when no link of this gateway can be delivered on and none is being opened;
       // otherwise it restores redundancy.
       let urgent = false;
       const wait = await this.gw.planner.take(
         () => (urgent = this.gw.deliverableConnections === 0 && this.gw.planner.opening === 0),
       );
-      if (this.gw.stopping) {
+      if (this.gw.stopping || this.seat === undefined) {
         if (wait === 0) {
           this.gw.planner.release();
           this.gw.planner.opened();
@@ -181,6 +206,13 @@ export class ConnectionSlot {
       this.others.add(conn);
       void conn.retire(0);
     }
+    if (reason !== 'too_many_websockets' && this.gw.atCap) {
+      // The fleet holds every link the app may have: a replacement opened first would be refused
+      // (too_many_websockets), so this one goes first and the others carry the load meanwhile.
+      this.current = undefined;
+      this.others.add(conn);
+      void conn.retire(1_000);
+    }
     this.gw.linksChanged();
     // Make before break: the replacement is adopted first, then this link retires.
     this.replace(reason);
@@ -192,7 +224,7 @@ export class ConnectionSlot {
     this.current = undefined;
     this.gw.planner.trouble();
     this.gw.linksChanged();
-    if (this.gw.stopping) return;
+    if (this.gw.stopping || this.seat === undefined) return;
     this.gw.opts.logger.warn({ connection: conn.label, why }, 'RTM connection lost; reconnecting');
     this.replace(why);
   }

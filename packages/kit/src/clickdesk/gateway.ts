@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { InboundEvent } from '../core/chat-event';
 import { CodedError, describeError, type ErrorCode } from '../errors';
 import { ConnectionSlot, type ReconnectReason } from './connection-slot';
+import type { FleetSeats, FleetView } from './fleet-seats';
 import { LogThrottle } from './log-throttle';
 import { OpenPlanner, type OpenBudget } from './open-planner';
 import type { RtmConnection } from './rtm-connection';
@@ -31,6 +32,11 @@ export interface GatewayOptions {
   /** Records the event durably (deduplicating); the envelope is acknowledged only after this resolves. */
   intake: (event: InboundEvent) => Promise<'recorded' | 'duplicate'>;
   connections: number;
+  /**
+   * The fleet's link register: a link is opened only on a seat held there, so the instances of
+   * the app together stay within ClickDesk's cap. Without it every slot opens (one instance).
+   */
+  seats?: FleetSeats;
   pingIntervalMs: number;
   pongTimeoutMs: number;
   stallTimeoutMs: number;
@@ -65,6 +71,8 @@ export class ClickDeskGateway {
   private idleWaiters: Array<() => void> = [];
   private state: 'idle' | 'running' | 'stopping' | 'failed' = 'idle';
   private serial = 0;
+  /** Links being closed because their seat went to another instance. */
+  private readonly surrendering = new Set<Promise<void>>();
 
   constructor(readonly opts: GatewayOptions) {
     this.planner = new OpenPlanner({
@@ -76,6 +84,21 @@ export class ClickDeskGateway {
       burst: URGENT_BURST,
     });
     this.protocolLog = new LogThrottle(10_000);
+    if (opts.seats) opts.seats.onChange = () => this.seatsChanged();
+  }
+
+  /** The fleet's seats as this instance sees them; undefined without a register (one instance). */
+  get fleet(): FleetView | undefined {
+    return this.opts.seats?.view;
+  }
+
+  /**
+   * Every link the app may hold is held: a replacement opened before its predecessor closes would
+   * be refused (too_many_websockets), so replacements break before they make.
+   */
+  get atCap(): boolean {
+    const fleet = this.fleet;
+    return fleet?.fleetHeld !== undefined && fleet.fleetHeld >= fleet.cap;
   }
 
   get running(): boolean {
@@ -95,11 +118,41 @@ export class ClickDeskGateway {
   start(): void {
     if (this.state !== 'idle') throw new Error('gateway already started');
     this.state = 'running';
-    for (let i = 0; i < this.opts.connections; i++) {
-      const slot = new ConnectionSlot(this, i + 1);
-      this.slots.push(slot);
-      slot.replace(undefined);
+    for (let i = 0; i < this.opts.connections; i++) this.slots.push(new ConnectionSlot(this, i + 1));
+    if (this.opts.seats) {
+      this.opts.seats.start();
+      return;
     }
+    this.slots.forEach((slot, i) => {
+      slot.seat = i;
+      slot.replace(undefined);
+    });
+  }
+
+  /**
+   * Graceful stop, part zero (make-before-break across instances): the seats are offered to the
+   * instances that want links, and each link keeps delivering until its seat is taken; then it
+   * closes and its successor opens on the seat. Returns once every seat is handed over, nobody
+   * wants one, or `timeoutMs` passed (the links left close with the rest of the stop).
+   * Below the cap a taker opens on a free seat first, so this instance's links close after the
+   * new ones deliver. At the cap the new link can only follow the old one (an 11th link is
+   * refused, contract §2.5), so the break comes first, by the time the taker needs to open; the
+   * app's other links carry the envelopes meanwhile (§2.7 spreads them over every link, §2.4
+   * redelivers an unacknowledged one on another), and a link closes only after acknowledging
+   * what it recorded.
+   */
+  async handOver(timeoutMs: number): Promise<void> {
+    const seats = this.opts.seats;
+    if (!seats || this.state !== 'running') return;
+    const deadline = Date.now() + timeoutMs;
+    await seats.offer();
+    while (this.state === 'running' && Date.now() < deadline) {
+      if (!this.slots.some((s) => s.seat !== undefined) || seats.view.wanting === 0 || !seats.view.reachable)
+        break;
+      await this.sleep(Math.min(100, Math.max(1, deadline - Date.now())));
+      await seats.sync();
+    }
+    await Promise.all(this.surrendering);
   }
 
   /**
@@ -124,6 +177,9 @@ export class ClickDeskGateway {
   async close(): Promise<void> {
     await this.pause(0);
     await Promise.all(this.slots.map((s) => s.closeAll()));
+    await Promise.all(this.surrendering);
+    // Only once the links are closed: a successor opening earlier would go past the cap.
+    await this.opts.seats?.leave();
   }
 
   // ---- used by ConnectionSlot ----
@@ -142,7 +198,9 @@ export class ClickDeskGateway {
     this.state = 'failed';
     this.opts.logger.error({ err: describeError(err) }, 'ClickDesk gateway stopped');
     for (const s of this.sleepers) s.wake();
-    void Promise.all(this.slots.map((s) => s.closeAll())).finally(() => this.opts.onFatal(err));
+    void Promise.all(this.slots.map((s) => s.closeAll()))
+      .then(() => this.opts.seats?.leave())
+      .finally(() => this.opts.onFatal(err));
   }
 
   /** Sleeps `ms`, or less if the gateway stops or (with `onChange`) a link's state changes. */
@@ -166,6 +224,34 @@ export class ClickDeskGateway {
     this.planner.delivering(this.deliverableConnections > 0);
     this.opts.observer?.connectionChanged?.(this.openConnections);
     for (const s of this.sleepers) if (s.onChange) s.wake();
+  }
+
+  /** The seats this instance may open on changed: slots give up lost seats and take new ones. */
+  private seatsChanged(): void {
+    const seats = this.opts.seats;
+    if (!seats || this.state !== 'running') return;
+    const ready = new Set(seats.ready);
+    for (const slot of this.slots) {
+      if (slot.seat === undefined || ready.has(slot.seat)) continue;
+      const done: Promise<void> = slot
+        .surrender()
+        .then((seat) => (seat === undefined ? undefined : seats.released(seat)))
+        .finally(() => this.surrendering.delete(done));
+      this.surrendering.add(done);
+    }
+    const used = new Set(this.slots.map((s) => s.seat));
+    const free = [...ready].filter((seat) => !used.has(seat));
+    for (const slot of this.slots) {
+      const seat = free.shift();
+      if (seat === undefined) break;
+      if (slot.seat !== undefined) {
+        free.unshift(seat);
+        continue;
+      }
+      slot.seat = seat;
+      slot.replace(undefined);
+    }
+    this.linksChanged();
   }
 
   protocolError(problem: string, conn: RtmConnection): void {

@@ -39,6 +39,8 @@ export interface AppConfig {
   };
   readonly rtm: {
     readonly connections: number;
+    /** Links the whole app (every instance) may hold at ClickDesk (contract §2.7: 10). */
+    readonly appLinks?: number;
     readonly pingIntervalMs: number;
     readonly pongTimeoutMs: number;
     readonly stallTimeoutMs: number;

@@ -89,6 +89,7 @@ const schema = z
     SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
     SANDBOX_PORT: int(0, 65535).default(4100),
     RTM_CONNECTIONS: int(1, 10).default(2),
+    RTM_APP_LINKS: int(1, 100).default(10),
     RTM_PING_INTERVAL_MS: int(100, 600_000).default(5_000),
     RTM_PONG_TIMEOUT_MS: int(100, 600_000).default(5_000),
     RTM_STALL_TIMEOUT_MS: int(1_000, 3_600_000).default(30_000),
@@ -288,6 +289,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     rtm: {
       connections: v.RTM_CONNECTIONS,
+      appLinks: v.RTM_APP_LINKS,
       pingIntervalMs: v.RTM_PING_INTERVAL_MS,
       pongTimeoutMs: v.RTM_PONG_TIMEOUT_MS,
       stallTimeoutMs: v.RTM_STALL_TIMEOUT_MS,

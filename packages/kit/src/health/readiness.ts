@@ -14,6 +14,13 @@ export interface ReadinessInputs {
     readonly running: boolean;
     readonly openConnections: number;
     readonly deliverableConnections: number;
+    /** The fleet's link register as this instance sees it (absent: one instance, no register). */
+    readonly fleet?: {
+      readonly cap: number;
+      readonly want: number;
+      readonly held: number;
+      readonly fleetHeld: number | undefined;
+    };
   };
   storage: StorageState;
   /** undefined: the rate budget is this process's own (no shared store to lose). */
@@ -33,11 +40,7 @@ export function dependencyStates({
           up: false,
           reason: `storage cannot commit (${storage.reason ?? 'unknown'}): events are not acknowledged until it can`,
         },
-    rtm: !gateway.running
-      ? { up: false, reason: 'intake is stopped' }
-      : gateway.deliverableConnections > 0
-        ? { up: true }
-        : { up: false, reason: `no RTM link can deliver events (${gateway.openConnections} open)` },
+    rtm: rtmState(gateway),
     rate_store: !rateStore
       ? { up: true }
       : rateStore.reachable && rateStore.mode === 'shared'
@@ -48,6 +51,37 @@ export function dependencyStates({
               ? `the shared rate store answers again; still planning with 1/${rateStore.instances} of every limit until the calls counted alone leave the window`
               : `the shared rate store (Redis) is unreachable; fallback active: planning with 1/${rateStore.instances} of every limit`,
           },
+  };
+}
+
+/** Whether this instance holds no link because the fleet holds every one the app may have. */
+export function noLinkByDesign(gateway: ReadinessInputs['gateway']): boolean {
+  const fleet = gateway.fleet;
+  return (
+    gateway.running &&
+    gateway.deliverableConnections === 0 &&
+    fleet !== undefined &&
+    fleet.held === 0 &&
+    fleet.fleetHeld !== undefined &&
+    fleet.fleetHeld >= fleet.cap
+  );
+}
+
+function rtmState(gateway: ReadinessInputs['gateway']): DependencyState {
+  if (!gateway.running) return { up: false, reason: 'intake is stopped' };
+  if (gateway.deliverableConnections > 0) return { up: true };
+  const fleet = gateway.fleet;
+  if (noLinkByDesign(gateway) && fleet)
+    // Up: the app's links are all held and deliver; this instance still replays, delivers the
+    // outbox, runs lifecycle jobs and serves webhooks, and takes a seat as soon as one falls free.
+    return {
+      up: true,
+      reason: `no link by design: the app's ${fleet.cap} RTM links are held by other instances; this instance takes one when a seat falls free`,
+    };
+  const seats = fleet ? `, ${fleet.held} of ${fleet.want} seats held` : '';
+  return {
+    up: false,
+    reason: `no link, wanted: no RTM link can deliver events (${gateway.openConnections} open${seats})`,
   };
 }
 

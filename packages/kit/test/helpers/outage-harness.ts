@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Simulator } from '@clickdesk-bot/sandbox';
 import { generateMasterKeyText } from '../../src/storage/crypto/master-keys';
-import { REPO_ROOT } from './spawn-main';
 
-const CHILD = path.join(__dirname, '../fixtures/outage-app-child.ts');
+// From source (jest), or from dist/test/helpers (the built benchmarks): the child runs from source under tsx.
+const KIT_ROOT = path.join(__dirname, __dirname.split(path.sep).includes('dist') ? '../../..' : '../..');
+const CHILD = path.join(KIT_ROOT, 'test/fixtures/outage-app-child.ts');
 
 /** The app (test/fixtures/outage-app-child.ts, the real `runBot`) in a child process, live against a simulator. */
 export interface OutageApp {
@@ -54,7 +55,7 @@ export function liveEnv(sim: Simulator, extra: Record<string, string> = {}): Rec
 export function spawnOutageApp(env: Record<string, string>): OutageApp {
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'cdbs-outage-'));
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    cwd: REPO_ROOT,
+    cwd: path.join(KIT_ROOT, '../..'),
     env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -91,12 +92,17 @@ export function spawnOutageApp(env: Record<string, string>): OutageApp {
   };
 }
 
-export async function readyz(
-  url: string,
-): Promise<{ status: number; body: { ok?: boolean; reasons?: string[] } }> {
+/** What /readyz answers (the fields the tests read). */
+export interface ReadyzBody {
+  ok?: boolean;
+  reasons?: string[];
+  rtm_links?: { deliverable: number; wanted: number; seats_held: number; fleet_seats_held: number | null };
+}
+
+export async function readyz(url: string): Promise<{ status: number; body: ReadyzBody }> {
   try {
     const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-    return { status: res.status, body: (await res.json()) as { ok?: boolean; reasons?: string[] } };
+    return { status: res.status, body: (await res.json()) as ReadyzBody };
   } catch (err) {
     return { status: 0, body: { reasons: [(err as Error).message] } };
   }
