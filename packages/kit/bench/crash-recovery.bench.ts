@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Simulator } from '@clickdesk-bot/sandbox';
 import { generateMasterKeyText } from '../src/storage/crypto/master-keys';
 import type { BenchReport } from './report';
+import { adminQuery } from './admin-query';
 
 export interface CrashRecoveryOptions {
   conversations: number;
@@ -91,15 +91,7 @@ async function oneRun(
 ): Promise<{ seconds: number; expected: number; twice: number; missing: number; ratelimited: number }> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-bench-crash-'));
   const schema = kind === 'postgres' ? `bench_${randomBytes(5).toString('hex')}` : '';
-  const admin = async (sql: string): Promise<void> => {
-    const c = new pg.Client({ connectionString: opts.databaseUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
+  const admin = (sql: string): Promise<void> => adminQuery(opts.databaseUrl, sql);
   if (schema) await admin(`CREATE SCHEMA ${schema}`);
   const masterKey = generateMasterKeyText();
   const sim = new Simulator({ agentJoinDelayMs: -1, maxRetries: 1_000 });

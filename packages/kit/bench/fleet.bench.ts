@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { runFleetRollout } from '../test/helpers/fleet-rollout';
 import { PrivateRedis } from '../test/helpers/private-services';
 import type { BenchReport } from './report';
+import { adminQuery } from './admin-query';
 
 export interface FleetBenchOptions {
   /** PostgreSQL server to create the run's own database on. */
@@ -20,15 +20,7 @@ export async function fleetBenchmark(
   opts: FleetBenchOptions,
   progress: (line: string) => void,
 ): Promise<BenchReport> {
-  const admin = async (sql: string): Promise<void> => {
-    const c = new pg.Client({ connectionString: opts.databaseUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
+  const admin = (sql: string): Promise<void> => adminQuery(opts.databaseUrl, sql);
   const database = `bench_fleet_${randomBytes(5).toString('hex')}`;
   await admin(`CREATE DATABASE ${database}`);
   const redis = await PrivateRedis.create();

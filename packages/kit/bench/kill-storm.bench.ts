@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Simulator } from '@clickdesk-bot/sandbox';
 import { generateMasterKeyText } from '../src/storage/crypto/master-keys';
 import { startChild, type Child } from './crash-recovery.bench';
 import type { BenchReport } from './report';
+import { adminQuery } from './admin-query';
 
 export interface KillStormOptions {
   /** SIGKILLs spread over the traffic. */
@@ -111,15 +111,7 @@ async function oneStorm(
 ): Promise<StormRun> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-bench-killstorm-'));
   const schema = kind === 'postgres' ? `bench_${randomBytes(5).toString('hex')}` : '';
-  const admin = async (sql: string): Promise<void> => {
-    const c = new pg.Client({ connectionString: opts.databaseUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
+  const admin = (sql: string): Promise<void> => adminQuery(opts.databaseUrl, sql);
   if (schema) await admin(`CREATE SCHEMA ${schema}`);
   const sim = new Simulator({ agentJoinDelayMs: -1, maxRetries: 1_000 });
   await sim.listen(0);

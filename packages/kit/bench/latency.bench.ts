@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Simulator } from '@clickdesk-bot/sandbox';
 import { generateMasterKeyText } from '../src/storage/crypto/master-keys';
 import { percentile } from './bench-app';
 import { DelayProxy } from './delay-proxy';
 import type { BenchReport } from './report';
+import { adminQuery } from './admin-query';
 
 export interface LatencyOptions {
   conversations: number;
@@ -127,15 +127,7 @@ async function oneRun(
 ): Promise<RunResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-bench-latency-'));
   const schema = kind === 'postgres' ? `bench_${randomBytes(5).toString('hex')}` : '';
-  const admin = async (sql: string): Promise<void> => {
-    const c = new pg.Client({ connectionString: opts.databaseUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
+  const admin = (sql: string): Promise<void> => adminQuery(opts.databaseUrl, sql);
   if (schema) await admin(`CREATE SCHEMA ${schema}`);
   let proxy: DelayProxy | undefined;
   let databaseUrl = opts.databaseUrl;
