@@ -8,6 +8,7 @@ import { ClickDeskWebApi } from './clickdesk/web-api-client';
 import type { InboundEvent } from './core/chat-event';
 import { EventDispatcher } from './core/event-dispatcher';
 import type { EventInbox } from './core/event-inbox';
+import { ListeningClock } from './delivery/listening-clock';
 import { OutboxSender } from './delivery/outbox-sender';
 import { CodedError, describeError, isCodedError } from './errors';
 import { createHttpApp } from './http/create-http-app';
@@ -22,7 +23,7 @@ import { RateGovernor } from './rate-limit/rate-governor';
 import { FallbackRateStore } from './rate-limit/fallback-rate-store';
 import { defaultRateStore } from './rate-limit/default-rate-store';
 import { StorageHealth } from './health/storage-health';
-import { dependencyStates, readiness } from './health/readiness';
+import { dependencyStates, noLinkByDesign, readiness } from './health/readiness';
 import { registerDependencyMetrics } from './metrics/dependency-metrics';
 import { registerLinkMetrics } from './metrics/link-metrics';
 import { isStorageUnavailable } from './storage/storage-unavailable';
@@ -179,6 +180,8 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     },
     onRetry: () => metrics.outboxRetries.inc(),
     onDeadLetter: () => metrics.deadLettersCreated.inc({ kind: 'effect' }),
+    // Read only once started, when the gateway below exists.
+    listeningClock: () => listening.read(),
     faultPoint: opts.faultPoint,
   });
   const handlerSeconds = {
@@ -266,6 +269,9 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     onFatal: (err) => opts.onFatal?.(err),
     observer: combineObservers(metrics.gatewayObserver(), opts.gatewayObserver),
   });
+
+  // Echoes arrive only while a link delivers (or, holding none by design, on another instance's).
+  const listening = new ListeningClock(() => gateway.deliverableConnections > 0 || noLinkByDesign(gateway));
 
   const metricsRoute = { path: '/metrics', router: metricsRouter(metrics.registry, config.metricsToken) };
   const lifecycleRoutes: Array<{ path: string; router: express.Router }> = [];
@@ -517,6 +523,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         );
       }
       storageHealth.stop();
+      listening.stop();
       governor.close();
       await gateway.close();
       await worker?.stop();

@@ -23,9 +23,16 @@ export interface OutboxSenderOptions {
   /**
    * How long a send of unknown outcome waits for its echo (which settles it, see
    * `Completion.echoOf`) before `conversations.history` is asked; counted from the attempt, or
-   * from this sender's start when it started later (the echo is redelivered after a restart).
+   * from this sender's start when it started later (the echo is redelivered after a restart),
+   * on `listeningClock`.
    */
   echoWaitMs?: number;
+  /**
+   * Milliseconds during which ClickDesk could deliver to this app (a link delivering), so that an
+   * echo wait does not run out while no echo could arrive (see `ListeningClock`). Default: the
+   * wall clock.
+   */
+  listeningClock?: () => number;
   /** A send of unknown outcome was found in the conversation's history (not sent again). */
   onReconciled?: () => void;
   faultPoint?: FaultPoint;
@@ -35,6 +42,11 @@ export interface OutboxSenderOptions {
 type Stage = 'reconcile' | 'queued' | 'sending';
 
 const DEFAULT_ECHO_WAIT_MS = 10_000;
+/** An echo wait ends after this many times `echoWaitMs` of wall time, heard or not. */
+const ECHO_WALL_FACTOR = 6;
+
+/** Attempts remembered with their listening-clock reading; older ones fall back to an estimate. */
+const MAX_REMEMBERED_ATTEMPTS = 10_000;
 
 /** How far before the recorded attempt the history is searched (clock skew between us and ClickDesk). */
 const HISTORY_SKEW_MS = 60_000;
@@ -56,6 +68,9 @@ export class OutboxSender {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private startedAt = 0;
+  private heardAtStart = 0;
+  /** The listening clock when this process attempted a send, by effect id. */
+  private readonly attemptHeard = new Map<string, number>();
 
   constructor(private readonly opts: OutboxSenderOptions) {}
 
@@ -66,6 +81,7 @@ export class OutboxSender {
   start(): void {
     this.stopped = false;
     this.startedAt = (this.opts.now ?? Date.now)();
+    this.heardAtStart = this.heard();
     this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1_000);
     this.timer.unref();
     this.kick();
@@ -136,10 +152,12 @@ export class OutboxSender {
     try {
       let outcome: DoneOutcome;
       if (effect.kind === 'post' && row.attemptedAt !== undefined) {
-        const echoBy =
-          Math.max(row.attemptedAt, this.startedAt) + (this.opts.echoWaitMs ?? DEFAULT_ECHO_WAIT_MS);
-        if (now() < echoBy) {
-          await outbox.awaitEcho(effectId, echoBy);
+        const echoWait = this.opts.echoWaitMs ?? DEFAULT_ECHO_WAIT_MS;
+        const wall = now() - Math.max(row.attemptedAt, this.startedAt);
+        // No link for long (RTM down, Web API up): the history answers instead, bounded in wall time.
+        const left = Math.min(echoWait - this.heardSince(row), ECHO_WALL_FACTOR * echoWait - wall);
+        if (left > 0) {
+          await outbox.awaitEcho(effectId, now() + left);
           return;
         }
       }
@@ -154,6 +172,7 @@ export class OutboxSender {
           stage = 'queued';
           outcome = await delivery.post(teamId, conversationId, effect.text, effectId, async () => {
             if (!(await outbox.markAttempt(effectId))) throw new LeaseLostError(effectId);
+            this.rememberAttempt(effectId);
             stage = 'sending';
             faultPoint?.('before-send');
           });
@@ -164,11 +183,36 @@ export class OutboxSender {
         await delivery.transfer(teamId, conversationId);
         outcome = 'sent';
       }
+      this.attemptHeard.delete(effectId);
       await outbox.markDone(effectId, outcome);
       if (outcome === 'sent') this.opts.onSent?.(effect.kind, (now() - row.createdAt) / 1000);
     } catch (err) {
       await this.failed(row, err, stage);
     }
+  }
+
+  private heard(): number {
+    return this.opts.listeningClock?.() ?? (this.opts.now ?? Date.now)();
+  }
+
+  /** How long ClickDesk could have delivered the echo of this row's last attempt. */
+  private heardSince(row: OutboxRow): number {
+    const remembered = this.attemptHeard.get(row.effectId);
+    if (remembered !== undefined) return this.heard() - remembered;
+    const attemptedAt = row.attemptedAt ?? 0;
+    // Attempted before this process started (the echo is redelivered after the restart): from the start.
+    if (attemptedAt <= this.startedAt) return this.heard() - this.heardAtStart;
+    // Attempted by another instance since: at most the wall time since, at most what was heard since the start.
+    const wall = (this.opts.now ?? Date.now)() - attemptedAt;
+    return Math.min(wall, this.heard() - this.heardAtStart);
+  }
+
+  private rememberAttempt(effectId: string): void {
+    if (this.attemptHeard.size >= MAX_REMEMBERED_ATTEMPTS) {
+      const oldest = this.attemptHeard.keys().next().value;
+      if (oldest !== undefined) this.attemptHeard.delete(oldest);
+    }
+    this.attemptHeard.set(effectId, this.heard());
   }
 
   private async failed(row: OutboxRow, err: unknown, stage: Stage): Promise<void> {
@@ -177,6 +221,7 @@ export class OutboxSender {
     const failure = classifyFailure(err);
     const log = logger.child({ effectId: row.effectId, kind: row.effect.kind, reason: failure.reason });
     try {
+      if (failure.kind !== 'transient') this.attemptHeard.delete(row.effectId);
       if (failure.kind === 'lease_lost') {
         log.warn('another instance took this effect over');
       } else if (failure.kind === 'permanent') {
@@ -189,6 +234,7 @@ export class OutboxSender {
         // A failed history lookup leaves an earlier send as unknown as it was; a failure before
         // this try's send left (queue full, deadline) proves nothing left; after it, the answer says.
         const delivered = stage === 'reconcile' ? 'unknown' : stage === 'queued' ? 'no' : failure.delivered;
+        if (delivered === 'no') this.attemptHeard.delete(row.effectId);
         await outbox.retryLater(row.effectId, now() + delay, failure.reason, delivered);
         log.warn(
           { err: describeError(err), tries: row.tries + 1, delayMs: Math.round(delay) },

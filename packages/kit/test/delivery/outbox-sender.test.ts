@@ -112,4 +112,62 @@ describe('the outbox sender', () => {
     expect(reconciled).toBe(1);
     expect(sim.counters.apiCalls['conversations.history']).toBe(1);
   });
+  describe('waiting for the echo of a send of unknown outcome', () => {
+    const unknownSend = async () => {
+      const delivery = setUp(100);
+      const outbox = new MemoryOutbox();
+      const { conversationId: c } = sim.startVisitorChat('Ada');
+      outbox.add([effect(c, 1)]);
+      await outbox.claim(10);
+      await outbox.markAttempt(`Ev${c}-1`);
+      // The send reached ClickDesk; its echo never reaches this sender (no link delivers).
+      sim.postBotMessage(sim.team, sim.world.conversations.get(c)!, 'reply 1', `Ev${c}-1`);
+      await outbox.retryLater(`Ev${c}-1`, 0, 'crash', 'unknown');
+      return { delivery, outbox, c };
+    };
+
+    it('counts only the time a link could deliver it, then asks the history once and posts nothing again', async () => {
+      const { delivery, outbox, c } = await unknownSend();
+      let heard = 0;
+      const sender = new OutboxSender({
+        outbox,
+        delivery,
+        logger: silentLogger(),
+        pollMs: 20,
+        echoWaitMs: 200,
+        listeningClock: () => heard,
+      });
+      sender.start();
+      // Three echo waits of wall time with no link: the echo could not have come, so no lookup yet.
+      await sleep(600);
+      expect(sim.counters.apiCalls['conversations.history'] ?? 0).toBe(0);
+      expect(outbox.pending).toBe(1);
+      heard += 250; // a link delivered for longer than the wait and no echo came
+      await waitFor('settled from the history', () => outbox.pending === 0);
+      await sender.stop(1_000);
+      expect(sim.counters.apiCalls['conversations.history']).toBe(1);
+      expect(sim.world.history(c).filter((m) => m.sender.kind === 'bot')).toHaveLength(1);
+    });
+
+    it('asks the history after six waits of wall time when no link delivers at all', async () => {
+      const { delivery, outbox, c } = await unknownSend();
+      const sender = new OutboxSender({
+        outbox,
+        delivery,
+        logger: silentLogger(),
+        pollMs: 20,
+        echoWaitMs: 100,
+        listeningClock: () => 0,
+      });
+      const started = Date.now();
+      sender.start();
+      await sleep(300);
+      expect(sim.counters.apiCalls['conversations.history'] ?? 0).toBe(0);
+      await waitFor('settled from the history', () => outbox.pending === 0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+      await sender.stop(1_000);
+      expect(sim.counters.apiCalls['conversations.history']).toBe(1);
+      expect(sim.world.history(c).filter((m) => m.sender.kind === 'bot')).toHaveLength(1);
+    });
+  });
 });
