@@ -3,7 +3,8 @@ import express from 'express';
 import { ClickDeskDelivery } from './clickdesk/clickdesk-delivery';
 import { defaultLinkSeats } from './clickdesk/default-link-seats';
 import { FleetSeats } from './clickdesk/fleet-seats';
-import { ClickDeskGateway, type GatewayObserver } from './clickdesk/gateway';
+import { combineObservers } from './clickdesk/combine-observers';
+import { ClickDeskGateway } from './clickdesk/gateway';
 import { ClickDeskWebApi } from './clickdesk/web-api-client';
 import type { InboundEvent } from './core/chat-event';
 import { EventDispatcher } from './core/event-dispatcher';
@@ -23,7 +24,8 @@ import { RateGovernor } from './rate-limit/rate-governor';
 import { FallbackRateStore } from './rate-limit/fallback-rate-store';
 import { defaultRateStore } from './rate-limit/default-rate-store';
 import { StorageHealth } from './health/storage-health';
-import { dependencyStates, noLinkByDesign, readiness } from './health/readiness';
+import { dependencyStates, noLinkByDesign } from './health/readiness';
+import { readinessReport } from './health/readiness-report';
 import { registerDependencyMetrics } from './metrics/dependency-metrics';
 import { registerLinkMetrics } from './metrics/link-metrics';
 import { isStorageUnavailable } from './storage/storage-unavailable';
@@ -33,20 +35,13 @@ import {
   MemoryProfileStore,
 } from './storage/memory/memory-conversation-store';
 import { MemoryEventInbox } from './storage/memory/memory-event-inbox';
-import { adminRouter } from './http/admin-router';
 import { legalPagesRouter } from './http/legal-pages';
-import { lifecycleWebhookRouter } from './http/lifecycle-webhook-router';
-import { ErasureWorker } from './lifecycle/erasure-worker';
-import { keyAgeSnapshot } from './lifecycle/key-age';
-import { LifecycleJobs } from './lifecycle/lifecycle-jobs';
-import { FreshnessRefresher } from './lifecycle/freshness-refresher';
-import { AppIdentity, storageHoldsTeam } from './lifecycle/app-identity';
+import type { ErasureWorker } from './lifecycle/erasure-worker';
+import type { FreshnessRefresher } from './lifecycle/freshness-refresher';
+import { createAppLifecycle } from './app-lifecycle';
 import { createMetricsHttpApp } from './http/create-metrics-http-app';
-import { oldestConfirmation } from './lifecycle/oldest-confirmation';
-import { ClickDeskOAuthClient } from './installations/clickdesk-oauth-client';
-import { InstallState } from './installations/install-state';
-import { installRouter } from './installations/install-router';
-import { TokenRotator } from './installations/token-rotator';
+import type { TokenRotator } from './installations/token-rotator';
+import { createAppInstallations } from './app-installations';
 import type { BotAppOptions } from './app-options';
 
 export type {
@@ -118,27 +113,16 @@ export function createBotApp(opts: BotAppOptions): BotApp {
 
   const egressFetch = createEgressFetch([clickdesk.apiUrl, ...config.egressAllowedOrigins]);
   const installs = opts.installations;
-  const oauthClient =
+  const installations =
     installs &&
-    new ClickDeskOAuthClient({
+    createAppInstallations(installs, {
       apiUrl: clickdesk.apiUrl,
-      clientId: installs.clientId,
-      clientSecret: installs.clientSecret,
-      redirectUri: () => new URL('oauth/callback', `${installs.publicUrl().replace(/\/+$/, '')}/`).toString(),
       fetchImpl: egressFetch,
       governor,
+      logger,
+      metrics,
     });
-  const tokens =
-    installs &&
-    oauthClient &&
-    new TokenRotator({
-      store: installs.store,
-      oauth: oauthClient,
-      logger: logger.child({ part: 'tokens' }),
-      ...installs.rotation,
-      onRefresh: (outcome) => metrics.installations.refreshes.inc({ outcome }),
-    });
-  if (installs) metrics.installations.bind(() => installs.store.list());
+  const tokens = installations?.tokens;
   const staticToken = (): string => {
     if (clickdesk.botToken) return clickdesk.botToken;
     throw new CodedError(
@@ -274,99 +258,9 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   const listening = new ListeningClock(() => gateway.deliverableConnections > 0 || noLinkByDesign(gateway));
 
   const metricsRoute = { path: '/metrics', router: metricsRouter(metrics.registry, config.metricsToken) };
-  const lifecycleRoutes: Array<{ path: string; router: express.Router }> = [];
-  let worker: ErasureWorker | undefined;
-  let refresher: FreshnessRefresher | undefined;
-  let freshnessTimer: NodeJS.Timeout | undefined;
-  let identity: AppIdentity | undefined;
-  if (opts.lifecycle) {
-    const { sql, signer, webhookSecrets, adminToken } = opts.lifecycle;
-    const jobs = new LifecycleJobs(sql.db, sql.ctx.now);
-    worker = new ErasureWorker({
-      ...sql,
-      jobs,
-      signer,
-      now: sql.ctx.now,
-      logger: logger.child({ part: 'lifecycle' }),
-      ...opts.lifecycle.worker,
-      onFinished: (job, seconds) => {
-        metrics.lifecycleJobSeconds.observe({ event: job.type }, seconds);
-        // The team's installation was shredded with its Data: stop using a cached token at once.
-        if (job.scope.kind === 'team') tokens?.forget(job.scope.teamId);
-      },
-      onTerminated: () => {
-        opts.onFatal?.(
-          new CodedError(
-            'CLICKDESK_TERMINATED',
-            'ClickDesk terminated API access; all Data was erased (receipt issued). Stopping.',
-          ),
-        );
-      },
-    });
-    const w = worker;
-    refresher = new FreshnessRefresher({
-      ctx: sql.ctx,
-      api,
-      jobs,
-      logger: logger.child({ part: 'freshness' }),
-      retentionMs: opts.lifecycle.freshness.retentionMs,
-      onDropped: (reason, count) => metrics.freshnessDropped.inc({ reason }, count),
-      onJob: () => w.kick(),
-    });
-    identity = new AppIdentity({
-      configuredAppId: opts.lifecycle.appId,
-      // The token's team is not known before this answer; its one call is counted under "self".
-      // With installations, any installed team's token tells which app this is.
-      whoAmI: async () => {
-        const teamId = installs ? (await installs.store.list())[0]?.teamId : 'self';
-        if (teamId === undefined)
-          throw new CodedError(
-            'INSTALLATION_MISSING',
-            'no team has installed the app yet: its identity is not known',
-          );
-        const me = await api.call<{ app_id: string; team_id: string }>(
-          'auth.test',
-          {},
-          {
-            kind: 'bot',
-            teamId,
-          },
-        );
-        return { appId: me.app_id, teamId: me.team_id };
-      },
-      // The teams held: those with an installation, and any of which storage keeps something.
-      holdsTeam: async (teamId) =>
-        (installs !== undefined && (await installs.store.get(teamId)) !== undefined) ||
-        (await storageHoldsTeam(sql.db)(teamId)),
-    });
-    lifecycleRoutes.push(
-      {
-        path: '/webhooks/clickdesk',
-        router: lifecycleWebhookRouter({
-          secrets: webhookSecrets,
-          addressee: identity,
-          onIgnored: (reason) => metrics.webhooksIgnored.inc({ reason }),
-          jobs,
-          refOf: (teamId, kind, id) => sql.ctx.subjectRef(teamId, { kind, id }),
-          onJob: () => w.kick(),
-          logger: logger.child({ part: 'webhooks' }),
-        }),
-      },
-      { path: '/admin', router: adminRouter(sql.ctx, adminToken) },
-    );
-    const maxAgeDays = opts.lifecycle.masterKeyMaxAgeDays ?? 90;
-    metrics.bindKeys(() => keyAgeSnapshot(sql.db, sql.keys.currentMasterKeyId, maxAgeDays, sql.ctx.now()));
-    metrics.bindLifecycle(async () => {
-      const now = sql.ctx.now();
-      const { pending, oldestCreatedAt } = await jobs.pendingCount();
-      const oldest = await oldestConfirmation(sql.db);
-      return {
-        pending,
-        oldestPendingAgeSeconds: oldestCreatedAt === undefined ? 0 : (now - oldestCreatedAt) / 1000,
-        oldestConfirmationAgeSeconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000),
-      };
-    });
-  }
+  const lifecycle =
+    opts.lifecycle &&
+    createAppLifecycle(opts.lifecycle, { logger, metrics, api, installs, tokens, onFatal: opts.onFatal });
   const dependencyInputs = () => ({
     gateway,
     storage: storageHealth.state,
@@ -381,28 +275,13 @@ export function createBotApp(opts: BotAppOptions): BotApp {
   });
   registerDependencyMetrics(metrics.registry, () => dependencyStates(dependencyInputs()));
   registerLinkMetrics(metrics.registry, () => gateway);
-  /** What /readyz answers, on the main port and on HEALTH_PORT alike. */
-  const readinessNow = (): ReturnType<Readiness> => {
-    const { ready, reasons, dependencies } = readiness(dependencyInputs());
-    return {
-      ready,
-      detail: {
-        reasons,
-        dependencies,
-        rtm_connections: gateway.openConnections,
-        rtm_links: {
-          deliverable: gateway.deliverableConnections,
-          wanted: config.rtm.connections,
-          seats_held: gateway.fleet?.held ?? 0,
-          fleet_seats_held: gateway.fleet?.fleetHeld ?? null,
-          app_cap: gateway.fleet?.cap ?? null,
-        },
-        handlers_pending: dispatcher.pending,
-        deliveries_pending: sender.pending,
-        rate_queue: governor.queueLength,
-      },
-    };
-  };
+  const readinessNow: Readiness = () =>
+    readinessReport(dependencyInputs(), {
+      wantedLinks: config.rtm.connections,
+      handlersPending: dispatcher.pending,
+      deliveriesPending: sender.pending,
+      rateQueue: governor.queueLength,
+    });
   const http = createHttpApp({
     logger,
     trustProxy: config.httpServer.trustProxy,
@@ -411,21 +290,8 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     routers: [
       ...(config.metricsPort === undefined ? [metricsRoute] : []),
       { path: '/', router: legalPagesRouter(config.operator) },
-      ...(installs && oauthClient && tokens
-        ? [
-            {
-              path: '/',
-              router: installRouter({
-                oauth: oauthClient,
-                state: new InstallState(installs.clientSecret, installs.usedStates, installs.now),
-                store: installs.store,
-                logger,
-                onInstalled: (inst) => tokens.installed(inst),
-              }),
-            },
-          ]
-        : []),
-      ...lifecycleRoutes,
+      ...(installations?.routes ?? []),
+      ...(lifecycle?.routes ?? []),
     ],
   });
   const metricsHttp = createMetricsHttpApp({
@@ -460,14 +326,14 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     governor,
     policy,
     metrics,
-    worker,
-    refresher,
+    worker: lifecycle?.worker,
+    refresher: lifecycle?.refresher,
     tokens,
     async start() {
       tokens?.start();
       await dispatcher.recover();
       // Learn who the app is before the first webhook needs it; a webhook asks again if this fails.
-      identity?.resolve().then(
+      lifecycle?.identity.resolve().then(
         (me) => logger.info({ appId: me.appId, teamId: me.teamId }, 'identity confirmed by auth.test'),
         (err: unknown) => {
           if (isCodedError(err, 'CONFIG_INVALID')) opts.onFatal?.(err);
@@ -475,16 +341,7 @@ export function createBotApp(opts: BotAppOptions): BotApp {
         },
       );
       sender.start();
-      worker?.start();
-      if (refresher && opts.lifecycle) {
-        const r = refresher;
-        freshnessTimer = setInterval(() => {
-          r.runOnce().catch((err: unknown) =>
-            logger.error({ err: describeError(err) }, 'freshness pass failed'),
-          );
-        }, opts.lifecycle.freshness.intervalMs);
-        freshnessTimer.unref();
-      }
+      lifecycle?.start();
       // Leases last while this instance lives (heartbeat); events and effects of an instance that
       // died are taken over once its leases run out (the sender polls for effects itself).
       heartbeat = setInterval(renewLeases, opts.leases?.heartbeatMs ?? 5_000);
@@ -496,7 +353,6 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     },
     async stop() {
       clearInterval(recovery);
-      clearInterval(freshnessTimer);
       const deadline = Date.now() + config.shutdownTimeoutMs;
       // The links go on delivering until other instances that want links have taken their seats
       // (a third of the stop's time at most, so the drain keeps the rest).
@@ -526,23 +382,11 @@ export function createBotApp(opts: BotAppOptions): BotApp {
       listening.stop();
       governor.close();
       await gateway.close();
-      await worker?.stop();
+      await lifecycle?.stop();
       await tokens?.stop();
       if (!opts.rateStore) await rateStore.close();
       if (!opts.linkSeats) await linkSeats.close();
       return { drained };
     },
-  };
-}
-
-function combineObservers(...observers: Array<GatewayObserver | undefined>): GatewayObserver {
-  const all = observers.filter((o): o is GatewayObserver => o !== undefined);
-  if (all.length === 1 && all[0]) return all[0];
-  return {
-    connectionChanged: (open) => all.forEach((o) => o.connectionChanged?.(open)),
-    reconnect: (reason) => all.forEach((o) => o.reconnect?.(reason)),
-    envelope: (outcome) => all.forEach((o) => o.envelope?.(outcome)),
-    protocolError: () => all.forEach((o) => o.protocolError?.()),
-    acked: (seconds) => all.forEach((o) => o.acked?.(seconds)),
   };
 }
