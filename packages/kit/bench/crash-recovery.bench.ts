@@ -148,8 +148,11 @@ async function oneRun(
       return byText;
     };
     const deadline = Date.now() + 120_000;
-    while ([...expected].some((t) => !count().has(t)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    const answeredAll = (): boolean => {
+      const byText = count();
+      return [...expected].every((t) => byText.has(t));
+    };
+    while (!answeredAll() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const seconds = Number(process.hrtime.bigint() - killedAt) / 1e9;
     await new Promise((r) => setTimeout(r, 2_000)); // a late duplicate would land meanwhile
     const byText = count();

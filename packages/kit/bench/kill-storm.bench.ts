@@ -7,6 +7,7 @@ import { generateMasterKeyText } from '../src/storage/crypto/master-keys';
 import { startChild, type Child } from './crash-recovery.bench';
 import type { BenchReport } from './report';
 import { adminQuery } from './admin-query';
+import { installTeams } from './install-teams';
 
 export interface KillStormOptions {
   /** SIGKILLs spread over the traffic. */
@@ -16,6 +17,12 @@ export interface KillStormOptions {
   /** Visitor messages per second, all conversations together. */
   rate: number;
   conversations: number;
+  /**
+   * Teams the app is installed in, the conversations spread over them (1: the sandbox team and
+   * its static token). Each team has its own 600 `chat.postMessage` a minute (contract §1), so a
+   * rate above ~9 a second needs several.
+   */
+  teams: number;
   databaseUrl: string;
   kinds: Array<'sqlite' | 'postgres'>;
   /**
@@ -23,8 +30,9 @@ export interface KillStormOptions {
    * the app's replies and before the app learned it had (0: skip).
    */
   worstMomentKills: number;
-  /** Visitor messages of the worst-moment run (at `rate`). */
+  /** Visitor messages of the worst-moment run, at `worstMomentRate` in one team. */
   worstMomentMessages: number;
+  worstMomentRate: number;
 }
 
 interface StormRun {
@@ -53,7 +61,7 @@ export async function killStormBenchmark(
   for (const kind of opts.kinds) {
     const base = await oneStorm(kind, { ...opts, kills: 0 }, progress);
     const r = await oneStorm(kind, opts, progress);
-    const label = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${opts.kills} SIGKILLs in ${opts.seconds} s`;
+    const label = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${opts.kills} SIGKILLs in ${opts.seconds} s at ${opts.rate} messages/s`;
     rows.push(
       {
         label: `${kind}: no kill, every message answered after the traffic, s (baseline)`,
@@ -70,7 +78,13 @@ export async function killStormBenchmark(
     if (opts.worstMomentKills > 0) {
       const w = await oneStorm(
         kind,
-        { ...opts, seconds: opts.worstMomentMessages / opts.rate },
+        {
+          ...opts,
+          rate: opts.worstMomentRate,
+          teams: 1,
+          conversations: Math.min(opts.conversations, 100),
+          seconds: opts.worstMomentMessages / opts.worstMomentRate,
+        },
         progress,
         opts.worstMomentKills,
       );
@@ -89,10 +103,10 @@ export async function killStormBenchmark(
     name: 'crash storm (SIGKILLs under traffic)',
     rows,
     notes: [
-      `${opts.conversations} conversations, ${opts.rate} visitor messages/s for ${opts.seconds} s; ${opts.kills} SIGKILLs evenly spread, each followed at once by a restart with the same instance id; 15 s leases; counted at the simulator`,
+      `${opts.conversations} conversations in ${opts.teams} team${opts.teams === 1 ? '' : 's'}, ${opts.rate} visitor messages/s for ${opts.seconds} s; ${opts.kills} SIGKILLs evenly spread, each followed at once by a restart with the same instance id; 15 s leases; counted at the simulator`,
       ...(opts.worstMomentKills > 0
         ? [
-            `worst moment: ${opts.worstMomentMessages} visitor messages at ${opts.rate}/s; the simulator SIGKILLs the app as it stores one bot reply in every ${Math.floor(opts.worstMomentMessages / opts.worstMomentKills)} (${opts.worstMomentKills} kills), before the app hears the answer; restarted at once`,
+            `worst moment: ${opts.worstMomentMessages} visitor messages at ${opts.worstMomentRate}/s in one team; the simulator SIGKILLs the app as it stores one bot reply in every ${Math.floor(opts.worstMomentMessages / opts.worstMomentKills)} (${opts.worstMomentKills} kills), before the app hears the answer; restarted at once`,
           ]
         : []),
     ],
@@ -115,17 +129,33 @@ async function oneStorm(
   if (schema) await admin(`CREATE SCHEMA ${schema}`);
   const sim = new Simulator({ agentJoinDelayMs: -1, maxRetries: 1_000 });
   await sim.listen(0);
+  const masterKey = generateMasterKeyText();
+  const teams =
+    opts.teams > 1
+      ? await installTeams(
+          sim,
+          {
+            kind,
+            dataDir,
+            databaseUrl: opts.databaseUrl,
+            pgSchema: schema,
+            masterKeys: { key: masterKey, previous: [] },
+          },
+          opts.teams,
+        )
+      : [sim.team.id];
   const env: Record<string, string> = {
     SIM_API_URL: sim.apiUrl,
     STORAGE: kind,
     DATA_DIR: dataDir,
     DATABASE_URL: opts.databaseUrl,
     PG_SCHEMA: schema,
-    MASTER_KEY: generateMasterKeyText(),
+    MASTER_KEY: masterKey,
     INSTANCE_ID: 'storm-a',
     LEASE_MS: '15000',
     REDIS_URL: '',
     FAULT_POINT: '',
+    INSTALLATIONS: opts.teams > 1 ? '1' : '',
   };
   const children: Child[] = [];
   const start = (): Child => {
@@ -138,14 +168,14 @@ async function oneStorm(
     await current.ready;
     const conversations = Array.from(
       { length: opts.conversations },
-      (_, i) => sim.startVisitorChat(`V${i}`).conversationId,
+      (_, i) => sim.startVisitorChat(`V${i}`, '', '', teams[i % teams.length]).conversationId,
     );
     const expected = new Set(conversations.map((c) => `greet:${c}`));
     const total = Math.round(opts.rate * opts.seconds);
     progress(
       worstMoment > 0
         ? `crash storm (${kind}): ${total} visitor messages, up to ${worstMoment} SIGKILLs as ClickDesk stores a reply`
-        : `crash storm (${kind}): ${total} visitor messages over ${opts.seconds} s, ${opts.kills} SIGKILLs`,
+        : `crash storm (${kind}): ${total} visitor messages over ${opts.seconds} s in ${teams.length} team(s), ${opts.kills} SIGKILLs`,
     );
     const began = Date.now();
     const killEveryMs = opts.kills > 0 && worstMoment === 0 ? (opts.seconds * 1000) / opts.kills : Infinity;
@@ -199,8 +229,21 @@ async function oneStorm(
       return byText;
     };
     const deadline = Date.now() + 180_000;
-    while ([...expected].some((t) => !count().has(t)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    // One count per look: the simulator shares this process, so the watcher must stay cheap.
+    const unanswered = (): number => {
+      const byText = count();
+      let n = 0;
+      for (const t of expected) if (!byText.has(t)) n += 1;
+      return n;
+    };
+    let lastReport = Date.now();
+    for (let left = unanswered(); left > 0 && Date.now() < deadline; left = unanswered()) {
+      if (Date.now() - lastReport >= 10_000) {
+        lastReport = Date.now();
+        progress(`crash storm (${kind}): ${left} of ${expected.size} still unanswered`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const seconds = Number(process.hrtime.bigint() - from) / 1e9;
     await new Promise((r) => setTimeout(r, 2_000)); // a late duplicate would land meanwhile
     unsubscribe.forEach((u) => u());

@@ -52,7 +52,10 @@ Options:
                        "none" to skip them)
   --policy-messages N  outbound messages checked per policy round (default 50000)
   --crash-rate N       visitor messages/s before the SIGKILL of the crash-recovery figure (default 20)
-  --crash-kills N      crash storm: SIGKILLs in 55 s of 9 visitor messages/s (default 15; 0 to skip)
+  --crash-kills N      crash storm: SIGKILLs in 55 s of visitor traffic (default 15; 0 to skip)
+  --crash-storm-rate N crash storm: visitor messages/s (default 100)
+  --crash-storm-teams N crash storm: teams the traffic is spread over, each with its own reply
+                       budget (default: rate / 7, rounded up)
   --worst-kills N      crash storm: SIGKILLs right after ClickDesk stored a reply, over 200 visitor
                        messages (default 8; 0 to skip)
   --latency-rate N     latency: visitor messages/s, all conversations together (default 33)
@@ -108,6 +111,8 @@ async function main(): Promise<void> {
       'crash-rate': { type: 'string', default: '20' },
       'crash-kills': { type: 'string', default: '15' },
       'worst-kills': { type: 'string', default: '8' },
+      'crash-storm-rate': { type: 'string', default: '100' },
+      'crash-storm-teams': { type: 'string' },
       'latency-rate': { type: 'string', default: '33' },
       'latency-conversations': { type: 'string', default: '50' },
       'latency-seconds': { type: 'string', default: '20' },
@@ -323,19 +328,26 @@ async function main(): Promise<void> {
     );
     const kills = int('crash-kills', values['crash-kills'], 0);
     const worstMomentKills = int('worst-kills', values['worst-kills'], 0);
+    const stormRate = int('crash-storm-rate', values['crash-storm-rate'], 1);
     if (kills > 0)
       done(
         await killStormBenchmark(
-          // 9 a second: under the team's 600 chat.postMessage calls a minute (contract §1), so the
-          // answers can keep up without kills and the figure measures what the kills cost.
+          // Each team posts at most 600 replies a minute (contract §1): about 7 visitor messages a
+          // second per team leaves room for the retries a kill causes, so the figure measures what
+          // the kills cost, not the budget. Three conversations per message a second keep each
+          // under its 1 reply a second.
           {
             kinds: databases,
             kills,
             seconds: 55,
-            rate: 9,
-            conversations: 100,
+            rate: stormRate,
+            teams: values['crash-storm-teams']
+              ? int('crash-storm-teams', values['crash-storm-teams'], 1)
+              : Math.ceil(stormRate / 7),
+            conversations: Math.max(100, 3 * stormRate),
             databaseUrl,
             worstMomentKills,
+            worstMomentRate: 9,
             worstMomentMessages: 200,
           },
           progress,

@@ -78,6 +78,8 @@ export interface BotApp {
 /** Sent in place of a blocked reply when neither POLICY_FALLBACK_TEXT nor the bot names one. */
 export const DEFAULT_FALLBACK_TEXT = "Sorry, I can't send that message here.";
 
+/** Handling further behind than this stops the clock of echo waits (see ListeningClock). */
+const HANDLING_LAG_MS = 1_000;
 /** The longest a stopping instance waits for others to take over its links. */
 const HANDOVER_MAX_MS = 5_000;
 /** Contract §2.7: an app may hold up to 10 RTM connections. */
@@ -254,8 +256,12 @@ export function createBotApp(opts: BotAppOptions): BotApp {
     observer: combineObservers(metrics.gatewayObserver(), opts.gatewayObserver),
   });
 
-  // Echoes arrive only while a link delivers (or, holding none by design, on another instance's).
-  const listening = new ListeningClock(() => gateway.deliverableConnections > 0 || noLinkByDesign(gateway));
+  // An echo settles its reply once handled: it can arrive only while a link delivers (or, holding
+  // none by design, on another instance's), and is handled in time only while handling keeps up.
+  const listening = new ListeningClock(
+    () =>
+      (gateway.deliverableConnections > 0 || noLinkByDesign(gateway)) && dispatcher.lagMs < HANDLING_LAG_MS,
+  );
 
   const metricsRoute = { path: '/metrics', router: metricsRouter(metrics.registry, config.metricsToken) };
   const lifecycle =

@@ -91,7 +91,8 @@ export class EventDispatcher {
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
   /** Events submitted and not done, by id: a replay of one already here is not run twice. */
-  private readonly present = new Set<string>();
+  /** …with when each was submitted; in submission order, so the first is the oldest. */
+  private readonly present = new Map<string, number>();
   private stopping = false;
   private readonly stopSignal = new AbortController();
   private abandonedCount = 0;
@@ -111,6 +112,15 @@ export class EventDispatcher {
     return this.inflight;
   }
 
+  /**
+   * How long the oldest event submitted and not yet done has waited, in ms (0: none): how far
+   * handling lags what was recorded. A bot's echo settles its reply only once handled.
+   */
+  get lagMs(): number {
+    const oldest = this.present.values().next();
+    return oldest.done ? 0 : Date.now() - oldest.value;
+  }
+
   /** Events left to the next start (or another instance) by `stop`. */
   get abandoned(): number {
     return this.abandonedCount;
@@ -119,7 +129,7 @@ export class EventDispatcher {
   submit(event: InboundEvent): void {
     // Stopping: recorded and leased, it is replayed after the restart or once its lease runs out.
     if (this.stopping || this.present.has(event.eventId)) return;
-    this.present.add(event.eventId);
+    this.present.set(event.eventId, Date.now());
     const key = `${event.teamId}:${conversationOf(event.event) ?? event.eventId}`;
     this.inflight += 1;
     const waiting = this.lanes.get(key);

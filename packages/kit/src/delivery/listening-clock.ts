@@ -1,9 +1,11 @@
 /**
- * Counts the time during which ClickDesk could deliver events to this app: a clock that runs only
- * while `listening()` holds (sampled every `sampleMs`). The sender waits for a bot echo on this
- * clock, not on the wall clock: after a crash the echo comes back only once a link delivers again,
- * which after a burst of restarts can be many seconds of waiting for the `apps.connections.open`
- * budget; those seconds say nothing about whether the reply reached ClickDesk.
+ * Counts the time during which a bot echo could have settled its reply: a clock that runs only
+ * while `listening()` holds (sampled every `sampleMs`), which the app makes "a link delivers and
+ * handling keeps up". The sender waits for an echo on this clock, not on the wall clock: after a
+ * crash the echo comes back only once a link delivers again, which after a burst of restarts can
+ * be many seconds of waiting for the `apps.connections.open` budget, and settles its reply only
+ * once handled, behind the backlog the restart left; those seconds say nothing about whether the
+ * reply reached ClickDesk.
  */
 export class ListeningClock {
   private heardMs = 0;

@@ -41,7 +41,7 @@ export interface OutboxSenderOptions {
 
 type Stage = 'reconcile' | 'queued' | 'sending';
 
-const DEFAULT_ECHO_WAIT_MS = 10_000;
+const DEFAULT_ECHO_WAIT_MS = 5_000;
 /** An echo wait ends after this many times `echoWaitMs` of wall time, heard or not. */
 const ECHO_WALL_FACTOR = 6;
 
