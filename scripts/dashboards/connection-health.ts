@@ -38,6 +38,31 @@ export const connectionHealth = dashboard({
     },
     {
       panel: timeseries({
+        title: 'Links across the fleet',
+        description:
+          "Deliverable links of the selected instances against the app's cap (RTM_APP_LINKS), and " +
+          'instances holding no link: by design (the fleet holds the cap; ready) or wanted (503). ' +
+          'ClickDeskFleetLinksBelowCap fires when the fleet stays below the cap while an instance wants a link.',
+        unit: 'short',
+        min: 0,
+        queries: [
+          {
+            expr: 'sum(clickdesk_rtm_links{job=~"$job", instance=~"$instance", state="deliverable"})',
+            legend: 'deliverable links',
+          },
+          {
+            expr: 'max(clickdesk_rtm_fleet_seats{job=~"$job", instance=~"$instance", state="cap"})',
+            legend: 'cap',
+          },
+          {
+            expr: `sum by (reason) (clickdesk_rtm_no_link${J})`,
+            legend: 'instances with no link ({{reason}})',
+          },
+        ],
+      }),
+    },
+    {
+      panel: timeseries({
         title: 'Reconnects by reason, per 5 min',
         description:
           'warning and refresh_requested are planned; pong_timeout, stalled, closed_by_server, socket_error and ' +

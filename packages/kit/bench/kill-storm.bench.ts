@@ -58,9 +58,11 @@ export async function killStormBenchmark(
   progress: (line: string) => void,
 ): Promise<BenchReport> {
   const rows: BenchReport['rows'] = [];
+  const load: number[] = [];
   for (const kind of opts.kinds) {
     const base = await oneStorm(kind, { ...opts, kills: 0 }, progress);
     const r = await oneStorm(kind, opts, progress);
+    load.push(os.loadavg()[0] ?? 0);
     const label = `${kind === 'postgres' ? 'PostgreSQL' : 'SQLite'}, ${opts.kills} SIGKILLs in ${opts.seconds} s at ${opts.rate} messages/s`;
     rows.push(
       {
@@ -103,6 +105,7 @@ export async function killStormBenchmark(
     name: 'crash storm (SIGKILLs under traffic)',
     rows,
     notes: [
+      `load average (1 min) at the end of each storm with kills: ${load.map((l) => l.toFixed(1)).join(', ')} on ${os.cpus().length} cores; the app, the simulator and the database share them`,
       `${opts.conversations} conversations in ${opts.teams} team${opts.teams === 1 ? '' : 's'}, ${opts.rate} visitor messages/s for ${opts.seconds} s; ${opts.kills} SIGKILLs evenly spread, each followed at once by a restart with the same instance id; 15 s leases; counted at the simulator`,
       ...(opts.worstMomentKills > 0
         ? [
