@@ -14,6 +14,14 @@ import {
 } from './sql-database';
 import { WalSync, type SyncFile } from './wal-sync';
 
+/**
+ * Small pages: SQLite's WAL holds whole pages, so an event costs about a page per index entry
+ * it adds to a page other events of its commit do not touch (one per index keyed by
+ * conversation, subject or event id). Measured with 300,000 messages stored: 1 KiB pages write
+ * a third of the bytes per event that 4 KiB pages do, for the same throughput.
+ */
+export const PAGE_SIZE = 1024;
+
 export interface SqliteOptions {
   /** How the WAL is made durable (tests gate it to observe that callers wait for it). */
   syncWal?: SyncFile;
@@ -46,6 +54,8 @@ export class SqliteDatabase implements SqlDatabase {
   ) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     this.db = new Database(file);
+    // Takes effect on a new database only (an existing one keeps its pages until rebuilt).
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     const wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     // Only the app's user may read the database files (-wal and -shm are created with the same mode).
     if (file !== ':memory:') chmodSync(file, 0o600);
