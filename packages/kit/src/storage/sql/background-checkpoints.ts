@@ -23,11 +23,11 @@ const DEFAULT_PACING: CheckpointPacing = { walBytes: 64 * 1024 * 1024, idleMs: 1
  * copies). One runs when the WAL reaches `walBytes`, when writes pause, or at the latest
  * `maxIntervalMs` after the previous one.
  *
- * The worker copies frames without blocking anyone (PASSIVE). A writer that never pauses would
- * keep it from ever catching up, and only a caught-up WAL is rewritten from the start; so one
- * more PASSIVE runs while the connection's transactions are held back (`exclusive`; they queue,
- * the event loop goes on). It copies only what arrived since, and the next transaction restarts
- * the WAL.
+ * The worker copies frames without blocking anyone (PASSIVE), twice: the second pass copies what
+ * arrived during the first. A writer that never pauses would keep it from ever catching up, and
+ * only a caught-up WAL is rewritten from the start; so a last PASSIVE runs while the connection's
+ * transactions are held back (`exclusive`; they queue, the event loop goes on). It copies only
+ * what arrived since, and the next transaction restarts the WAL.
  */
 export class BackgroundCheckpoints {
   private checkpointer: Checkpointer | undefined;
@@ -88,7 +88,10 @@ export class BackgroundCheckpoints {
     try {
       const checkpointer = (this.checkpointer ??= openCheckpointer(this.file));
       const { frames } = await checkpointer.passive();
-      if (frames > 0 && !this.closed) await this.exclusive(() => checkpointer.passive());
+      if (frames === 0 || this.closed) return;
+      // Each pass copies what arrived during the one before, so the held one copies little.
+      await checkpointer.passive();
+      if (!this.closed) await this.exclusive(() => checkpointer.passive());
     } catch {
       // Best effort: the next commit tries again; erasure's `purge` insists on its own.
     }
