@@ -14,6 +14,15 @@ import {
 } from './sql-database';
 import { WalSync, type SyncFile } from './wal-sync';
 
+/**
+ * Small pages: SQLite's WAL holds whole pages, so an event costs about a page per index entry
+ * it adds to a page no other event of its commit touches (one per index keyed by conversation,
+ * subject or event id). Measured by the growth bench with 300,000 messages stored: 41 KB written
+ * per event with 4 KiB pages, 26 KB with 2 KiB, 18 KB with 1 KiB, for the same CPU per event
+ * (with 2,000 stored, 1 KiB pages cost up to a fifth more CPU per event: deeper trees).
+ */
+export const PAGE_SIZE = 1024;
+
 export interface SqliteOptions {
   /** How the WAL is made durable (tests gate it to observe that callers wait for it). */
   syncWal?: SyncFile;
@@ -46,6 +55,8 @@ export class SqliteDatabase implements SqlDatabase {
   ) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     this.db = new Database(file);
+    // Takes effect on a new database only (an existing one keeps its pages until rebuilt).
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     const wal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     // Only the app's user may read the database files (-wal and -shm are created with the same mode).
     if (file !== ':memory:') chmodSync(file, 0o600);
