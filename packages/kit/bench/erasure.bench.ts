@@ -252,7 +252,7 @@ export async function erasureBenchmark(
     name: 'erasure',
     rows,
     notes: [
-      'rows seeded directly with ciphertext-sized bodies; erasure runs the real worker, batches sized by their measured rate: at most 2,000 rows holding the loop ~5 ms on SQLite, at most 50,000 rows taking ~100 ms on PostgreSQL, then the purge (SQLite: VACUUM and a WAL checkpoint, both in a worker thread while the app holds its own transactions back; PostgreSQL: plain VACUUM, then VACUUM FULL + CHECKPOINT)',
+      'rows seeded directly with ciphertext-sized bodies; erasure runs the real worker, batches sized by their measured rate: at most 2,000 rows holding the loop ~5 ms on SQLite, at most 50,000 rows taking ~100 ms on PostgreSQL, then the purge (SQLite: VACUUM and a WAL checkpoint, both in a worker thread while the app holds its own transactions back; PostgreSQL: VACUUM FULL + CHECKPOINT)',
       'event-loop delay while deleting / during the purge: perf_hooks.monitorEventLoopDelay (5 ms resolution)',
       'event-loop delay p99 / max over the whole job: sampled every 1 ms (includes that 1 ms)',
     ],

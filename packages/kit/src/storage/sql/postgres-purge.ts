@@ -10,17 +10,15 @@ const LOCK_TIMEOUT = '250ms';
  * plain VACUUM marks its space free but leaves its bytes in the page (measured: a third of
  * deleted rows still readable in the file). VACUUM FULL rewrites each table into a new file
  * holding only live rows, and the old file is truncated at commit. It holds an ACCESS EXCLUSIVE
- * lock for the rewrite, which every other team's reads and writes of the table wait on; so a
- * plain VACUUM runs first, beside them (it takes no lock they wait for), pruning the dead rows
- * from the pages and the indexes: the rewrite under the lock is then about a third as long
- * (measured after a million deleted rows), though still as long as reading the whole table. A
- * short `lock_timeout` makes the rewrite give up rather than hold every other query queued
- * behind it while it waits for a long transaction; it is retried with backoff until it succeeds.
- * A dead row still visible to a transaction open anywhere in the database is copied into the new
- * file too: its VERBOSE report ("N dead row versions cannot be removed yet") makes that a retry,
- * not success. VACUUM cannot run in a transaction, so each runs on its own. CHECKPOINT then
- * writes every page to disk; it needs the pg_checkpoint role (PostgreSQL 15) and is skipped, and
- * said so, without it.
+ * lock for the rewrite, which every other team's reads and writes of the table wait on, for as
+ * long as reading the whole table takes (a plain VACUUM first, to prune the dead rows beside
+ * them, was measured not to shorten it after batched deletes, and added seconds of I/O). With a
+ * short `lock_timeout` it gives up rather than hold every other query queued behind it while it
+ * waits for a long transaction, and is retried with backoff until it succeeds. A dead row still
+ * visible to a transaction open anywhere in the database is copied into the new file too: its
+ * VERBOSE report ("N dead row versions cannot be removed yet") makes that a retry, not success.
+ * VACUUM cannot run in a transaction, so each runs on its own. CHECKPOINT then writes every page
+ * to disk; it needs the pg_checkpoint role (PostgreSQL 15) and is skipped, and said so, without it.
  */
 export async function purgePostgres(
   pool: pg.Pool,
@@ -31,7 +29,6 @@ export async function purgePostgres(
   let wait = 100;
   for (const table of tables) {
     if (!SAFE_NAME.test(table)) throw new Error(`not a table name: ${table}`);
-    await vacuumBeside(pool, table);
     for (;;) {
       attempts += 1;
       if (options.signal?.aborted) throw new Error('purge abandoned (stopping)');
@@ -74,21 +71,4 @@ export async function purgePostgres(
       'the write-ahead log: segments in pg_wal written before the erasure still hold the erased rows and the wrapped keys until PostgreSQL recycles them (after later checkpoints, typically within max_wal_size of writes); any WAL archive, base backup or replica keeps them for its own retention — those copies are covered by layer (c)',
     attempts,
   };
-}
-
-/**
- * Plain VACUUM: prunes the dead rows and their index entries without blocking the table's readers
- * and writers. It only shortens the VACUUM FULL after it, which does the work when this cannot.
- */
-async function vacuumBeside(pool: pg.Pool, table: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`);
-    await client.query(`VACUUM ${table}`);
-  } catch {
-    // Another VACUUM of the table, or DDL holding it: the VACUUM FULL that follows retries anyway.
-  } finally {
-    await client.query('RESET lock_timeout').catch(() => undefined);
-    client.release();
-  }
 }
