@@ -80,11 +80,10 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
   async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opts: { lazySync?: boolean } = {}): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
       // lazySync: COMMIT returns before the WAL flush; the WAL writer flushes it within a few
       // hundred ms, and any later synchronous commit carries it. A crash may lose the transaction
       // whole (asynchronous commit never loses part of one, nor reorders it after a later commit).
-      if (opts.lazySync) await client.query('SET LOCAL synchronous_commit = off');
+      await client.query(opts.lazySync ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
       const value = await fn(new PgRunner(client));
       await client.query('COMMIT');
       return value;
