@@ -7,6 +7,7 @@ import type { BucketSnapshot, GovernorObserver, RateGovernor } from '../rate-lim
 import { presetContractSeries } from './contract-series';
 import { HttpMetrics } from './http-metrics';
 import { InstallationMetrics } from './installation-metrics';
+import { DATABASE_READING, recentReading } from './recent-reading';
 import { TallyHistogram } from './tally-histogram';
 
 const METHODS = Object.keys(CONTRACT_LIMITS.perMethod);
@@ -162,7 +163,7 @@ export class AppMetrics {
 
   /** Publishes how many dead letters wait for an operator (`npm run dead-letters`). */
   bindDeadLetters(source: () => Promise<Record<'event' | 'effect', number>>): void {
-    this.deadLetterSource = source;
+    this.deadLetterSource = recentReading(source, DATABASE_READING);
   }
 
   private keysSource: (() => Promise<KeyAgeSnapshot>) | undefined;
@@ -170,7 +171,7 @@ export class AppMetrics {
 
   /** Publishes the data lifecycle: pending jobs, their age, and the oldest unconfirmed record. */
   bindLifecycle(source: () => Promise<LifecycleSnapshot>): void {
-    this.lifecycleSource = source;
+    this.lifecycleSource = recentReading(source, DATABASE_READING);
   }
 
   constructor() {
@@ -314,7 +315,7 @@ export class AppMetrics {
 
   /** Publishes master-key age and erasures still readable from copies (layer (c) not reached). */
   bindKeys(source: () => Promise<KeyAgeSnapshot>): void {
-    this.keysSource = source;
+    this.keysSource = recentReading(source, DATABASE_READING);
   }
 
   /** Publishes the governor's buckets: limit, window, remaining, utilisation, queue and its capacity. */

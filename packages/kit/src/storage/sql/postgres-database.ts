@@ -77,10 +77,13 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
     return new PostgresDatabase(pool, options.schema, { connectionString: url });
   }
 
-  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opts: { lazySync?: boolean } = {}): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
+      // lazySync: COMMIT returns before the WAL flush; the WAL writer flushes it within a few
+      // hundred ms, and any later synchronous commit carries it. A crash may lose the transaction
+      // whole (asynchronous commit never loses part of one, nor reorders it after a later commit).
+      await client.query(opts.lazySync ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
       const value = await fn(new PgRunner(client));
       await client.query('COMMIT');
       return value;

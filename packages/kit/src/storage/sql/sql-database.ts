@@ -13,8 +13,9 @@ export interface SqlRunner {
 export interface SqlDatabase extends SqlRunner {
   readonly dialect: 'sqlite' | 'postgres';
   /**
-   * `lazySync`: SQLite commits without waiting for the fsync (the next durable commit or
-   * checkpoint carries it; a crash may lose this transaction whole, never part of it). Only for
+   * `lazySync`: commits without waiting for the fsync (SQLite: the next durable commit or
+   * checkpoint carries it; PostgreSQL: asynchronous commit, flushed by the WAL writer or the next
+   * synchronous commit); a crash may lose this transaction whole, never part of it. Only for
    * work that is redone when lost and acknowledges nothing, e.g. an erasure's delete batches.
    */
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opts?: { lazySync?: boolean }): Promise<T>;
