@@ -16,8 +16,8 @@ export interface LatencyOptions {
   rate: number;
   /** Seconds of steady traffic per run (after a warm-up message in each conversation). */
   seconds: number;
-  /** The rate offered in the runs behind the delaying proxy. */
-  proxyRate: number;
+  /** The rate offered in each run behind the delaying proxy, by position in `proxyDelaysMs`. */
+  proxyRates: number[];
   /** One-way delays of the proxy runs, ms (a round trip is twice that); empty: skip them. */
   proxyDelaysMs: number[];
   /** How long a run waits for the last answers after its traffic ends. */
@@ -96,11 +96,12 @@ export async function latencyBenchmark(
     );
   }
   if (opts.kinds.includes('postgres'))
-    for (const oneWay of opts.proxyDelaysMs) {
+    for (const [i, oneWay] of opts.proxyDelaysMs.entries()) {
       const label = `postgres, ${oneWay * 2} ms round trips (proxy)`;
-      const r = await runOne('postgres', label, { proxyMs: oneWay, rate: opts.proxyRate });
+      const rate = opts.proxyRates[i] ?? opts.proxyRates[opts.proxyRates.length - 1] ?? opts.rate;
+      const r = await runOne('postgres', label, { proxyMs: oneWay, rate });
       rows.push(
-        { label: `${label}: replies/s (${opts.proxyRate} offered)`, value: r.repliesPerSec },
+        { label: `${label}: replies/s (${rate} offered)`, value: r.repliesPerSec },
         { label: `${label}: p50, ms`, value: percentile(r.latencies, 50) },
         { label: `${label}: p99, ms`, value: percentile(r.latencies, 99) },
         { label: `${label}: unanswered after the drain`, value: r.unanswered },
@@ -114,7 +115,7 @@ export async function latencyBenchmark(
       `${opts.conversations} conversations, ${opts.rate} visitor messages/s round-robin for ${opts.seconds} s after one warm-up message each; the app (a child process, default settings) answers each; measured at the simulator (in the bench process), from accepting a visitor message to storing the answer`,
       "ClickDesk's chat.postMessage limits raised in the simulator and the app: the figures are the app's path, not the rate budget",
       `SIGKILL + restart: the app is killed halfway through the traffic and started again at once with the same instance id; the slowest visitor's wait is the longest latency of the run`,
-      `proxy: PostgreSQL behind a TCP proxy in the bench holding each chunk the given one-way delay (at least; timers fire on whole ms); round trips per event = chunks the app sent to the server during the traffic and its drain / visitor messages (background work included); ${opts.proxyRate} messages/s offered; answers not stored ${opts.drainSeconds} s after the traffic ends are unanswered and count with their wait so far`,
+      `proxy: PostgreSQL behind a TCP proxy in the bench holding each chunk the given one-way delay (at least; timers fire on whole ms); round trips per event = chunks the app sent to the server during the traffic and its drain / visitor messages (background work included); ${opts.proxyRates.join(' / ')} messages/s offered (the goals: 200 replies/s at 5 ms round trips, 50 at 50 ms); answers not stored ${opts.drainSeconds} s after the traffic ends are unanswered and count with their wait so far`,
     ],
   };
 }

@@ -61,7 +61,8 @@ Options:
   --latency-rate N     latency: visitor messages/s, all conversations together (default 33)
   --latency-conversations N  latency: conversations the messages go round (default 50)
   --latency-seconds N  latency: seconds of traffic per run (default 20)
-  --proxy-rate N       latency: messages/s offered to PostgreSQL behind the delaying proxy (default 33)
+  --proxy-rate LIST    latency: messages/s offered behind the delaying proxy, one per delay (default
+                       250,60: above the goals of 200 replies/s at 5 ms and 50 at 50 ms)
   --proxy-delays LIST  latency: the proxy's one-way delays, ms (default 2.5,25: 5 and 50 ms round trips;
                        "none" to skip)
   --fleet-instances N  fleet: instances of one app, each with --connections links, against ClickDesk's
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
       'latency-rate': { type: 'string', default: '33' },
       'latency-conversations': { type: 'string', default: '50' },
       'latency-seconds': { type: 'string', default: '20' },
-      'proxy-rate': { type: 'string', default: '33' },
+      'proxy-rate': { type: 'string', default: '250,60' },
       'proxy-delays': { type: 'string', default: '2.5,25' },
       'fleet-instances': { type: 'string', default: '6' },
       'peer-events': { type: 'string', default: '20000' },
@@ -364,7 +365,7 @@ async function main(): Promise<void> {
           conversations: int('latency-conversations', values['latency-conversations'], 1),
           rate: int('latency-rate', values['latency-rate'], 1),
           seconds: int('latency-seconds', values['latency-seconds'], 1),
-          proxyRate: int('proxy-rate', values['proxy-rate'], 1),
+          proxyRates: values['proxy-rate'].split(',').map((r) => int('proxy-rate', r, 1)),
           proxyDelaysMs: delays,
           drainSeconds: 60,
           kinds: databases,
