@@ -2,10 +2,8 @@
 // deliverable links, and choosing which link gets the next envelope or a fault.
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import type { Target } from './rtm-faults';
 import type { RtmLink } from './rtm-link';
-
-/** Which open links a fault applies to. */
-export type Target = 'all' | 'oldest' | 'newest';
 
 export class AppLinks implements Iterable<RtmLink> {
   private readonly links: RtmLink[] = [];

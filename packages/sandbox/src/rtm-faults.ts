@@ -1,4 +1,8 @@
-// The fault switches tests flip on the RTM hub; the hub and its deliveries read them.
+// The fault switches tests flip on the RTM hub (the hub and its deliveries read them), and which
+// open links a fault applies to.
+
+/** Which open links a fault applies to. */
+export type Target = 'all' | 'oldest' | 'newest';
 
 export interface RtmFaults {
   /** Pings from the client go unanswered. */

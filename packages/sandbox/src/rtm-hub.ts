@@ -2,11 +2,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import { AppLinks, type Target } from './app-links';
+import { AppLinks } from './app-links';
 import type { SimulatorCounters } from './counters';
 import { DeliveryLedger } from './delivery-ledger';
 import { LinkAvailability, type LinkLogEntry } from './link-availability';
-import { noFaults } from './rtm-faults';
+import { noFaults, type Target } from './rtm-faults';
 import { helloFrame, rawToString } from './rtm-frames';
 import { closeLink, flushLink, sendText } from './rtm-link';
 import { RtmTickets } from './rtm-tickets';
