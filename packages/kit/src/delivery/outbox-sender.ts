@@ -45,6 +45,9 @@ const DEFAULT_ECHO_WAIT_MS = 5_000;
 /** An echo wait ends after this many times `echoWaitMs` of wall time, heard or not. */
 const ECHO_WALL_FACTOR = 6;
 
+/** Attempts remembered with their listening-clock reading; older ones fall back to an estimate. */
+const MAX_REMEMBERED_ATTEMPTS = 10_000;
+
 /** How far before the recorded attempt the history is searched (clock skew between us and ClickDesk). */
 const HISTORY_SKEW_MS = 60_000;
 
@@ -66,6 +69,8 @@ export class OutboxSender {
   private idleWaiters: Array<() => void> = [];
   private startedAt = 0;
   private heardAtStart = 0;
+  /** The listening clock when this process attempted a send, by effect id. */
+  private readonly attemptHeard = new Map<string, number>();
 
   constructor(private readonly opts: OutboxSenderOptions) {}
 
@@ -167,6 +172,7 @@ export class OutboxSender {
           stage = 'queued';
           outcome = await delivery.post(teamId, conversationId, effect.text, effectId, async () => {
             if (!(await outbox.markAttempt(effectId))) throw new LeaseLostError(effectId);
+            this.rememberAttempt(effectId);
             stage = 'sending';
             faultPoint?.('before-send');
           });
@@ -177,6 +183,7 @@ export class OutboxSender {
         await delivery.transfer(teamId, conversationId);
         outcome = 'sent';
       }
+      this.attemptHeard.delete(effectId);
       await outbox.markDone(effectId, outcome);
       if (outcome === 'sent') this.opts.onSent?.(effect.kind, (now() - row.createdAt) / 1000);
     } catch (err) {
@@ -188,16 +195,24 @@ export class OutboxSender {
     return this.opts.listeningClock?.() ?? (this.opts.now ?? Date.now)();
   }
 
-  /**
-   * How long ClickDesk could have delivered the echo of this row's last attempt: what was heard
-   * since this sender started (an echo of an earlier attempt is redelivered after the restart), at
-   * most the wall time since an attempt made later.
-   */
+  /** How long ClickDesk could have delivered the echo of this row's last attempt. */
   private heardSince(row: OutboxRow): number {
-    const heard = this.heard() - this.heardAtStart;
+    const remembered = this.attemptHeard.get(row.effectId);
+    if (remembered !== undefined) return this.heard() - remembered;
     const attemptedAt = row.attemptedAt ?? 0;
-    if (attemptedAt <= this.startedAt) return heard;
-    return Math.min(heard, (this.opts.now ?? Date.now)() - attemptedAt);
+    // Attempted before this process started (the echo is redelivered after the restart): from the start.
+    if (attemptedAt <= this.startedAt) return this.heard() - this.heardAtStart;
+    // Attempted by another instance since: at most the wall time since, at most what was heard since the start.
+    const wall = (this.opts.now ?? Date.now)() - attemptedAt;
+    return Math.min(wall, this.heard() - this.heardAtStart);
+  }
+
+  private rememberAttempt(effectId: string): void {
+    if (this.attemptHeard.size >= MAX_REMEMBERED_ATTEMPTS) {
+      const oldest = this.attemptHeard.keys().next().value;
+      if (oldest !== undefined) this.attemptHeard.delete(oldest);
+    }
+    this.attemptHeard.set(effectId, this.heard());
   }
 
   private async failed(row: OutboxRow, err: unknown, stage: Stage): Promise<void> {
@@ -206,6 +221,7 @@ export class OutboxSender {
     const failure = classifyFailure(err);
     const log = logger.child({ effectId: row.effectId, kind: row.effect.kind, reason: failure.reason });
     try {
+      if (failure.kind !== 'transient') this.attemptHeard.delete(row.effectId);
       if (failure.kind === 'lease_lost') {
         log.warn('another instance took this effect over');
       } else if (failure.kind === 'permanent') {
@@ -218,6 +234,7 @@ export class OutboxSender {
         // A failed history lookup leaves an earlier send as unknown as it was; a failure before
         // this try's send left (queue full, deadline) proves nothing left; after it, the answer says.
         const delivered = stage === 'reconcile' ? 'unknown' : stage === 'queued' ? 'no' : failure.delivered;
+        if (delivered === 'no') this.attemptHeard.delete(row.effectId);
         await outbox.retryLater(row.effectId, now() + delay, failure.reason, delivered);
         log.warn(
           { err: describeError(err), tries: row.tries + 1, delayMs: Math.round(delay) },
