@@ -28,7 +28,7 @@ ENV NODE_ENV=production \
     HEALTH_PORT=3001 \
     DATA_DIR=/app/data \
     MALLOC_ARENA_MAX=2 \
-    NODE_OPTIONS=--max-semi-space-size=2
+    NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256"
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules

@@ -19,7 +19,7 @@ describe('the template', () => {
     expect(pkg.scripts['start:built']).toBe('clickdesk-bot-node dist/src/main.js');
   });
 
-  it('gives the scripts a launcher that starts node with MALLOC_ARENA_MAX=2 and a 2 MB semi-space', () => {
+  it('gives the scripts a launcher that starts node with MALLOC_ARENA_MAX=2, a 2 MB semi-space and a 256 MB old space', () => {
     const probe =
       "process.stdout.write(JSON.stringify({ execArgv: process.execArgv, environ: require('node:fs').readFileSync('/proc/self/environ', 'utf8').split('\\0') }))";
     const bin = path.join(root, 'node_modules', '.bin', 'clickdesk-bot-node');
@@ -27,14 +27,16 @@ describe('the template', () => {
     expect(r.status).toBe(0);
     const self = JSON.parse(r.stdout) as { execArgv: string[]; environ: string[] };
     expect(self.environ).toContain('MALLOC_ARENA_MAX=2');
-    expect(self.execArgv).toContain('--max-semi-space-size=2');
+    expect(self.execArgv).toEqual(
+      expect.arrayContaining(['--max-semi-space-size=2', '--max-old-space-size=256']),
+    );
   });
 
   it('sets the same memory settings in the image, which starts node directly', () => {
     const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
     expect(runtime).toMatch(/^\s+MALLOC_ARENA_MAX=2\b/m);
-    expect(runtime).toMatch(/^\s+NODE_OPTIONS=--max-semi-space-size=2\b/m);
+    expect(runtime).toMatch(/^\s+NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256"$/m);
     expect(dockerfile).toMatch(/^CMD \["node", "dist\/src\/main\.js"\]$/m);
   });
 

@@ -71,7 +71,7 @@ describeDeploy('the production image', () => {
         'NODE_ENV=production',
         'HTTP_HOST=0.0.0.0',
         'MALLOC_ARENA_MAX=2',
-        'NODE_OPTIONS=--max-semi-space-size=2',
+        'NODE_OPTIONS=--max-semi-space-size=2 --max-old-space-size=256',
       ]),
     );
     expect(config.Cmd).toEqual(['node', 'dist/src/main.js']);

@@ -38,7 +38,7 @@ export async function memoryBenchmark(
   delete defaultsEnv.MALLOC_ARENA_MAX;
   defaultsEnv.NODE_OPTIONS = (process.env.NODE_OPTIONS ?? '')
     .split(/\s+/)
-    .filter((o) => o && !o.startsWith('--max-semi-space-size'))
+    .filter((o) => o && !/^--max[-_](semi|old)[-_]space[-_]size/.test(o))
     .join(' ');
   const launches: Launch[] = [
     { name: "Node's defaults (before)", prefix: [], env: defaultsEnv },
@@ -135,7 +135,7 @@ export async function memoryBenchmark(
       { label: 'with --optimize-for-size: soak RSS after warm-up, max MB', value: soakSized!.max },
     ],
     notes: [
-      "as shipped: MALLOC_ARENA_MAX=2 and --max-semi-space-size=2, set by bin/clickdesk-bot-node (npm start, npm run start:built) and the image's ENV; Node's defaults: neither",
+      "as shipped: MALLOC_ARENA_MAX=2, --max-semi-space-size=2 and --max-old-space-size=256, set by bin/clickdesk-bot-node (npm start, npm run start:built) and the image's ENV; Node's defaults: none of them",
       `flood: the ingest benchmark's in-memory rounds, ${opts.events} events x ${opts.rounds}, in a process of its own per setting, one after the other`,
       `soak: ${opts.soakMinutes} min at ${opts.soakRate} events/s on SQLite, all settings at once, each with its own simulator; after the first minute (or half the run)`,
       'CPU per event: the app process, from the first event until the last is handled (the ingest benchmark figure); the gateway / bare client ratio is measured within each process',

@@ -214,7 +214,11 @@ export class AppMetrics {
         if (n !== undefined) for (const method of METHODS) this.set({ method }, n);
       },
     });
-    collectDefaultMetrics({ register: this.registry });
+    // The process metrics are collected on a registry of their own, then served from this one:
+    // prom-client's GC observer is never disconnected and keeps the registry it was given, so
+    // given this one it would keep every collector here (and the app they read) after stop.
+    const processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
     // prom-client names these gauges like counters, which `promtool check metrics` rejects;
     // the same figures remain, by type, in nodejs_active_handles / _requests / _resources.
     for (const name of [
@@ -222,7 +226,11 @@ export class AppMetrics {
       'nodejs_active_requests_total',
       'nodejs_active_resources_total',
     ]) {
-      this.registry.removeSingleMetric(name);
+      processMetrics.removeSingleMetric(name);
+    }
+    for (const { name } of processMetrics.getMetricsAsArray()) {
+      const metric = processMetrics.getSingleMetric(name);
+      if (metric) this.registry.registerMetric(metric);
     }
     for (const method of METHODS) {
       // Present at 0 from the start, so the first 429 is an increase an alert can see.

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { ChatHandler } from '../../src/core/chat-handler';
 import { connectApp, startSandboxPair, type SandboxPair } from '../helpers/sandbox-pair';
 import { MAIN_CHILD, REPO_ROOT } from '../helpers/spawn-main';
@@ -61,7 +63,37 @@ describe('graceful shutdown', () => {
     expect(drained).toBe(false);
     expect(Date.now() - started).toBeLessThan(4_500);
   });
+
+  it('lets go of all it held once stopped: a process that builds apps again keeps none of the old ones', async () => {
+    const done: string[] = [];
+    pair = await startSandboxPair({ handler: slowHandler(0, done) });
+    await pair.app.stop();
+    const stopped = await handledOneThenStopped(pair.sim, done);
+    await waitFor('the stopped app collected', () => {
+      fullGc();
+      return stopped.deref() === undefined;
+    });
+  });
 });
+
+/**
+ * An app that handles one event, is scraped as Prometheus would, and stops: what remains of it is
+ * a weak reference.
+ */
+async function handledOneThenStopped(sim: SandboxPair['sim'], done: string[]): Promise<WeakRef<object>> {
+  const { app } = await connectApp(sim, { handler: slowHandler(0, done) });
+  sim.publish({ type: 'visitor_updated', visitor_id: 'V1' });
+  await waitFor('handled', () => done.length === 1);
+  await app.metrics.registry.metrics();
+  await app.stop();
+  return new WeakRef(app);
+}
+
+/** A full collection, with --expose-gc turned on from inside the test. */
+function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 describe('npm start (sandbox mode) under SIGTERM', () => {
   it('starts, serves the visitor page, and exits 0 after a clean shutdown', async () => {

@@ -30,10 +30,12 @@ function launch(args: string[], env: Record<string, string>): Probe {
 }
 
 describe('clickdesk-bot-node (the launcher of npm start and npm run start:built)', () => {
-  it('starts node with MALLOC_ARENA_MAX=2 in its initial environment and a 2 MB semi-space', () => {
+  it('starts node with MALLOC_ARENA_MAX=2 in its initial environment, a 2 MB semi-space and a 256 MB old space', () => {
     const self = launch(['-e', PROBE], {});
     expect(self.environ).toContain('MALLOC_ARENA_MAX=2');
-    expect(self.execArgv).toContain('--max-semi-space-size=2');
+    expect(self.execArgv).toEqual(
+      expect.arrayContaining(['--max-semi-space-size=2', '--max-old-space-size=256']),
+    );
   });
 
   it('passes node flags and script arguments through unchanged', () => {
@@ -41,18 +43,20 @@ describe('clickdesk-bot-node (the launcher of npm start and npm run start:built)
     expect(self.execArgv).toEqual(expect.arrayContaining(['--max-semi-space-size=2', '--no-warnings']));
   });
 
-  it('keeps what the operator set: MALLOC_ARENA_MAX from the environment, the semi-space from NODE_OPTIONS or the arguments', () => {
+  it('keeps what the operator set: MALLOC_ARENA_MAX from the environment, each V8 flag from NODE_OPTIONS or the arguments', () => {
     const fromEnv = launch(['-e', PROBE], {
       MALLOC_ARENA_MAX: '4',
-      NODE_OPTIONS: '--max-semi-space-size=8',
+      NODE_OPTIONS: '--max-semi-space-size=8 --max_old_space_size=1024',
     });
     expect(fromEnv.environ).toContain('MALLOC_ARENA_MAX=4');
-    expect(fromEnv.execArgv.join(' ')).not.toMatch(/--max-semi-space-size/);
+    expect(fromEnv.execArgv.join(' ')).not.toMatch(/--max-semi-space-size|--max-old-space-size/);
 
     const fromArgs = launch(['--max-semi-space-size=16', '-e', PROBE], {});
     expect(fromArgs.execArgv.filter((a) => a.startsWith('--max-semi-space-size'))).toEqual([
       '--max-semi-space-size=16',
     ]);
+    // Only the flag the operator gave is theirs: the other is still added.
+    expect(fromArgs.execArgv).toContain('--max-old-space-size=256');
   });
 
   it('exits with the code of the app it started', () => {
