@@ -9,6 +9,7 @@ import { loadSodium } from '../../src/storage/crypto/sodium';
 import type { Storage, StorageOptions } from '../../src/storage/open-storage';
 import { Simulator } from '@clickdesk-bot/sandbox';
 import type { SimulatorOptions } from '@clickdesk-bot/sandbox';
+import type { LifecycleWiring } from '../../src/app-options';
 import type { ChatHandler } from '../../src/core/chat-handler';
 import type { Logger } from '../../src/logging/create-logger';
 import { connectApp, FAST_SIMULATOR } from './sandbox-pair';
@@ -39,9 +40,13 @@ export async function startLifecyclePair(
     simulator?: Partial<SimulatorOptions>;
     /** Extra storage options (observer, logger). */
     storage?: Partial<StorageOptions>;
+    /** The erasure worker's options beyond the batch size (its lease, a hook after each batch). */
+    worker?: LifecycleWiring['worker'];
+    /** PostgreSQL: a server of the test's own instead of TEST_DATABASE_URL. */
+    databaseUrl?: string;
   } = {},
 ): Promise<LifecyclePair> {
-  const fx = await storageFixture(kind);
+  const fx = await storageFixture(kind, options.databaseUrl);
   const storage = await fx.open({ ...(options.now ? { now: options.now } : {}), ...options.storage });
   const sim = new Simulator({
     ...FAST_SIMULATOR,
@@ -66,7 +71,7 @@ export async function startLifecyclePair(
         signer,
         webhookSecrets: [WEBHOOK_SECRET],
         adminToken: 'an-admin-token-of-enough-length',
-        worker: { pollMs: 50, batchSize: options.batchSize ?? 500 },
+        worker: { pollMs: 50, batchSize: options.batchSize ?? 500, ...options.worker },
         freshness: { intervalMs: 3_600_000, retentionMs: 30 * 24 * 3_600_000 },
       },
     },

@@ -1,8 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 /** A TCP port nobody listens on now. */
 export async function sparePort(): Promise<number> {
@@ -73,6 +74,19 @@ export class PrivatePostgres {
     this.pgCtl(['stop', '-m', 'fast', '-w', '-t', '30']);
   }
 
+  /**
+   * `pg_ctl stop -m immediate`, a crash: no shutdown checkpoint, and the asynchronous commits the
+   * WAL writer has not written yet are lost. It waits off the event loop, so an app in this
+   * process lives through it (a paused child makes the postmaster wait 5 s, then SIGKILL it).
+   */
+  async crash(): Promise<void> {
+    const [file, args] = this.command(
+      'pg_ctl',
+      this.pgCtlArgs(['stop', '-m', 'immediate', '-w', '-t', '30']),
+    );
+    await promisify(execFile)(file, args);
+  }
+
   destroy(): void {
     try {
       this.pgCtl(['stop', '-m', 'immediate', '-w', '-t', '30']);
@@ -83,20 +97,28 @@ export class PrivatePostgres {
   }
 
   private pgCtl(args: string[]): void {
-    this.run('pg_ctl', [
+    this.run('pg_ctl', this.pgCtlArgs(args));
+  }
+
+  private pgCtlArgs(args: string[]): string[] {
+    return [
       '-D',
       this.dataDir,
       '-o',
       `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
       ...args,
-    ]);
+    ];
   }
 
   private run(tool: string, args: string[]): void {
+    const [file, argv] = this.command(tool, args);
+    execFileSync(file, argv, { stdio: 'pipe' });
+  }
+
+  /** The tool run as the postgres OS user when the test runs as root (PostgreSQL refuses root). */
+  private command(tool: string, args: string[]): [string, string[]] {
     const bin = path.join(postgresBinDir() ?? '', tool);
-    if (process.getuid?.() === 0)
-      execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'pipe' });
-    else execFileSync(bin, args, { stdio: 'pipe' });
+    return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
   }
 }
 

@@ -12,6 +12,8 @@ export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://po
 export interface StorageFixture {
   kind: 'sqlite' | 'postgres';
   dataDir: string;
+  /** The PostgreSQL server the fixture's schema lives on. */
+  databaseUrl: string;
   pgSchema: string | undefined;
   masterKey: string;
   open(overrides?: Partial<StorageOptions>): Promise<Storage>;
@@ -20,24 +22,28 @@ export interface StorageFixture {
   cleanup(): Promise<void>;
 }
 
-export async function storageFixture(kind: 'sqlite' | 'postgres'): Promise<StorageFixture> {
+export async function storageFixture(
+  kind: 'sqlite' | 'postgres',
+  databaseUrl = TEST_DATABASE_URL,
+): Promise<StorageFixture> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cdbs-'));
   let pgSchema: string | undefined;
   if (kind === 'postgres') {
     pgSchema = `t_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`CREATE SCHEMA ${pgSchema}`);
+    await adminQuery(`CREATE SCHEMA ${pgSchema}`, [], databaseUrl);
   }
   const masterKey = generateMasterKeyText();
   return {
     kind,
     dataDir,
+    databaseUrl,
     pgSchema,
     masterKey,
     open: (overrides = {}) =>
       openStorage({
         kind,
         dataDir,
-        databaseUrl: TEST_DATABASE_URL,
+        databaseUrl,
         pgSchema,
         masterKeys: { key: masterKey, previous: [] },
         ...overrides,
@@ -45,13 +51,17 @@ export async function storageFixture(kind: 'sqlite' | 'postgres'): Promise<Stora
     files: () => ['', '-wal', '-shm'].map((suffix) => `${sqliteFile(dataDir)}${suffix}`),
     async cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
-      if (pgSchema) await adminQuery(`DROP SCHEMA ${pgSchema} CASCADE`);
+      if (pgSchema) await adminQuery(`DROP SCHEMA ${pgSchema} CASCADE`, [], databaseUrl);
     },
   };
 }
 
-export async function adminQuery(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+export async function adminQuery(
+  sql: string,
+  params: unknown[] = [],
+  databaseUrl = TEST_DATABASE_URL,
+): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     return await client.query(sql, params);

@@ -1,14 +1,7 @@
 import Database from 'better-sqlite3';
 import type { StoredMessage, Subject } from '../../src/core/conversation-store';
-import type { describeLayers } from '../../src/lifecycle/erasure-layers';
-import type { SignedDocument } from '../../src/lifecycle/receipt-signer';
-
-interface ReceiptDoc {
-  method: string;
-  layers: ReturnType<typeof describeLayers>;
-}
 import { sqliteFile } from '../../src/storage/open-storage';
-import { occurrences, rawDatabaseFiles } from '../helpers/forensics';
+import { evidence, nextReceipt, occurrences, rawDatabaseFiles, receiptDocs } from '../helpers/forensics';
 import { startLifecyclePair, type LifecyclePair } from '../helpers/lifecycle-pair';
 import pg from 'pg';
 import { STORAGE_KINDS, TEST_DATABASE_URL } from '../helpers/storage-fixtures';
@@ -65,28 +58,6 @@ async function seed(p: LifecyclePair): Promise<void> {
   await profiles.put('T1', AGENT, { name: 'Alex Agent' });
 }
 
-interface Evidence {
-  wrappedKeys: Buffer[];
-  ciphertexts: Buffer[];
-}
-
-type Query = [string, unknown[]];
-
-/** The bytes a forensic reader would look for: wrapped data keys and sealed values (each query selects `v`). */
-async function evidence(p: LifecyclePair, keys: Query, rows: Query[]): Promise<Evidence> {
-  const db = p.storage.sql!.db;
-  const take = async ([sql, params]: Query) =>
-    (await db.all<{ v: Buffer }>(sql, params)).map((r) => Buffer.from(r.v));
-  const ciphertexts: Buffer[] = [];
-  for (const q of rows) ciphertexts.push(...(await take(q)));
-  return { wrappedKeys: await take(keys), ciphertexts };
-}
-
-const receiptDocs = async (p: LifecyclePair) =>
-  (await p.storage.sql!.db.all<{ document: string }>('SELECT document FROM receipts')).map(
-    (r) => JSON.parse((JSON.parse(r.document) as SignedDocument).document) as ReceiptDoc,
-  );
-
 async function deliverAndWait(
   p: LifecyclePair,
   type: 'data_deletion.requested' | 'app.uninstalled',
@@ -94,13 +65,7 @@ async function deliverAndWait(
 ) {
   const before = (await receiptDocs(p)).length;
   expect(await p.sim.webhooks.send(type, fields as Record<string, unknown>)).toMatchObject({ status: 202 });
-  let docs: Array<ReceiptDoc> = [];
-  const deadline = Date.now() + 30_000;
-  while ((docs = await receiptDocs(p)).length === before) {
-    if (Date.now() > deadline) throw new Error('no receipt within 30 s');
-    await sleep(20);
-  }
-  return docs[docs.length - 1]!;
+  return nextReceipt(p, before);
 }
 
 describe.each(STORAGE_KINDS)('forensic scan of the raw database files on %s', (kind) => {
