@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { describeError } from '../errors';
+import { describeError, isCodedError } from '../errors';
 import type { KeyRing } from '../storage/crypto/key-ring';
 import type { SqlDatabase } from '../storage/sql/sql-database';
 import type { StorageContext } from '../storage/sql/storage-context';
@@ -45,7 +45,8 @@ export interface ErasureWorkerOptions {
  * Runs data-lifecycle jobs (Terms 6.3, 6.4, 12.4), proving erasure in layers:
  * (a) unreadable — the keys are shredded first (every instance drops them at commit), then the
  *     rows are deleted in batches (progress is committed with each batch, so a job cut off by a
- *     crash resumes where it stopped);
+ *     crash resumes where it stopped; the write is fenced, so a worker that slept through a crash
+ *     or lost its lease meanwhile rolls its batch back instead of counting rows twice);
  * (b) purged from the engine — the database's own remnants are removed (SQLite: WAL truncated;
  *     PostgreSQL: tables rewritten), retried until done; the job does not finish before;
  * (c) irrecoverable from copies — reached later, when every master-key generation live at the
@@ -87,9 +88,31 @@ export class ErasureWorker {
   async drain(): Promise<void> {
     for (;;) {
       if (this.stopped) return;
-      const job = await this.opts.jobs.claim(this.opts.leaseMs ?? 60_000);
+      let job = await this.opts.jobs.claim(this.opts.leaseMs ?? 60_000);
       if (!job) return;
+      while (job && !this.stopped) job = await this.runFenced(job);
+    }
+  }
+
+  /**
+   * Runs the job; if its stored state turns out not to be what this worker last wrote, answers
+   * the job to run again from that state when it is still this worker's, or nothing.
+   */
+  private async runFenced(job: Job): Promise<Job | undefined> {
+    try {
       await this.run(job);
+      return undefined;
+    } catch (err) {
+      if (!isCodedError(err, 'JOB_FENCED_OUT')) throw err;
+      // The batch whose write was refused rolled back with it: nothing was counted twice.
+      const stored = await this.opts.jobs.reload(job);
+      this.opts.logger.warn(
+        { jobId: job.jobId, step: stored?.progress.step },
+        stored
+          ? 'lifecycle job stored behind this worker (its last writes were lost); resuming from the stored progress'
+          : 'lifecycle job taken over by another worker; leaving it to that worker',
+      );
+      return stored;
     }
   }
 
@@ -166,11 +189,10 @@ export class ErasureWorker {
               : await tx.run(`DELETE FROM ${step.table} WHERE ${step.where}`, step.params);
             progress.counts[step.name] = (progress.counts[step.name] ?? 0) + n;
             progress.step = `deleting ${step.name}`;
-            await tx.run('UPDATE lifecycle_jobs SET progress = ?, lease_until = ? WHERE job_id = ?', [
-              JSON.stringify(progress),
-              this.now() + (this.opts.leaseMs ?? 60_000),
-              job.jobId,
-            ]);
+            // Fenced: the counts in memory are right only while the stored progress is what this
+            // worker last wrote. After a crash that lost a batch (the worker did not see it, e.g.
+            // paused between batches) or a takeover, this throws and the batch rolls back.
+            await this.opts.jobs.saveProgress(tx, job, this.leaseUntil());
             return n;
           },
           // Without its own fsync: a batch lost in a crash is redone (its progress goes with its
@@ -248,10 +270,8 @@ export class ErasureWorker {
         },
         finished,
       );
-      await tx.run(
-        "UPDATE lifecycle_jobs SET state = 'done', finished_at = ?, lease_until = NULL, progress = ? WHERE job_id = ?",
-        [finished, JSON.stringify({ ...progress, step: 'done' }), job.jobId],
-      );
+      // Fenced too: a receipt is signed by the worker whose counts are the stored ones, once.
+      await this.opts.jobs.finish(tx, job, finished);
     });
     log.info(
       { counts: progress.counts, seconds: (finished - started) / 1000 },
@@ -262,10 +282,10 @@ export class ErasureWorker {
   }
 
   private async save(job: Job): Promise<void> {
-    await this.opts.db.run('UPDATE lifecycle_jobs SET progress = ?, lease_until = ? WHERE job_id = ?', [
-      JSON.stringify(job.progress),
-      this.now() + (this.opts.leaseMs ?? 60_000),
-      job.jobId,
-    ]);
+    await this.opts.jobs.saveProgress(this.opts.db, job, this.leaseUntil());
+  }
+
+  private leaseUntil(): number {
+    return this.now() + (this.opts.leaseMs ?? 60_000);
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { SqlDatabase } from '../storage/sql/sql-database';
+import { CodedError } from '../errors';
+import type { SqlDatabase, SqlRunner } from '../storage/sql/sql-database';
 import type { ErasureScope, LifecycleEvent } from './lifecycle-event';
 
 export interface JobProgress {
@@ -30,6 +31,11 @@ export interface Job {
   createdAt: number;
   startedAt: number | undefined;
   progress: JobProgress;
+  /**
+   * The token of the job's stored state as this worker last wrote or read it: its claim, then a
+   * part unique to the write. A write goes through only where the stored token is still this one.
+   */
+  fence: string;
 }
 
 interface JobRow {
@@ -43,9 +49,19 @@ interface JobRow {
   created_at: number;
   started_at: number | null;
   progress: string;
+  fence: string | null;
 }
 
-/** Durable lifecycle jobs: recorded with their webhook id, claimed under a lease, resumable. */
+/** A token unique to one write of a job's state, under the claim it was written in. */
+const nextFence = (claim: string) => `${claim}/${randomUUID()}`;
+const claimOf = (fence: string) => fence.slice(0, fence.indexOf('/'));
+
+/**
+ * Durable lifecycle jobs: recorded with their webhook id, claimed under a lease, resumable. Every
+ * write of a claimed job's state is fenced: it replaces the stored token only where it is still
+ * the one its writer last wrote, so a worker whose last writes a database crash lost, or whose
+ * lease another worker took over, writes nothing more and adds nothing to the counts.
+ */
 export class LifecycleJobs {
   constructor(
     private readonly db: SqlDatabase,
@@ -96,13 +112,63 @@ export class LifecycleJobs {
       [now],
     );
     for (const row of candidates) {
+      // A new claim: the worker that held the job before is fenced out from here on.
+      const fence = nextFence(randomUUID());
       const won = await this.db.run(
-        "UPDATE lifecycle_jobs SET state = 'running', lease_until = ?, started_at = COALESCE(started_at, ?) WHERE job_id = ? AND state <> 'done' AND (lease_until IS NULL OR lease_until < ?)",
-        [now + leaseMs, now, row.job_id, now],
+        "UPDATE lifecycle_jobs SET state = 'running', lease_until = ?, started_at = COALESCE(started_at, ?), fence = ? WHERE job_id = ? AND state <> 'done' AND (lease_until IS NULL OR lease_until < ?)",
+        [now + leaseMs, now, fence, row.job_id, now],
       );
-      if (won === 1) return toJob({ ...row, started_at: row.started_at ?? now });
+      if (won === 1) return toJob({ ...row, started_at: row.started_at ?? now, fence });
     }
     return undefined;
+  }
+
+  /**
+   * Stores the job's progress and renews its lease (inside the caller's transaction, if any).
+   * Throws JOB_FENCED_OUT, writing nothing, when the stored state is not what this worker last
+   * wrote: a crash lost its last writes, or another worker claimed the job.
+   */
+  async saveProgress(runner: SqlRunner, job: Job, leaseUntil: number): Promise<void> {
+    await this.fencedWrite(runner, job, 'progress = ?, lease_until = ?', [
+      JSON.stringify(job.progress),
+      leaseUntil,
+    ]);
+  }
+
+  /** Marks the job done with its final progress; fenced like `saveProgress`. */
+  async finish(runner: SqlRunner, job: Job, finishedAt: number): Promise<void> {
+    await this.fencedWrite(runner, job, "state = 'done', finished_at = ?, lease_until = NULL, progress = ?", [
+      finishedAt,
+      JSON.stringify({ ...job.progress, step: 'done' }),
+    ]);
+  }
+
+  /**
+   * The job as stored, if it is open and no other claim has taken it since `job` was claimed:
+   * after JOB_FENCED_OUT, the worker resumes from here (its own last durable write), or leaves
+   * the job to the worker that holds it now (undefined).
+   */
+  async reload(job: Job): Promise<Job | undefined> {
+    const [row] = await this.db.all<JobRow>(
+      "SELECT * FROM lifecycle_jobs WHERE job_id = ? AND state <> 'done'",
+      [job.jobId],
+    );
+    if (!row?.fence || claimOf(row.fence) !== claimOf(job.fence)) return undefined;
+    return toJob({ ...row, fence: row.fence });
+  }
+
+  private async fencedWrite(runner: SqlRunner, job: Job, set: string, params: unknown[]): Promise<void> {
+    const fence = nextFence(claimOf(job.fence));
+    const written = await runner.run(
+      `UPDATE lifecycle_jobs SET ${set}, fence = ? WHERE job_id = ? AND fence = ?`,
+      [...params, fence, job.jobId, job.fence],
+    );
+    if (written === 0)
+      throw new CodedError(
+        'JOB_FENCED_OUT',
+        `lifecycle job ${job.jobId} is not as this worker last wrote it (a crash lost the write, or another worker claimed the job)`,
+      );
+    job.fence = fence;
   }
 
   async pendingCount(): Promise<{ pending: number; oldestCreatedAt: number | undefined }> {
@@ -113,7 +179,7 @@ export class LifecycleJobs {
   }
 }
 
-function toJob(row: JobRow): Job {
+function toJob(row: JobRow & { fence: string }): Job {
   const scope: ErasureScope =
     row.type === 'api_access.terminated'
       ? { kind: 'all' }
@@ -134,5 +200,6 @@ function toJob(row: JobRow): Job {
     createdAt: Number(row.created_at),
     startedAt: row.started_at ?? undefined,
     progress: JSON.parse(row.progress) as JobProgress,
+    fence: row.fence,
   };
 }

@@ -76,7 +76,7 @@ export interface ReceiptDoc {
 }
 
 /** The signed receipts' documents, oldest first. */
-export const receiptDocs = async (p: LifecyclePair): Promise<ReceiptDoc[]> =>
+export const receiptDocs = async (p: Pick<LifecyclePair, 'storage'>): Promise<ReceiptDoc[]> =>
   (await p.storage.sql!.db.all<{ document: string }>('SELECT document FROM receipts ORDER BY issued_at')).map(
     (r) => JSON.parse((JSON.parse(r.document) as SignedDocument).document) as ReceiptDoc,
   );

@@ -80,6 +80,46 @@ async function seedOtherTeam(p: LifecyclePair): Promise<string[]> {
   return texts;
 }
 
+/** The rows of the erased team left in each purged table (a data key counts while it is not destroyed). */
+async function teamRowsLeft(p: LifecyclePair): Promise<Array<{ table: string; n: number }>> {
+  const left: Array<{ table: string; n: number }> = [];
+  for (const table of PURGED_TABLES) {
+    const live = table === 'data_keys' ? ' AND wrapped IS NOT NULL' : '';
+    const [row] = await p.storage.sql!.db.all<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${table} WHERE team_id = 'T1'${live}`,
+    );
+    left.push({ table, n: Number(row?.n) });
+  }
+  return left;
+}
+
+/** What the worker reported after a batch of messages, and the run (claim) it was in. */
+interface Batch {
+  run: Job;
+  deleted: number;
+  rows: number;
+}
+
+const noneLeft = PURGED_TABLES.map((table) => ({ table, n: 0 }));
+
+/** The erased team's messages as stored before the erasure. */
+async function storedMessages(p: LifecyclePair): Promise<number> {
+  const [count] = await p.storage.sql!.db.all<{ n: number }>(
+    "SELECT COUNT(*) AS n FROM messages WHERE team_id = 'T1'",
+  );
+  return Number(count?.n);
+}
+
+/** The WAL writer's process id, to pause it (SIGSTOP) so that the next asynchronous commit stays in shared memory. */
+async function walWriterPid(pg: PrivatePostgres): Promise<number> {
+  const pid = Number(
+    (await adminQuery("SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'", [], pg.url))
+      .rows[0]?.pid,
+  );
+  expect(pid).toBeGreaterThan(0); // kill(0) would stop this process's own group
+  return pid;
+}
+
 describeIf('an erasure across a PostgreSQL server crash', () => {
   let pg: PrivatePostgres;
   let p: LifecyclePair | undefined;
@@ -100,13 +140,17 @@ describeIf('an erasure across a PostgreSQL server crash', () => {
     }
   });
 
-  it('finishes an erasure whose asynchronously committed batches a PostgreSQL crash lost, and leaves no byte of the team', async () => {
-    // What the worker reported after each batch of messages, and which run (claim) it was in.
-    const batches: Array<{ run: Job; deleted: number; rows: number }> = [];
+  /**
+   * Starts the app on the test's server; its erasure worker crashes the server after its third
+   * batch of messages, then calls `afterCrash` before it returns from that batch. `batches` gets
+   * what the worker reported after each batch of messages, and which run (claim) it was in.
+   */
+  async function startCrashingAfterThirdBatch(
+    batches: Batch[],
+    afterCrash: () => void,
+  ): Promise<LifecyclePair> {
     let walWriter = 0;
-    let crashed!: () => void;
-    const crash = new Promise<void>((resolve) => (crashed = resolve));
-    p = await startLifecyclePair('postgres', {
+    const pair = await startLifecyclePair('postgres', {
       databaseUrl: pg.url,
       batchSize: BATCH,
       worker: {
@@ -121,16 +165,23 @@ describeIf('an erasure across a PostgreSQL server crash', () => {
           if (batches.length === 2) process.kill(walWriter, 'SIGSTOP');
           if (batches.length === 3) {
             await pg.crash();
-            crashed();
+            afterCrash();
           }
         },
       },
     });
+    walWriter = await walWriterPid(pg);
+    return pair;
+  }
+
+  it('finishes an erasure whose asynchronously committed batches a PostgreSQL crash lost, and leaves no byte of the team', async () => {
+    let crashed!: () => void;
+    const crash = new Promise<void>((resolve) => (crashed = resolve));
+    const batches: Batch[] = [];
+    p = await startCrashingAfterThirdBatch(batches, crashed);
     await seedTeam(p);
     const kept = await seedOtherTeam(p);
-    const { db } = p.storage.sql!;
-    const [count] = await db.all<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE team_id = 'T1'");
-    const stored = Number(count?.n);
+    const stored = await storedMessages(p);
     expect(stored).toBeGreaterThanOrEqual(VISITORS.length * MESSAGES_EACH);
     const gone = await evidence(
       p,
@@ -147,11 +198,6 @@ describeIf('an erasure across a PostgreSQL server crash', () => {
       ["SELECT wrapped AS v FROM data_keys WHERE team_id = 'T2' AND wrapped IS NOT NULL", []],
       [["SELECT body AS v FROM messages WHERE team_id = 'T2'", []]],
     );
-    walWriter = Number(
-      (await adminQuery("SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'", [], pg.url))
-        .rows[0]?.pid,
-    );
-    expect(walWriter).toBeGreaterThan(0); // kill(0) would stop this process's own group
 
     expect(await p.sim.webhooks.send('app.uninstalled', { team_id: 'T1' })).toMatchObject({ status: 202 });
     await crash;
@@ -172,13 +218,7 @@ describeIf('an erasure across a PostgreSQL server crash', () => {
     expect(receipt.counts.messages).toBe(stored);
     expect(receipt.layers.purged_from_engine.at).toEqual(expect.any(String));
 
-    for (const table of PURGED_TABLES) {
-      const live = table === 'data_keys' ? ' AND wrapped IS NOT NULL' : '';
-      const [row] = await db.all<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM ${table} WHERE team_id = 'T1'${live}`,
-      );
-      expect({ table, n: Number(row?.n) }).toEqual({ table, n: 0 });
-    }
+    expect(await teamRowsLeft(p)).toEqual(noneLeft);
     expect((await p.storage.messages.listConversation('T2', 'C-dee')).map((m) => m.text)).toEqual(kept);
 
     const files = await rawDatabaseFiles(p.fx);
@@ -191,6 +231,34 @@ describeIf('an erasure across a PostgreSQL server crash', () => {
     expect(occurrences(files, texts)).toEqual([]);
     expect(occurrences(files, keptEvidence.wrappedKeys)).toHaveLength(keptEvidence.wrappedKeys.length);
     expect(occurrences(files, keptEvidence.ciphertexts)).toHaveLength(keptEvidence.ciphertexts.length);
+    expect(p.fatal).toEqual([]);
+  }, 90_000);
+
+  it('counts every row once when its worker slept between two batches through a crash and restart: the batch that meets the lost progress rolls back and the job goes on from the stored progress', async () => {
+    // The worker learns nothing of the crash: the hook returns only once the server is back, and
+    // the worker's next batch is the first statement it sends to the restarted server.
+    let restarted!: () => void;
+    const restart = new Promise<void>((resolve) => (restarted = resolve));
+    const batches: Batch[] = [];
+    p = await startCrashingAfterThirdBatch(batches, () => {
+      pg.start();
+      restarted();
+    });
+    await seedTeam(p);
+    const kept = await seedOtherTeam(p);
+    const stored = await storedMessages(p);
+
+    expect(await p.sim.webhooks.send('app.uninstalled', { team_id: 'T1' })).toMatchObject({ status: 202 });
+    // The test's own queries wait for the restart: they would meet the crash.
+    await restart;
+    const receipt = await nextReceipt(p, 0, 60_000);
+    expect(receipt.counts.messages).toBe(stored);
+    // The next batch reported counts from the stored progress, behind what the worker had
+    // reported before the crash: the batch it first ran against the restarted server was refused.
+    const next = batches[3]!;
+    expect(next.deleted - next.rows).toBeLessThan(batches[2]!.deleted);
+    expect(await teamRowsLeft(p)).toEqual(noneLeft);
+    expect((await p.storage.messages.listConversation('T2', 'C-dee')).map((m) => m.text)).toEqual(kept);
     expect(p.fatal).toEqual([]);
   }, 90_000);
 });

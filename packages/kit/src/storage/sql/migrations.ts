@@ -247,6 +247,14 @@ export const MIGRATIONS: Array<{ version: number; name: string; sql: string }> =
       )
     `,
   },
+  {
+    version: 12,
+    name: 'lifecycle job writes fenced by the token of the last write',
+    // Each write of a job's state replaces the token, conditional on the one its writer last
+    // wrote: a worker whose last batch a crash lost, or whose lease another worker took, writes
+    // nothing more (lifecycle/lifecycle-jobs).
+    sql: `ALTER TABLE lifecycle_jobs ADD COLUMN fence TEXT`,
+  },
 ];
 
 export async function migrate(db: SqlDatabase): Promise<number[]> {

@@ -1,0 +1,103 @@
+import path from 'node:path';
+import { ErasureWorker, type ErasureWorkerOptions } from '../../src/lifecycle/erasure-worker';
+import { LifecycleJobs } from '../../src/lifecycle/lifecycle-jobs';
+import { ReceiptSigner } from '../../src/lifecycle/receipt-signer';
+import { silentLogger } from '../../src/logging/create-logger';
+import { loadSodium } from '../../src/storage/crypto/sodium';
+import { receiptDocs } from '../helpers/forensics';
+import { storageFixture } from '../helpers/storage-fixtures';
+
+const MESSAGES = 2_000;
+const BATCH = 500;
+const LEASE_MS = 1_000;
+
+/**
+ * Two instances' erasure workers on one SQLite store. The first is paused between two batches for
+ * longer than its lease (a long GC pause, a stopped VM); the second takes the job over. When the
+ * first wakes, the job is no longer its own: whatever it deletes then must not reach a receipt.
+ */
+describe('an erasure job taken over while its worker was paused past its lease', () => {
+  it('is finished and signed by the worker that took it over, counting every row once, and the paused worker writes nothing when it wakes', async () => {
+    const fx = await storageFixture('sqlite');
+    const storage = await fx.open();
+    const sql = storage.sql!;
+    try {
+      const visitor = { kind: 'visitor' as const, id: 'V-paused' };
+      await Promise.all(
+        Array.from({ length: MESSAGES }, (_, n) =>
+          storage.messages.append({
+            teamId: 'T1',
+            conversationId: 'C-paused',
+            eventId: `Ev-paused-${n}`,
+            subject: visitor,
+            sender: visitor,
+            text: `paused ${n}`,
+            ts: String(n),
+          }),
+        ),
+      );
+      // The lease runs on this clock: a pause past the lease is a jump of it, not a wait.
+      let clock = Date.now();
+      const now = () => clock;
+      const jobs = new LifecycleJobs(sql.db, now);
+      await jobs.record('msg_paused', 'data_deletion.requested', {
+        kind: 'subject',
+        teamId: 'T1',
+        subjectKind: 'visitor',
+        subjectRef: sql.ctx.subjectRef('T1', visitor),
+      });
+      const signer = ReceiptSigner.fromFile(await loadSodium(), path.join(fx.dataDir, 'receipt-signing.key'));
+      const worker = (afterBatch: NonNullable<ErasureWorkerOptions['afterBatch']>) =>
+        new ErasureWorker({
+          ...sql,
+          jobs,
+          signer,
+          logger: silentLogger(),
+          now,
+          batchSize: BATCH,
+          leaseMs: LEASE_MS,
+          afterBatch,
+        });
+
+      // The first worker deletes two batches of messages, then sleeps past its lease until the
+      // second has claimed the job and deleted a batch of its own.
+      let paused!: () => void;
+      const pause = new Promise<void>((resolve) => (paused = resolve));
+      let tookOver!: () => void;
+      const takeover = new Promise<void>((resolve) => (tookOver = resolve));
+      let firstBatches = 0;
+      const first = worker(async (job) => {
+        if (job.progress.step !== 'deleting messages' || ++firstBatches !== 2) return;
+        clock += 5 * LEASE_MS;
+        paused();
+        await takeover;
+      });
+      const firstDone = first.drain();
+      await pause;
+
+      // The second worker lets the first wake after its first batch, and goes on once the first
+      // has given up (or, unfenced, finished the job on its stale counts).
+      let secondBatches = 0;
+      const second = worker(async (job) => {
+        if (job.progress.step !== 'deleting messages' || ++secondBatches !== 1) return;
+        tookOver();
+        await firstDone;
+      });
+      await second.drain();
+      await firstDone;
+
+      const receipts = await receiptDocs({ storage });
+      expect(receipts.map((r) => r.counts.messages)).toEqual([MESSAGES]);
+      expect(firstBatches).toBe(2);
+      const [left] = await sql.db.all<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM messages WHERE team_id = 'T1'",
+      );
+      expect(Number(left?.n)).toBe(0);
+      const erased = await sql.db.all('SELECT 1 FROM audit_log WHERE entry LIKE \'%"erased"%\'');
+      expect(erased).toHaveLength(1);
+    } finally {
+      await storage.close();
+      await fx.cleanup();
+    }
+  }, 60_000);
+});
