@@ -323,6 +323,7 @@ export class KeyRing {
             [fresh.key_id, scope, teamId, subjectRef, this.masters.current.id, wrapped, Date.now()],
           ),
         'ack', // new subjects' first events wait on this: it must not queue behind handler writes
+        { statement: true },
       );
       [row] = await select();
       if (!row) throw new Error('data key vanished right after it was created');

@@ -35,7 +35,30 @@ export class InsertStatement {
   ) {
     const names = spec.columns.map(([name]) => name).join(', ');
     this.oneRow = `INSERT INTO ${spec.table} (${names}) VALUES (${spec.columns.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`;
-    this.unnest = `INSERT INTO ${spec.table} (${names}) SELECT * FROM unnest(${spec.columns.map(([, type]) => `?::${type}[]`).join(', ')}) ON CONFLICT DO NOTHING RETURNING ${spec.key}`;
+    this.unnest = `INSERT INTO ${spec.table} (${names}) ${unnestOf(spec)} ON CONFLICT DO NOTHING RETURNING ${spec.key}`;
+  }
+
+  /**
+   * PostgreSQL: one statement inserting `rows`, then the rows of `companion` whose key was new
+   * (a data-modifying CTE; atomic like any statement). Resolves with the new keys.
+   */
+  async insertWith(
+    tx: SqlRunner,
+    rows: readonly Row[],
+    companion: InsertSpec,
+    companions: readonly Row[],
+  ): Promise<Set<string>> {
+    const sorted = byKey(rows);
+    const names = companion.columns.map(([name]) => name).join(', ');
+    const sql = `WITH new AS (${this.unnest}),
+      companion AS (INSERT INTO ${companion.table} (${names}) SELECT * FROM (${unnestOf(companion)}) AS c(${names})
+        WHERE c.${companion.key} IN (SELECT ${this.spec.key} FROM new) ON CONFLICT DO NOTHING)
+      SELECT ${this.spec.key} FROM new`;
+    const returned = await tx.all<Record<string, string>>(sql, [
+      ...this.spec.columns.map((_, c) => sorted.map((r) => r.params[c])),
+      ...companion.columns.map((_, c) => byKey(companions).map((r) => r.params[c])),
+    ]);
+    return new Set(returned.map((r) => r[this.spec.key]!));
   }
 
   /** Inserts the rows; resolves with the keys of those that were new. */
@@ -46,8 +69,7 @@ export class InsertStatement {
       for (const row of group) if ((await tx.run(this.oneRow, row.params)) === 1) inserted.add(row.key);
       return inserted;
     }
-    // In key order, so concurrent groups take their row locks in one order: no deadlock.
-    const rows = [...group].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const rows = byKey(group);
     for (let at = 0; at < rows.length; at += MAX_ROWS) {
       const chunk = rows.slice(at, at + MAX_ROWS);
       const arrays = this.spec.columns.map((_, c) => chunk.map((r) => r.params[c]));
@@ -56,6 +78,16 @@ export class InsertStatement {
     }
     return inserted;
   }
+}
+
+/** One array per column, as `SELECT * FROM unnest(...)`. */
+function unnestOf(spec: InsertSpec): string {
+  return `SELECT * FROM unnest(${spec.columns.map(([, type]) => `?::${type}[]`).join(', ')})`;
+}
+
+/** In key order, so concurrent groups take their row locks in one order: no deadlock. */
+function byKey(rows: readonly Row[]): Row[] {
+  return [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 interface Pending extends Row {
@@ -80,22 +112,34 @@ export class InsertBatch {
   constructor(db: SqlDatabase, spec: InsertSpec & { lane: WriteLane; companion?: InsertSpec }) {
     this.statement = new InsertStatement(db.dialect, spec);
     this.companion = spec.companion && new InsertStatement(db.dialect, spec.companion);
-    this.gather = new WriteGather(db, spec.lane, async (tx, rows) => {
-      const inserted = await this.statement.insertAll(tx, rows);
-      // A key twice in one group: only its first row counts as inserted.
-      const seen = new Set<string>();
-      const outcomes = rows.map((row) => {
-        const first = !seen.has(row.key);
-        seen.add(row.key);
-        return first && inserted.has(row.key);
-      });
-      const companions: Row[] = [];
-      rows.forEach((row, i) => {
-        if (outcomes[i] && row.companion) companions.push({ key: row.key, params: row.companion });
-      });
-      if (companions.length > 0) await this.companion!.insertAll(tx, companions);
-      return outcomes;
-    });
+    // PostgreSQL: a group is one statement (rows and companions together), a round trip.
+    const pg = db.dialect === 'postgres';
+    this.gather = new WriteGather(
+      db,
+      spec.lane,
+      pg ? { statement: true, maxItems: MAX_ROWS } : {},
+      async (tx, rows) => {
+        // A key twice in one group: only its first row counts (and brings its companion).
+        const seen = new Set<string>();
+        const firsts = rows.map((row) => {
+          const first = !seen.has(row.key);
+          seen.add(row.key);
+          return first;
+        });
+        const companions: Row[] = [];
+        rows.forEach((row, i) => {
+          if (firsts[i] && row.companion) companions.push({ key: row.key, params: row.companion });
+        });
+        if (pg && spec.companion) {
+          const inserted = await this.statement.insertWith(tx, rows, spec.companion, companions);
+          return rows.map((row, i) => firsts[i]! && inserted.has(row.key));
+        }
+        const inserted = await this.statement.insertAll(tx, rows);
+        const fresh = companions.filter((c) => inserted.has(c.key));
+        if (fresh.length > 0) await this.companion!.insertAll(tx, fresh);
+        return rows.map((row, i) => firsts[i]! && inserted.has(row.key));
+      },
+    );
   }
 
   /**

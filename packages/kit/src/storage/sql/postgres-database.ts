@@ -1,15 +1,15 @@
 import pg from 'pg';
 import { listenForNotices } from './postgres-listener';
 import { purgePostgres } from './postgres-purge';
-import {
-  WriteBatcher,
-  type Committed,
-  type PurgeOptions,
-  type PurgeReport,
-  type SqlDatabase,
-  type SqlRunner,
-  type WriteLane,
+import type {
+  PurgeOptions,
+  PurgeReport,
+  SqlDatabase,
+  SqlRunner,
+  WriteLane,
+  WriteOptions,
 } from './sql-database';
+import { WriteBatcher, type Committed } from './write-batcher';
 
 // BIGINT columns hold millisecond timestamps and counts: safe as JavaScript numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -54,9 +54,12 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
       // outbox sender's writes (only outbox rows, which handler groups insert and settle but never
       // lease) commit in a lane of their own, so a reply's claim and attempt do not wait for the
       // handler groups ahead of them: a round trip each, not a queue of them.
-      ack: new WriteBatcher((fn) => this.committed(fn), 2000, ACK_GROUPS),
-      default: new WriteBatcher((fn) => this.committed(fn)),
-      delivery: new WriteBatcher((fn) => this.committed(fn)),
+      ack: new WriteBatcher((fn, shape) => this.committed(fn, shape), {
+        parallel: ACK_GROUPS,
+        pipelined: true,
+      }),
+      default: new WriteBatcher((fn, shape) => this.committed(fn, shape), { pipelined: true }),
+      delivery: new WriteBatcher((fn, shape) => this.committed(fn, shape), { pipelined: true }),
     };
   }
 
@@ -66,6 +69,9 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
       max: options.max ?? 10,
       // An unreachable server fails a checkout after this long instead of hanging it.
       connectionTimeoutMillis: 5_000,
+      // A statement is sent without waiting for the answer to the one before (each still has its
+      // own Sync, so an error fails only its own and, in a transaction, the statements after it).
+      pipeline: true,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     });
     // A server restart or a dropped connection is weather, not death (docs/operations.md): an
@@ -83,9 +89,14 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
       // lazySync: COMMIT returns before the WAL flush; the WAL writer flushes it within a few
       // hundred ms, and any later synchronous commit carries it. A crash may lose the transaction
       // whole (asynchronous commit never loses part of one, nor reorders it after a later commit).
-      await client.query(opts.lazySync ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+      // BEGIN is not awaited: the first statement travels with it (a round trip fewer).
+      const begun = client.query(opts.lazySync ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+      begun.catch(() => undefined);
       const value = await fn(new PgRunner(client));
-      await client.query('COMMIT');
+      await begun;
+      // A statement failed unseen (the transaction aborted): COMMIT answers ROLLBACK, not an error.
+      if ((await client.query('COMMIT')).command !== 'COMMIT')
+        throw new Error('the transaction was rolled back');
       return value;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -95,13 +106,23 @@ export class PostgresDatabase extends PgRunner implements SqlDatabase {
     }
   }
 
-  /** COMMIT returns once the commit is durable (synchronous_commit). */
-  private async committed<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<Committed<T>> {
-    return { value: await this.transaction(fn), durable: Promise.resolve() };
+  /**
+   * COMMIT returns once the commit is durable (synchronous_commit), and so does a statement
+   * outside a transaction (`autocommit`: one statement, atomic alone, without BEGIN and COMMIT).
+   */
+  private async committed<T>(
+    fn: (tx: SqlRunner) => Promise<T>,
+    { autocommit }: { autocommit: boolean },
+  ): Promise<Committed<T>> {
+    return { value: await (autocommit ? fn(this) : this.transaction(fn)), durable: Promise.resolve() };
   }
 
-  write<T>(op: (tx: SqlRunner) => Promise<T>, lane: WriteLane = 'default'): Promise<T> {
-    return this.batchers[lane].write(op);
+  write<T>(
+    op: (tx: SqlRunner) => Promise<T>,
+    lane: WriteLane = 'default',
+    options?: WriteOptions,
+  ): Promise<T> {
+    return this.batchers[lane].write(op, options);
   }
 
   checkpoint(): Promise<void> {

@@ -122,12 +122,15 @@ export class SqlConversationStore implements ConversationStore {
     const now = this.ctx.now();
     this.ctx.rememberOwner(teamId, ref, visitorRef);
     const ticket = this.ctx.conversationStates?.forget(teamId, ref);
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        `INSERT INTO conversations (team_id, conversation_ref, visitor_ref, body, status, started_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          `INSERT INTO conversations (team_id, conversation_ref, visitor_ref, body, status, started_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (team_id, conversation_ref) DO UPDATE SET status = excluded.status, body = excluded.body, confirmed_at = excluded.confirmed_at`,
-        [teamId, ref, visitorRef, body, record.status, record.startedAt, now],
-      ),
+          [teamId, ref, visitorRef, body, record.status, record.startedAt, now],
+        ),
+      'default',
+      { statement: true },
     );
     if (ticket !== undefined)
       this.ctx.conversationStates!.remember(ticket, ref, { ...record }, now + StorageContext.MAX_AGE_MS, now);

@@ -25,7 +25,7 @@ export interface SqlDatabase extends SqlRunner {
    * `lane: 'delivery'` is the outbox sender's (its leases, attempts and outcomes): on PostgreSQL
    * they commit beside the handlers' groups, not after them (SQLite runs them in the default lane).
    */
-  write<T>(op: (tx: SqlRunner) => Promise<T>, lane?: WriteLane): Promise<T>;
+  write<T>(op: (tx: SqlRunner) => Promise<T>, lane?: WriteLane, options?: WriteOptions): Promise<T>;
   /** SQLite: fold the WAL back into the database file and truncate it (after erasure). */
   checkpoint(): Promise<void>;
   /**
@@ -66,101 +66,11 @@ export interface PurgeReport {
 
 export type WriteLane = 'ack' | 'default' | 'delivery';
 
-interface Queued {
-  op: (tx: SqlRunner) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
-/**
- * A transaction that returned from COMMIT: `value` is the function's result, `durable` resolves
- * once the commit is durable (at once where COMMIT itself waits for it, e.g. PostgreSQL).
- */
-export interface Committed<T> {
-  value: T;
-  durable: Promise<void>;
-}
-
-/** Runs `fn` in a transaction; resolves after COMMIT, not necessarily after it is durable. */
-export type CommitFn = <T>(fn: (tx: SqlRunner) => Promise<T>) => Promise<Committed<T>>;
-
-/**
- * Group commit: writes queue while a transaction is committing; the next transaction takes them
- * all (up to `maxBatch`). Each write resolves once its commit is durable. With `parallel` above 1 (PostgreSQL, over a pool), that many
- * groups commit at once, so their round trips and commit latencies overlap. If a batch fails,
- * its writes are retried one by one, so one bad write fails alone.
- */
-export class WriteBatcher {
-  private queue: Queued[] = [];
-  private inFlight = 0;
-  private scheduled = false;
-
-  constructor(
-    private readonly commit: CommitFn,
-    private readonly maxBatch = 2000,
-    private readonly parallel = 1,
-  ) {}
-
-  write<T>(op: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-      if (this.inFlight < this.parallel && !this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  /** Starts groups while there are writes queued and a free slot. */
-  private flush(): void {
-    this.scheduled = false;
-    while (this.queue.length > 0 && this.inFlight < this.parallel) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.inFlight += 1;
-      void this.commitGroup(batch).finally(() => {
-        this.inFlight -= 1;
-        this.flush();
-      });
-    }
-  }
-
-  /** Resolves once the group is durable (its writes resolved). */
-  private async commitGroup(batch: Queued[]): Promise<void> {
-    let committed: Committed<unknown[]>;
-    try {
-      committed = await this.commit(async (tx) => {
-        const out: unknown[] = [];
-        for (const w of batch) out.push(await w.op(tx));
-        return out;
-      });
-    } catch {
-      for (const w of batch) {
-        try {
-          const one = await this.commit((tx) => w.op(tx));
-          settle(one, w.resolve, w.reject);
-        } catch (err) {
-          w.reject(err);
-        }
-      }
-      return;
-    }
-    const results = committed.value;
-    settle(
-      committed,
-      () => batch.forEach((w, i) => w.resolve(results[i])),
-      (err) => batch.forEach((w) => w.reject(err)),
-    );
-    // The slot frees once the group is durable: writes queue meanwhile and the next group takes
-    // them all (fewer, larger commits; a commit rewrites every page it touches).
-    await committed.durable.catch(() => undefined);
-  }
-}
-
-/** Resolves with the committed value once it is durable; never leaves a rejection unhandled. */
-function settle<T>(
-  committed: Committed<T>,
-  resolve: (value: T) => void,
-  reject: (err: unknown) => void,
-): void {
-  committed.durable.then(() => resolve(committed.value), reject);
+export interface WriteOptions {
+  /**
+   * The op runs exactly one statement and nothing else (one round trip on PostgreSQL): a group
+   * of only such ops sends them all at once, and one alone commits without BEGIN and COMMIT (a
+   * statement is atomic by itself). SQLite runs it like any write.
+   */
+  statement?: boolean;
 }

@@ -9,6 +9,7 @@ import { WriteGather } from './write-gather';
 import { DEFAULT_LEASE_MS, type LeaseOptions } from './lease-options';
 import { SqlDeadLetters } from './sql-dead-letters';
 import { SqlMessageStore, type MessageRow } from './sql-message-store';
+import { completeInOneStatement } from './postgres-completion';
 import { SqlOutbox, type SealedEffect } from './sql-outbox';
 import type { StorageContext } from './storage-context';
 
@@ -89,7 +90,13 @@ export class SqlEventInbox implements EventInbox {
       lane: 'ack',
       ...(this.messages && { companion: SqlMessageStore.TABLE }),
     });
-    this.completions = new WriteGather(ctx.db, 'default', (tx, items) => this.completeAll(tx, items));
+    // PostgreSQL: a group's completions are one statement (postgres-completion.ts).
+    this.completions = new WriteGather(
+      ctx.db,
+      'default',
+      { statement: ctx.db.dialect === 'postgres' },
+      (tx, items) => this.completeAll(tx, items),
+    );
   }
 
   /** Events recorded in one statement per group commit (the ack lane's). */
@@ -176,27 +183,41 @@ export class SqlEventInbox implements EventInbox {
   /**
    * Completions gathered in one transaction: each event is marked handled only while this
    * instance still leases it, and only then are its effects and handover written, in the same
-   * commit. On PostgreSQL the events are marked by one statement (a round trip) per group.
+   * commit. On PostgreSQL all of it is one statement (a round trip) per group.
    */
   private async completeAll(tx: SqlRunner, items: readonly PendingCompletion[]): Promise<CompleteOutcome[]> {
     const now = this.ctx.now();
-    const won = new Set<string>();
-    const mark =
-      'UPDATE inbox SET handled_at = ?, payload = NULL, lease_owner = NULL, lease_until = NULL WHERE handled_at IS NULL AND dead_at IS NULL AND lease_owner = ? AND event_id';
     if (this.ctx.db.dialect === 'postgres') {
-      const ids = [...new Set(items.map((i) => i.eventId))].sort();
-      const rows = await tx.all<{ event_id: string }>(`${mark} = ANY(?::text[]) RETURNING event_id`, [
+      // An event twice in one group (never expected: it is leased) completes once, as its first.
+      const firsts = new Map(items.map((item, i) => [item.eventId, i] as const).reverse());
+      const won = await completeInOneStatement(
+        tx,
         now,
         this.instanceId,
-        ids,
-      ]);
-      for (const r of rows) won.add(r.event_id);
-    } else {
-      for (const { eventId } of items)
-        if ((await tx.run(`${mark} = ?`, [now, this.instanceId, eventId])) === 1) won.add(eventId);
+        [...firsts.values()].map((i) => {
+          const { eventId, sealed, handover, echoOf } = items[i]!;
+          const { teamId, conversationId } = handover ?? {};
+          return {
+            eventId,
+            sealed,
+            echoOf,
+            handover: teamId
+              ? { teamId, conversationRef: this.ctx.conversationRef(teamId, conversationId!) }
+              : undefined,
+          };
+        }),
+      );
+      return items.map((item, i) =>
+        firsts.get(item.eventId) === i && won.has(item.eventId) ? 'completed' : 'lost',
+      );
     }
+    const won = new Set<string>();
+    const mark =
+      'UPDATE inbox SET handled_at = ?, payload = NULL, lease_owner = NULL, lease_until = NULL WHERE handled_at IS NULL AND dead_at IS NULL AND lease_owner = ? AND event_id = ?';
+    for (const { eventId } of items)
+      if ((await tx.run(mark, [now, this.instanceId, eventId])) === 1) won.add(eventId);
     const outcomes: CompleteOutcome[] = [];
-    // The effects of every won event, in order, and their echoes: one statement each (PostgreSQL).
+    // The effects of every won event, in order, and their echoes.
     const effects: SealedEffect[] = [];
     const echoes: Array<{ teamId: string; effectId: string }> = [];
     for (const { eventId, sealed, handover, echoOf } of items) {
@@ -233,11 +254,14 @@ export class SqlEventInbox implements EventInbox {
   }
 
   async deadLetter(eventId: string, reason: string): Promise<void> {
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        'UPDATE inbox SET dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE event_id = ? AND handled_at IS NULL AND lease_owner = ?',
-        [this.ctx.now(), reason.slice(0, 200), eventId, this.instanceId],
-      ),
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          'UPDATE inbox SET dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE event_id = ? AND handled_at IS NULL AND lease_owner = ?',
+          [this.ctx.now(), reason.slice(0, 200), eventId, this.instanceId],
+        ),
+      'default',
+      { statement: true },
     );
   }
 
@@ -333,20 +357,26 @@ export class SqlEventInbox implements EventInbox {
   }
 
   async releaseLeases(): Promise<void> {
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        'UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
-        [this.instanceId],
-      ),
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          'UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
+          [this.instanceId],
+        ),
+      'default',
+      { statement: true },
     );
   }
 
   async renewLeases(): Promise<void> {
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        'UPDATE inbox SET lease_until = ? WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
-        [this.ctx.now() + this.leaseMs, this.instanceId],
-      ),
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          'UPDATE inbox SET lease_until = ? WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
+          [this.ctx.now() + this.leaseMs, this.instanceId],
+        ),
+      'default',
+      { statement: true },
     );
   }
 }

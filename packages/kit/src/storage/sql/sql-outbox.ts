@@ -17,12 +17,6 @@ export interface SealedEffect {
 
 const INSERT =
   "INSERT INTO outbox (effect_id, event_id, team_id, subject_ref, lane, kind, payload, state, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (effect_id) DO NOTHING";
-/** PostgreSQL: many rows in one statement, one array per column, inserted (and numbered by `seq`) in array order. */
-const INSERT_ALL = `INSERT INTO outbox (effect_id, event_id, team_id, subject_ref, lane, kind, payload, state, created_at, next_at)
-  SELECT effect_id, event_id, team_id, subject_ref, lane, kind, payload, 'pending', created_at, next_at
-  FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bigint[], ?::bigint[])
-    WITH ORDINALITY AS r(effect_id, event_id, team_id, subject_ref, lane, kind, payload, created_at, next_at, ord)
-  ORDER BY ord ON CONFLICT (effect_id) DO NOTHING`;
 
 /**
  * The durable outbox. Rows are written by the inbox's `complete`, in the transaction that marks
@@ -46,7 +40,7 @@ export class SqlOutbox implements Outbox {
     private readonly lease: LeaseOptions,
   ) {
     if (ctx.db.dialect !== 'postgres') return;
-    this.attempts = new WriteGather(ctx.db, 'delivery', async (tx, ids) => {
+    this.attempts = new WriteGather(ctx.db, 'delivery', { statement: true }, async (tx, ids) => {
       const marked = await tx.all<{ effect_id: string }>(
         "UPDATE outbox SET attempted_at = ? WHERE effect_id = ANY(?::text[]) AND lease_owner = ? AND state = 'pending' RETURNING effect_id",
         [this.ctx.now(), [...new Set(ids)].sort(), this.lease.instanceId],
@@ -54,7 +48,7 @@ export class SqlOutbox implements Outbox {
       const won = new Set(marked.map((r) => r.effect_id));
       return ids.map((id) => won.has(id));
     });
-    this.dones = new WriteGather(ctx.db, 'delivery', async (tx, ids) => {
+    this.dones = new WriteGather(ctx.db, 'delivery', { statement: true }, async (tx, ids) => {
       await tx.run('DELETE FROM outbox WHERE effect_id = ANY(?::text[]) AND lease_owner = ?', [
         [...new Set(ids)].sort(),
         this.lease.instanceId,
@@ -92,20 +86,11 @@ export class SqlOutbox implements Outbox {
   }
 
   /**
-   * Inserts the rows in this order (a conversation's replies go out in it). On PostgreSQL in one
-   * statement, a round trip however many; on SQLite, in-process, one prepared row at a time.
+   * SQLite: inserts the rows in this order (a conversation's replies go out in it), one prepared
+   * row at a time. PostgreSQL writes them in the completion's statement (`postgres-completion.ts`).
    */
   async insertAll(tx: SqlRunner, rows: readonly SealedEffect[]): Promise<void> {
-    if (rows.length === 0) return;
-    if (this.ctx.db.dialect !== 'postgres') {
-      for (const row of rows) await tx.run(INSERT, row.params);
-      return;
-    }
-    const columns = rows[0]!.params.length;
-    await tx.run(
-      INSERT_ALL,
-      Array.from({ length: columns }, (_, c) => rows.map((r) => r.params[c])),
-    );
+    for (const row of rows) await tx.run(INSERT, row.params);
   }
 
   async claim(limit: number): Promise<OutboxRow[]> {
@@ -134,26 +119,32 @@ export class SqlOutbox implements Outbox {
     if (rows.length < limit) this.reclaimOwn = false;
     if (rows.length === 0) return [];
     const lease = `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?) AND effect_id`;
-    const claimed = await this.ctx.db.write(async (tx) => {
-      if (this.ctx.db.dialect === 'postgres') {
-        // One statement for the batch; rows locked in key order, as another instance's claim locks them.
-        const ids = rows.map((r) => r.effect_id).sort();
-        const won = await tx.all<{ effect_id: string }>(`${lease} = ANY(?::text[]) RETURNING effect_id`, [
-          instanceId,
-          now + leaseMs,
-          now,
-          instanceId,
-          ids,
-        ]);
-        const mine = new Set(won.map((r) => r.effect_id));
-        return rows.filter((r) => mine.has(r.effect_id));
-      }
-      const mine: typeof rows = [];
-      for (const row of rows)
-        if ((await tx.run(`${lease} = ?`, [instanceId, now + leaseMs, now, instanceId, row.effect_id])) === 1)
-          mine.push(row);
-      return mine;
-    }, 'delivery');
+    const claimed = await this.ctx.db.write(
+      async (tx) => {
+        if (this.ctx.db.dialect === 'postgres') {
+          // One statement for the batch; rows locked in key order, as another instance's claim locks them.
+          const ids = rows.map((r) => r.effect_id).sort();
+          const won = await tx.all<{ effect_id: string }>(`${lease} = ANY(?::text[]) RETURNING effect_id`, [
+            instanceId,
+            now + leaseMs,
+            now,
+            instanceId,
+            ids,
+          ]);
+          const mine = new Set(won.map((r) => r.effect_id));
+          return rows.filter((r) => mine.has(r.effect_id));
+        }
+        const mine: typeof rows = [];
+        for (const row of rows)
+          if (
+            (await tx.run(`${lease} = ?`, [instanceId, now + leaseMs, now, instanceId, row.effect_id])) === 1
+          )
+            mine.push(row);
+        return mine;
+      },
+      'delivery',
+      { statement: this.ctx.db.dialect === 'postgres' },
+    );
     const out: OutboxRow[] = [];
     // Each row is decrypted alone: one that cannot be is dead-lettered, the others go on.
     for (const row of claimed) {
@@ -189,19 +180,12 @@ export class SqlOutbox implements Outbox {
   /**
    * The bot's echoes of these effects arrived: ClickDesk has the messages. A row still waiting on
    * the outcome of a send that left (its attempt recorded) is done; a row never sent is left alone.
+   * SQLite; PostgreSQL settles them in the completion's statement.
    */
   async settleByEcho(
     tx: SqlRunner,
     echoes: ReadonlyArray<{ teamId: string; effectId: string }>,
   ): Promise<void> {
-    if (echoes.length === 0) return;
-    if (this.ctx.db.dialect === 'postgres') {
-      await tx.run(
-        "DELETE FROM outbox o USING unnest(?::text[], ?::text[]) AS e(effect_id, team_id) WHERE o.effect_id = e.effect_id AND o.team_id = e.team_id AND o.state = 'pending' AND o.attempted_at IS NOT NULL",
-        [echoes.map((e) => e.effectId), echoes.map((e) => e.teamId)],
-      );
-      return;
-    }
     for (const { teamId, effectId } of echoes)
       await tx.run(
         "DELETE FROM outbox WHERE effect_id = ? AND team_id = ? AND state = 'pending' AND attempted_at IS NOT NULL",
@@ -218,6 +202,7 @@ export class SqlOutbox implements Outbox {
           [this.ctx.now(), effectId, this.lease.instanceId],
         ),
       'delivery',
+      { statement: true },
     );
     return changed === 1;
   }
@@ -235,6 +220,7 @@ export class SqlOutbox implements Outbox {
           this.lease.instanceId,
         ]),
       'delivery',
+      { statement: true },
     );
   }
 
@@ -246,6 +232,7 @@ export class SqlOutbox implements Outbox {
           [at, effectId, this.lease.instanceId],
         ),
       'delivery',
+      { statement: true },
     );
   }
 
@@ -258,6 +245,7 @@ export class SqlOutbox implements Outbox {
           [at, error.slice(0, 200), effectId, this.lease.instanceId],
         ),
       'delivery',
+      { statement: true },
     );
   }
 
@@ -269,6 +257,7 @@ export class SqlOutbox implements Outbox {
           [this.ctx.now(), reason.slice(0, 200), effectId, this.lease.instanceId],
         ),
       'delivery',
+      { statement: true },
     );
   }
 
@@ -284,6 +273,7 @@ export class SqlOutbox implements Outbox {
           [this.lease.instanceId],
         ),
       'delivery',
+      { statement: true },
     );
   }
 
@@ -295,6 +285,7 @@ export class SqlOutbox implements Outbox {
           this.lease.instanceId,
         ]),
       'delivery',
+      { statement: true },
     );
   }
 }

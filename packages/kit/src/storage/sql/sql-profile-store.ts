@@ -14,12 +14,15 @@ export class SqlProfileStore implements ProfileStore {
       { id: subject.id, ...fields },
       key,
     );
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, ?, ?, ?)
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (team_id, subject_ref) DO UPDATE SET body = excluded.body, confirmed_at = excluded.confirmed_at`,
-        [teamId, ref, subject.kind, body, this.ctx.now()],
-      ),
+          [teamId, ref, subject.kind, body, this.ctx.now()],
+        ),
+      'default',
+      { statement: true },
     );
   }
 
@@ -45,12 +48,15 @@ export class SqlProfileStore implements ProfileStore {
     if (await this.ctx.tombstones.isErased(teamId, undefined)) return;
     const key = await this.ctx.keyOf(teamId, undefined);
     const body = this.ctx.seal({ table: 'profiles', teamId, recordId: TEAM_REF, field: 'body' }, fields, key);
-    await this.ctx.db.write((tx) =>
-      tx.run(
-        `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, 'team', ?, ?)
+    await this.ctx.db.write(
+      (tx) =>
+        tx.run(
+          `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, 'team', ?, ?)
          ON CONFLICT (team_id, subject_ref) DO UPDATE SET body = excluded.body, confirmed_at = excluded.confirmed_at`,
-        [teamId, TEAM_REF, body, this.ctx.now()],
-      ),
+          [teamId, TEAM_REF, body, this.ctx.now()],
+        ),
+      'default',
+      { statement: true },
     );
   }
 

@@ -4,8 +4,6 @@ import Database from 'better-sqlite3';
 import { BackgroundCheckpoints } from './background-checkpoints';
 import { openCheckpointer } from './sqlite-checkpointer';
 import {
-  WriteBatcher,
-  type Committed,
   type PurgeOptions,
   type PurgeReport,
   type SqlDatabase,
@@ -13,6 +11,7 @@ import {
   type WriteLane,
 } from './sql-database';
 import { WalSync, type SyncFile } from './wal-sync';
+import { WriteBatcher, type Committed } from './write-batcher';
 
 /**
  * Small pages: SQLite's WAL holds whole pages, so an event costs about a page per index entry

@@ -1,5 +1,12 @@
 import type { SqlDatabase, SqlRunner, WriteLane } from './sql-database';
 
+export interface GatherOptions {
+  /** `run` runs one statement however many items (see `WriteOptions`). */
+  statement?: boolean;
+  /** Items per group at most; the rest wait for the next group. */
+  maxItems?: number;
+}
+
 interface Pending<I, R> {
   item: I;
   resolve: (result: R) => void;
@@ -20,6 +27,7 @@ export class WriteGather<I, R> {
   constructor(
     private readonly db: SqlDatabase,
     private readonly lane: WriteLane,
+    private readonly options: GatherOptions,
     private readonly run: (tx: SqlRunner, items: readonly I[]) => Promise<readonly R[]>,
   ) {}
 
@@ -36,8 +44,9 @@ export class WriteGather<I, R> {
     // Taken when the transaction first runs the operation (a retry runs it on the same items).
     const take = (): Array<Pending<I, R>> => {
       if (!group) {
-        group = this.pending.splice(0);
+        group = this.pending.splice(0, this.options.maxItems ?? Infinity);
         this.queued = false;
+        if (this.pending.length > 0) this.queue();
       }
       return group;
     };
@@ -49,13 +58,16 @@ export class WriteGather<I, R> {
             take().map((p) => p.item),
           ),
         this.lane,
+        { statement: this.options.statement },
       )
       .then(
         (results) => take().forEach((p, i) => p.resolve(results[i]!)),
         () => {
           // One bad item must not fail the others: each is written alone, as WriteBatcher does.
           for (const p of take()) {
-            this.db.write((tx) => this.run(tx, [p.item]), this.lane).then((r) => p.resolve(r[0]!), p.reject);
+            this.db
+              .write((tx) => this.run(tx, [p.item]), this.lane, { statement: this.options.statement })
+              .then((r) => p.resolve(r[0]!), p.reject);
           }
         },
       );
