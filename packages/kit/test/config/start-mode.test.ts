@@ -56,7 +56,9 @@ describe('when sandbox mode may start', () => {
     expect(message).toMatch(
       /For live mode set: CLICKDESK_API_URL, CLICKDESK_APP_TOKEN, CLICKDESK_BOT_TOKEN, WEBHOOK_SECRETS/,
     );
-    expect(message).toMatch('NODE_ENV' in env ? /simulator never runs with NODE_ENV=production/ : /set SANDBOX=1/);
+    expect(message).toMatch(
+      'NODE_ENV' in env ? /simulator never runs with NODE_ENV=production/ : /set SANDBOX=1/,
+    );
   });
 
   it('names only the live settings still missing', () => {

@@ -140,7 +140,9 @@ describe.each(STORAGE_KINDS)('forensic scan of the raw database files on %s', (k
       requires_retired_master_keys: [p.storage.sql!.keys.currentMasterKeyId],
     });
     expect(receipt.method).toContain(kind === 'postgres' ? 'PostgreSQL' : 'SQLite');
-    expect(JSON.stringify(receipt)).not.toMatch(kind === 'postgres' ? /SQLite|secure_delete/ : /VACUUM FULL|PostgreSQL/);
+    expect(JSON.stringify(receipt)).not.toMatch(
+      kind === 'postgres' ? /SQLite|secure_delete/ : /VACUUM FULL|PostgreSQL/,
+    );
 
     const files = await rawDatabaseFiles(p.fx);
     expect(files.length).toBeGreaterThan(0);
