@@ -4,7 +4,7 @@ import { CodedError } from '../../errors';
 import type { CryptoObserver } from './crypto-observer';
 import type { DataKey } from './data-key';
 import { DestroyedKeyError } from './destroyed-key-error';
-import type { SqlDatabase, SqlRunner } from '../sql/sql-database';
+import { writeStatement, type SqlDatabase, type SqlRunner } from '../sql/sql-database';
 import { KeyCache } from './key-cache';
 import { KeyWrapper, type WrappedKeyRow } from './key-wrapper';
 import { registerGenerations } from './master-key-generations';
@@ -316,14 +316,12 @@ export class KeyRing {
       };
       const wrapped = this.wrapper.wrap(fresh, key);
       // Group-committed with other writes; the partial unique index settles a race between instances.
-      await this.db.write(
-        (tx) =>
-          tx.run(
-            'INSERT INTO data_keys (key_id, scope, team_id, subject_ref, master_key_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-            [fresh.key_id, scope, teamId, subjectRef, this.masters.current.id, wrapped, Date.now()],
-          ),
-        'ack', // new subjects' first events wait on this: it must not queue behind handler writes
-        { statement: true },
+      // In the ack lane: new subjects' first events wait on this, it must not queue behind handler writes.
+      await writeStatement(
+        this.db,
+        'ack',
+        'INSERT INTO data_keys (key_id, scope, team_id, subject_ref, master_key_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        [fresh.key_id, scope, teamId, subjectRef, this.masters.current.id, wrapped, Date.now()],
       );
       [row] = await select();
       if (!row) throw new Error('data key vanished right after it was created');

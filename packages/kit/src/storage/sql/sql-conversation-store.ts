@@ -1,5 +1,6 @@
 import type { ConversationRecord, ConversationStore } from '../../core/conversation-store';
 import { StorageContext } from './storage-context';
+import { writeStatement } from './sql-database';
 
 interface Row {
   conversation_ref: string;
@@ -122,15 +123,12 @@ export class SqlConversationStore implements ConversationStore {
     const now = this.ctx.now();
     this.ctx.rememberOwner(teamId, ref, visitorRef);
     const ticket = this.ctx.conversationStates?.forget(teamId, ref);
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          `INSERT INTO conversations (team_id, conversation_ref, visitor_ref, body, status, started_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (team_id, conversation_ref) DO UPDATE SET status = excluded.status, body = excluded.body, confirmed_at = excluded.confirmed_at`,
-          [teamId, ref, visitorRef, body, record.status, record.startedAt, now],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'default',
-      { statement: true },
+      `INSERT INTO conversations (team_id, conversation_ref, visitor_ref, body, status, started_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (team_id, conversation_ref) DO UPDATE SET status = excluded.status, body = excluded.body, confirmed_at = excluded.confirmed_at`,
+      [teamId, ref, visitorRef, body, record.status, record.startedAt, now],
     );
     if (ticket !== undefined)
       this.ctx.conversationStates!.remember(ticket, ref, { ...record }, now + StorageContext.MAX_AGE_MS, now);

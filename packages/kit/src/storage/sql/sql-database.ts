@@ -74,3 +74,16 @@ export interface WriteOptions {
    */
   statement?: boolean;
 }
+
+/**
+ * A group-committed write of one statement (`WriteOptions.statement`, true by construction here).
+ * Resolves with the number of rows it changed.
+ */
+export function writeStatement(
+  db: SqlDatabase,
+  lane: WriteLane,
+  sql: string,
+  params: readonly unknown[],
+): Promise<number> {
+  return db.write((tx) => tx.run(sql, params), lane, { statement: true });
+}

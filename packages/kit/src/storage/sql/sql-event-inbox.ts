@@ -4,7 +4,7 @@ import type { MessageStore, Subject } from '../../core/conversation-store';
 import type { Completion, EventInbox } from '../../core/event-inbox';
 import { describeError } from '../../errors';
 import { InsertBatch } from './insert-batch';
-import type { SqlRunner } from './sql-database';
+import { writeStatement, type SqlRunner } from './sql-database';
 import { WriteGather } from './write-gather';
 import { DEFAULT_LEASE_MS, type LeaseOptions } from './lease-options';
 import { SqlDeadLetters } from './sql-dead-letters';
@@ -254,14 +254,11 @@ export class SqlEventInbox implements EventInbox {
   }
 
   async deadLetter(eventId: string, reason: string): Promise<void> {
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          'UPDATE inbox SET dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE event_id = ? AND handled_at IS NULL AND lease_owner = ?',
-          [this.ctx.now(), reason.slice(0, 200), eventId, this.instanceId],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'default',
-      { statement: true },
+      'UPDATE inbox SET dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE event_id = ? AND handled_at IS NULL AND lease_owner = ?',
+      [this.ctx.now(), reason.slice(0, 200), eventId, this.instanceId],
     );
   }
 
@@ -357,26 +354,20 @@ export class SqlEventInbox implements EventInbox {
   }
 
   async releaseLeases(): Promise<void> {
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          'UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
-          [this.instanceId],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'default',
-      { statement: true },
+      'UPDATE inbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
+      [this.instanceId],
     );
   }
 
   async renewLeases(): Promise<void> {
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          'UPDATE inbox SET lease_until = ? WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
-          [this.ctx.now() + this.leaseMs, this.instanceId],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'default',
-      { statement: true },
+      'UPDATE inbox SET lease_until = ? WHERE lease_owner = ? AND handled_at IS NULL AND dead_at IS NULL',
+      [this.ctx.now() + this.leaseMs, this.instanceId],
     );
   }
 }

@@ -1,7 +1,7 @@
 import type { Effect, DoneOutcome, Outbox, OutboxEffect, OutboxRow } from '../../core/outbox';
 import { describeError } from '../../errors';
 import type { LeaseOptions } from './lease-options';
-import type { SqlRunner } from './sql-database';
+import { writeStatement, type SqlRunner } from './sql-database';
 import type { StorageContext } from './storage-context';
 import { WriteGather } from './write-gather';
 
@@ -195,14 +195,11 @@ export class SqlOutbox implements Outbox {
 
   async markAttempt(effectId: string): Promise<boolean> {
     if (this.attempts) return this.attempts.add(effectId);
-    const changed = await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          "UPDATE outbox SET attempted_at = ? WHERE effect_id = ? AND lease_owner = ? AND state = 'pending'",
-          [this.ctx.now(), effectId, this.lease.instanceId],
-        ),
+    const changed = await writeStatement(
+      this.ctx.db,
       'delivery',
-      { statement: true },
+      "UPDATE outbox SET attempted_at = ? WHERE effect_id = ? AND lease_owner = ? AND state = 'pending'",
+      [this.ctx.now(), effectId, this.lease.instanceId],
     );
     return changed === 1;
   }
@@ -213,51 +210,39 @@ export class SqlOutbox implements Outbox {
       await this.dones.add(effectId);
       return;
     }
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run('DELETE FROM outbox WHERE effect_id = ? AND lease_owner = ?', [
-          effectId,
-          this.lease.instanceId,
-        ]),
+    await writeStatement(
+      this.ctx.db,
       'delivery',
-      { statement: true },
+      'DELETE FROM outbox WHERE effect_id = ? AND lease_owner = ?',
+      [effectId, this.lease.instanceId],
     );
   }
 
   async awaitEcho(effectId: string, at: number): Promise<void> {
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          'UPDATE outbox SET next_at = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?',
-          [at, effectId, this.lease.instanceId],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'delivery',
-      { statement: true },
+      'UPDATE outbox SET next_at = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?',
+      [at, effectId, this.lease.instanceId],
     );
   }
 
   async retryLater(effectId: string, at: number, error: string, delivered: 'no' | 'unknown'): Promise<void> {
     const clearAttempt = delivered === 'no' ? ', attempted_at = NULL' : '';
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          `UPDATE outbox SET tries = tries + 1, next_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL${clearAttempt} WHERE effect_id = ? AND lease_owner = ?`,
-          [at, error.slice(0, 200), effectId, this.lease.instanceId],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'delivery',
-      { statement: true },
+      `UPDATE outbox SET tries = tries + 1, next_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL${clearAttempt} WHERE effect_id = ? AND lease_owner = ?`,
+      [at, error.slice(0, 200), effectId, this.lease.instanceId],
     );
   }
 
   async deadLetter(effectId: string, reason: string): Promise<void> {
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          "UPDATE outbox SET state = 'dead', dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?",
-          [this.ctx.now(), reason.slice(0, 200), effectId, this.lease.instanceId],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'delivery',
-      { statement: true },
+      "UPDATE outbox SET state = 'dead', dead_at = ?, dead_reason = ?, lease_owner = NULL, lease_until = NULL WHERE effect_id = ? AND lease_owner = ?",
+      [this.ctx.now(), reason.slice(0, 200), effectId, this.lease.instanceId],
     );
   }
 
@@ -266,26 +251,20 @@ export class SqlOutbox implements Outbox {
   }
 
   async releaseLeases(): Promise<void> {
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'pending'",
-          [this.lease.instanceId],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'delivery',
-      { statement: true },
+      "UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'pending'",
+      [this.lease.instanceId],
     );
   }
 
   async renewLeases(): Promise<void> {
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run("UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND state = 'pending'", [
-          this.ctx.now() + this.lease.leaseMs,
-          this.lease.instanceId,
-        ]),
+    await writeStatement(
+      this.ctx.db,
       'delivery',
-      { statement: true },
+      "UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND state = 'pending'",
+      [this.ctx.now() + this.lease.leaseMs, this.lease.instanceId],
     );
   }
 }

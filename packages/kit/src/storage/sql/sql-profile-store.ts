@@ -1,5 +1,6 @@
 import type { ProfileStore, Subject } from '../../core/conversation-store';
 import type { StorageContext } from './storage-context';
+import { writeStatement } from './sql-database';
 
 /** Cached profiles: every field encrypted, as one sealed JSON object, under the subject's key. */
 export class SqlProfileStore implements ProfileStore {
@@ -14,15 +15,12 @@ export class SqlProfileStore implements ProfileStore {
       { id: subject.id, ...fields },
       key,
     );
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (team_id, subject_ref) DO UPDATE SET body = excluded.body, confirmed_at = excluded.confirmed_at`,
-          [teamId, ref, subject.kind, body, this.ctx.now()],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'default',
-      { statement: true },
+      `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (team_id, subject_ref) DO UPDATE SET body = excluded.body, confirmed_at = excluded.confirmed_at`,
+      [teamId, ref, subject.kind, body, this.ctx.now()],
     );
   }
 
@@ -48,15 +46,12 @@ export class SqlProfileStore implements ProfileStore {
     if (await this.ctx.tombstones.isErased(teamId, undefined)) return;
     const key = await this.ctx.keyOf(teamId, undefined);
     const body = this.ctx.seal({ table: 'profiles', teamId, recordId: TEAM_REF, field: 'body' }, fields, key);
-    await this.ctx.db.write(
-      (tx) =>
-        tx.run(
-          `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, 'team', ?, ?)
-         ON CONFLICT (team_id, subject_ref) DO UPDATE SET body = excluded.body, confirmed_at = excluded.confirmed_at`,
-          [teamId, TEAM_REF, body, this.ctx.now()],
-        ),
+    await writeStatement(
+      this.ctx.db,
       'default',
-      { statement: true },
+      `INSERT INTO profiles (team_id, subject_ref, kind, body, confirmed_at) VALUES (?, ?, 'team', ?, ?)
+         ON CONFLICT (team_id, subject_ref) DO UPDATE SET body = excluded.body, confirmed_at = excluded.confirmed_at`,
+      [teamId, TEAM_REF, body, this.ctx.now()],
     );
   }
 
