@@ -49,8 +49,8 @@ export async function storeHistory(
       );
       await db.run(
         `INSERT INTO inbox (event_id, team_id, subject_ref, received_at, handled_at)
-         SELECT e, ?, s, ?, ? FROM unnest(?::text[], ?::text[]) AS t(e, s) ON CONFLICT DO NOTHING`,
-        [teamId, now, now, ids, ids.map((_, i) => ref(i).visitor)],
+         SELECT e, ?, '', ?, ? FROM unnest(?::text[]) AS t(e) ON CONFLICT DO NOTHING`,
+        [teamId, now, now, ids],
       );
     } else {
       await db.transaction(async (tx) => {
@@ -62,7 +62,7 @@ export async function storeHistory(
           );
           await tx.run(
             'INSERT INTO inbox (event_id, team_id, subject_ref, received_at, handled_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-            [id, teamId, visitor, now, now],
+            [id, teamId, '', now, now],
           );
         }
       });

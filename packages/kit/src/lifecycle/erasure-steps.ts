@@ -11,7 +11,15 @@ export interface DeleteStep {
   params: unknown[];
   /** Primary key to delete by in batches; absent for small tables deleted in one statement. */
   key?: string;
+  /**
+   * Rows of another table keyed by the same values, deleted in the same batch and counted under
+   * their own name: the inbox rows of message events, which are filed only by their message.
+   */
+  alsoFrom?: { table: string; name: string };
 }
+
+/** A message event's inbox row is filed by its message (same event id): they go together. */
+const WITH_INBOX_ROWS = { table: 'inbox', name: 'inbox_events' };
 
 const KEYS_PER_STATEMENT = 200;
 
@@ -34,6 +42,14 @@ export function erasureSteps(job: Job, dialect: SqlDatabase['dialect']): DeleteS
         {
           table: 'outbox',
           name: 'outbox_effects',
+          where:
+            'team_id = ? AND lane IN (SELECT conversation_ref FROM conversations WHERE team_id = ? AND visitor_ref = ?)',
+          params: [s.teamId, ...p],
+          key: 'effect_id',
+        },
+        {
+          table: 'outbox',
+          name: 'outbox_effects',
           where: `team_id = ? AND event_id IN (SELECT event_id FROM inbox WHERE team_id = ? AND ${ofConversations})`,
           params: [s.teamId, s.teamId, ...p],
           key: 'effect_id',
@@ -53,6 +69,7 @@ export function erasureSteps(job: Job, dialect: SqlDatabase['dialect']): DeleteS
           'team_id = ? AND conversation_ref IN (SELECT conversation_ref FROM conversations WHERE team_id = ? AND visitor_ref = ?)',
         params: [s.teamId, ...p],
         key: 'event_id',
+        alsoFrom: WITH_INBOX_ROWS,
       });
     }
     steps.push(
@@ -62,6 +79,7 @@ export function erasureSteps(job: Job, dialect: SqlDatabase['dialect']): DeleteS
         where: 'team_id = ? AND subject_ref = ?',
         params: p,
         key: 'event_id',
+        alsoFrom: WITH_INBOX_ROWS,
       },
       {
         table: 'inbox',

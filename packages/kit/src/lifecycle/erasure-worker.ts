@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { describeError, isCodedError } from '../errors';
 import type { KeyRing } from '../storage/crypto/key-ring';
-import type { SqlDatabase } from '../storage/sql/sql-database';
+import type { SqlDatabase, SqlRunner } from '../storage/sql/sql-database';
 import type { StorageContext } from '../storage/sql/storage-context';
 import { WHOLE_TEAM } from '../storage/sql/tombstones';
 import { unretiredGenerations } from '../storage/crypto/master-key-generations';
@@ -11,7 +11,7 @@ import { describeLayers, RECEIPT_VERSION } from './erasure-layers';
 import type { Job, LifecycleJobs } from './lifecycle-jobs';
 import type { ReceiptSigner } from './receipt-signer';
 import { AdaptiveBatch } from './adaptive-batch';
-import { erasureSteps } from './erasure-steps';
+import { erasureSteps, type DeleteStep } from './erasure-steps';
 import { PURGED_TABLES } from './sealed-tables';
 
 export interface ErasureWorkerOptions {
@@ -177,16 +177,7 @@ export class ErasureWorker {
         const deleted = await db.transaction(
           async (tx) => {
             began = performance.now();
-            const n = step.key
-              ? await tx.run(
-                  // PostgreSQL: `= ANY(ARRAY(subquery))` runs the batch's SELECT once (an InitPlan); with
-                  // `IN (subquery)` the planner may re-run it per row and take minutes on a large table.
-                  db.dialect === 'postgres'
-                    ? `DELETE FROM ${step.table} WHERE ${step.key} = ANY(ARRAY(SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?))`
-                    : `DELETE FROM ${step.table} WHERE ${step.key} IN (SELECT ${step.key} FROM ${step.table} WHERE ${step.where} LIMIT ?)`,
-                  [...step.params, limit],
-                )
-              : await tx.run(`DELETE FROM ${step.table} WHERE ${step.where}`, step.params);
+            const n = await deleteBatch(tx, db.dialect, step, limit, progress.counts);
             progress.counts[step.name] = (progress.counts[step.name] ?? 0) + n;
             progress.step = `deleting ${step.name}`;
             // Fenced: the counts in memory are right only while the stored progress is what this
@@ -288,4 +279,54 @@ export class ErasureWorker {
   private leaseUntil(): number {
     return this.now() + (this.opts.leaseMs ?? 60_000);
   }
+}
+
+/** One batch of a step: at most `limit` rows of it (a keyed step), or all of them (a small table). */
+async function deleteBatch(
+  tx: SqlRunner,
+  dialect: SqlDatabase['dialect'],
+  step: DeleteStep,
+  limit: number,
+  counts: Record<string, number>,
+): Promise<number> {
+  const { table, key, where, params } = step;
+  if (!key) return tx.run(`DELETE FROM ${table} WHERE ${where}`, params);
+  if (step.alsoFrom) return deleteWithCompanion(tx, dialect, step, limit, counts);
+  return tx.run(
+    // PostgreSQL: `= ANY(ARRAY(subquery))` runs the batch's SELECT once (an InitPlan); with
+    // `IN (subquery)` the planner may re-run it per row and take minutes on a large table.
+    dialect === 'postgres'
+      ? `DELETE FROM ${table} WHERE ${key} = ANY(ARRAY(SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?))`
+      : `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`,
+    [...params, limit],
+  );
+}
+
+/**
+ * One batch of a step whose rows take rows of another table with them (same key): the keys are
+ * read once, then both tables' rows with them are deleted, in the caller's transaction, the
+ * companion's counted under its own name. Returns the step's own rows deleted.
+ */
+async function deleteWithCompanion(
+  tx: SqlRunner,
+  dialect: SqlDatabase['dialect'],
+  step: DeleteStep,
+  limit: number,
+  counts: Record<string, number>,
+): Promise<number> {
+  const { table, key, where, params, alsoFrom } = step;
+  const keys = (
+    await tx.all<{ k: string }>(`SELECT ${key!} AS k FROM ${table} WHERE ${where} LIMIT ?`, [
+      ...params,
+      limit,
+    ])
+  ).map((r) => r.k);
+  if (keys.length === 0) return 0;
+  const inKeys =
+    dialect === 'postgres'
+      ? { sql: `${key!} = ANY(?::text[])`, params: [keys] }
+      : { sql: `${key!} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(keys)] };
+  const also = await tx.run(`DELETE FROM ${alsoFrom!.table} WHERE ${inKeys.sql}`, inKeys.params);
+  counts[alsoFrom!.name] = (counts[alsoFrom!.name] ?? 0) + also;
+  return tx.run(`DELETE FROM ${table} WHERE ${inKeys.sql}`, inKeys.params);
 }

@@ -80,10 +80,11 @@ export async function exportSubject(
       )
     : undefined;
   // Waiting to be handled, or dead-lettered (a handled event keeps only its id). A message stored
-  // once has no inbox payload: its text is among `messages` above.
+  // once has no inbox payload: its text is among `messages` above, and its inbox row is filed
+  // only by that message.
   const [pending] = await ctx.db.all<{ n: number }>(
-    'SELECT COUNT(*) AS n FROM inbox WHERE team_id = ? AND subject_ref = ? AND handled_at IS NULL',
-    [teamId, ref],
+    'SELECT COUNT(*) AS n FROM inbox i WHERE i.team_id = ? AND i.handled_at IS NULL AND (i.subject_ref = ? OR EXISTS (SELECT 1 FROM messages m WHERE m.event_id = i.event_id AND m.team_id = ? AND m.subject_ref = ?))',
+    [teamId, ref, teamId, ref],
   );
   return {
     kind: 'clickdesk-bot-subject-export',

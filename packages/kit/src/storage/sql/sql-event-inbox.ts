@@ -124,11 +124,14 @@ export class SqlEventInbox implements EventInbox {
     // (the bot's echoes and the agent's included) even after the payload is gone (Terms 6.3).
     const conversationRef =
       conversationId === undefined ? null : this.ctx.conversationRef(event.teamId, conversationId);
-    const row = (payload: Buffer | null): unknown[] => [
+    const row = (
+      payload: Buffer | null,
+      filing: { subjectRef: string; conversationRef: string | null },
+    ): unknown[] => [
       event.eventId,
       event.teamId,
-      subjectRef,
-      conversationRef,
+      filing.subjectRef,
+      filing.conversationRef,
       now,
       payload,
       this.instanceId,
@@ -143,7 +146,12 @@ export class SqlEventInbox implements EventInbox {
         subject ? subjectRef : ownerRef,
         key,
       );
-      const inserted = await this.recorder.insert(event.eventId, row(null), message);
+      // Filed once, by its message: the message row names the subject and the conversation, and an
+      // erasure deletes the event with its message (erasure-steps, `alsoFrom`). The inbox row
+      // stays unfiled (no subject, no conversation), so its index entries are appended in arrival
+      // order rather than each dirtying a page of its own keyed by a random hash (storage growth).
+      const unfiled = { subjectRef: '', conversationRef: null };
+      const inserted = await this.recorder.insert(event.eventId, row(null, unfiled), message);
       if (inserted) this.storedWith.add(event);
       return inserted ? 'recorded' : 'duplicate';
     }
@@ -152,7 +160,7 @@ export class SqlEventInbox implements EventInbox {
       event,
       key,
     );
-    const inserted = await this.recorder.insert(event.eventId, row(payload));
+    const inserted = await this.recorder.insert(event.eventId, row(payload, { subjectRef, conversationRef }));
     return inserted ? 'recorded' : 'duplicate';
   }
 
