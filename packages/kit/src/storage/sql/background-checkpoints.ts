@@ -2,7 +2,7 @@ import { openCheckpointer, type Checkpointer } from './sqlite-checkpointer';
 import { WalFrames } from './wal-frames';
 
 export interface CheckpointPacing {
-  /** A checkpoint runs once the WAL holds this many bytes of frames (default 256 MiB). */
+  /** A checkpoint runs once the WAL holds this many bytes of frames (default 64 MiB). */
   walBytes: number;
   /** ... or once writes pause this long (default 100 ms) ... */
   idleMs: number;
@@ -10,12 +10,7 @@ export interface CheckpointPacing {
   maxIntervalMs: number;
 }
 
-/**
- * 256 MiB: under a burst the random index pages of a large database are dirtied several times
- * within one checkpoint and copied once (growth bench, 300,000 stored: 11.1 KB written per event
- * with 64 MiB, 7.9 with 256; 512 MiB no less, the 10 s interval binds first).
- */
-const DEFAULT_PACING: CheckpointPacing = { walBytes: 256 * 1024 * 1024, idleMs: 100, maxIntervalMs: 10_000 };
+const DEFAULT_PACING: CheckpointPacing = { walBytes: 64 * 1024 * 1024, idleMs: 100, maxIntervalMs: 10_000 };
 
 /**
  * Keeps SQLite's WAL bounded from a worker thread, so no checkpoint (page copies and two fsyncs)
