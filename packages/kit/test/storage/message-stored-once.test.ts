@@ -76,6 +76,44 @@ describe.each(STORAGE_KINDS)('a message stored once on %s', (kind) => {
     expect(await storage.sql!.db.all('SELECT event_id FROM messages')).toHaveLength(1);
   });
 
+  it('files the event once, by its message: the inbox row names no subject and no conversation', async () => {
+    expect(await storage.inbox.record(message('EvFiled', { kind: 'visitor', id: 'V1' }))).toBe('recorded');
+    const [inbox] = await storage.sql!.db.all<{ subject_ref: string; conversation_ref: string | null }>(
+      'SELECT subject_ref, conversation_ref FROM inbox WHERE event_id = ?',
+      ['EvFiled'],
+    );
+    expect(inbox).toEqual({ subject_ref: '', conversation_ref: null });
+    const [stored] = await storage.sql!.db.all<{ subject_ref: string; conversation_ref: string }>(
+      'SELECT subject_ref, conversation_ref FROM messages WHERE event_id = ?',
+      ['EvFiled'],
+    );
+    expect(stored).toEqual({
+      subject_ref: ctx.subjectRef(TEAM, { kind: 'visitor', id: 'V1' }),
+      conversation_ref: ctx.conversationRef(TEAM, 'C1'),
+    });
+    // An event without a message row keeps its own filing (found by it at erasure).
+    const started: InboundEvent = {
+      eventId: 'EvStarted',
+      teamId: TEAM,
+      eventTime: 1_764_370_000,
+      event: {
+        type: 'conversation_started',
+        conversationId: 'C2',
+        visitor: { id: 'V2', name: 'Ada' },
+        pageUrl: '',
+      },
+    };
+    expect(await storage.inbox.record(started)).toBe('recorded');
+    const [own] = await storage.sql!.db.all<{ subject_ref: string; conversation_ref: string | null }>(
+      'SELECT subject_ref, conversation_ref FROM inbox WHERE event_id = ?',
+      ['EvStarted'],
+    );
+    expect(own).toEqual({
+      subject_ref: ctx.subjectRef(TEAM, { kind: 'visitor', id: 'V2' }),
+      conversation_ref: ctx.conversationRef(TEAM, 'C2'),
+    });
+  });
+
   it('counts an event stored once as unhandled in a subject export until it is handled', async () => {
     const visitor = { kind: 'visitor' as const, id: 'V1' };
     await storage.inbox.record(message('EvExport', visitor));
