@@ -281,7 +281,11 @@ export class ErasureWorker {
   }
 }
 
-/** One batch of a step: at most `limit` rows of it (a keyed step), or all of them (a small table). */
+/**
+ * One batch of a step: at most `limit` rows of it (a keyed step), or all of them (a small table).
+ * A step with `alsoFrom` reads its batch's keys once and deletes the other table's rows with them
+ * too, in the same transaction, counted under their own name. Returns the step's own rows deleted.
+ */
 async function deleteBatch(
   tx: SqlRunner,
   dialect: SqlDatabase['dialect'],
@@ -289,44 +293,26 @@ async function deleteBatch(
   limit: number,
   counts: Record<string, number>,
 ): Promise<number> {
-  const { table, key, where, params } = step;
-  if (!key) return tx.run(`DELETE FROM ${table} WHERE ${where}`, params);
-  if (step.alsoFrom) return deleteWithCompanion(tx, dialect, step, limit, counts);
-  return tx.run(
-    // PostgreSQL: `= ANY(ARRAY(subquery))` runs the batch's SELECT once (an InitPlan); with
-    // `IN (subquery)` the planner may re-run it per row and take minutes on a large table.
-    dialect === 'postgres'
-      ? `DELETE FROM ${table} WHERE ${key} = ANY(ARRAY(SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?))`
-      : `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`,
-    [...params, limit],
-  );
-}
-
-/**
- * One batch of a step whose rows take rows of another table with them (same key): the keys are
- * read once, then both tables' rows with them are deleted, in the caller's transaction, the
- * companion's counted under its own name. Returns the step's own rows deleted.
- */
-async function deleteWithCompanion(
-  tx: SqlRunner,
-  dialect: SqlDatabase['dialect'],
-  step: DeleteStep,
-  limit: number,
-  counts: Record<string, number>,
-): Promise<number> {
   const { table, key, where, params, alsoFrom } = step;
+  if (!key) return tx.run(`DELETE FROM ${table} WHERE ${where}`, params);
+  if (!alsoFrom)
+    return tx.run(
+      // PostgreSQL: `= ANY(ARRAY(subquery))` runs the batch's SELECT once (an InitPlan); with
+      // `IN (subquery)` the planner may re-run it per row and take minutes on a large table.
+      dialect === 'postgres'
+        ? `DELETE FROM ${table} WHERE ${key} = ANY(ARRAY(SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?))`
+        : `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`,
+      [...params, limit],
+    );
   const keys = (
-    await tx.all<{ k: string }>(`SELECT ${key!} AS k FROM ${table} WHERE ${where} LIMIT ?`, [
-      ...params,
-      limit,
-    ])
+    await tx.all<{ k: string }>(`SELECT ${key} AS k FROM ${table} WHERE ${where} LIMIT ?`, [...params, limit])
   ).map((r) => r.k);
   if (keys.length === 0) return 0;
   const inKeys =
     dialect === 'postgres'
-      ? { sql: `${key!} = ANY(?::text[])`, params: [keys] }
-      : { sql: `${key!} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(keys)] };
-  const also = await tx.run(`DELETE FROM ${alsoFrom!.table} WHERE ${inKeys.sql}`, inKeys.params);
-  counts[alsoFrom!.name] = (counts[alsoFrom!.name] ?? 0) + also;
+      ? { sql: `${key} = ANY(?::text[])`, params: [keys] }
+      : { sql: `${key} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(keys)] };
+  const also = await tx.run(`DELETE FROM ${alsoFrom.table} WHERE ${inKeys.sql}`, inKeys.params);
+  counts[alsoFrom.name] = (counts[alsoFrom.name] ?? 0) + also;
   return tx.run(`DELETE FROM ${table} WHERE ${inKeys.sql}`, inKeys.params);
 }
