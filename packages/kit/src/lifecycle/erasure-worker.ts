@@ -59,6 +59,13 @@ export class ErasureWorker {
   private stopped = false;
   private readonly aborter = new AbortController();
   private readonly now: () => number;
+  /**
+   * A job whose run failed other than by the fence (the database went away mid-batch): still
+   * claimed by this worker, so it is resumed from its stored progress once that can be read
+   * again, not after its lease runs out; a failure that repeats waits longer each time (1 s,
+   * doubling, at most the lease).
+   */
+  private interrupted: { job: Job; failures: number; retryAt: number } | undefined;
 
   constructor(private readonly opts: ErasureWorkerOptions) {
     this.now = opts.now ?? Date.now;
@@ -88,9 +95,21 @@ export class ErasureWorker {
   async drain(): Promise<void> {
     for (;;) {
       if (this.stopped) return;
-      let job = await this.opts.jobs.claim(this.opts.leaseMs ?? 60_000);
+      const held = this.interrupted;
+      if (held && performance.now() < held.retryAt) return;
+      // A reload that fails (still no database) keeps the job held.
+      let job = held && (await this.opts.jobs.reload(held.job));
+      job ??= await this.opts.jobs.claim(this.opts.leaseMs ?? 60_000);
       if (!job) return;
-      while (job && !this.stopped) job = await this.runFenced(job);
+      const failures = held?.job.jobId === job.jobId ? held.failures : 0;
+      this.interrupted = undefined;
+      try {
+        while (job && !this.stopped) job = await this.runFenced(job);
+      } catch (err) {
+        const delay = Math.min(1_000 * 2 ** failures, this.opts.leaseMs ?? 60_000);
+        this.interrupted = { job: job!, failures: failures + 1, retryAt: performance.now() + delay };
+        throw err;
+      }
     }
   }
 

@@ -101,3 +101,78 @@ describe('an erasure job taken over while its worker was paused past its lease',
     }
   }, 60_000);
 });
+
+/**
+ * A batch that fails without the fence (the database went away mid-job, then came back): the job
+ * is still claimed by this worker, and its lease (60 s by default) has not run out. The worker
+ * resumes it from the stored progress once it can read it again, instead of waiting for the lease.
+ */
+describe('an erasure job whose worker failed mid-job while still holding it', () => {
+  it('is resumed by that worker from its stored progress before its lease runs out, counting every row once', async () => {
+    const fx = await storageFixture('sqlite');
+    const storage = await fx.open();
+    const sql = storage.sql!;
+    try {
+      const visitor = { kind: 'visitor' as const, id: 'V-failed' };
+      await Promise.all(
+        Array.from({ length: MESSAGES }, (_, n) =>
+          storage.messages.append({
+            teamId: 'T1',
+            conversationId: 'C-failed',
+            eventId: `Ev-failed-${n}`,
+            subject: visitor,
+            sender: visitor,
+            text: `failed ${n}`,
+            ts: String(n),
+          }),
+        ),
+      );
+      // A clock that stands still: the lease never runs out, so only the worker itself can go on.
+      const clock = Date.now();
+      const jobs = new LifecycleJobs(sql.db, () => clock);
+      await jobs.record('msg_failed', 'data_deletion.requested', {
+        kind: 'subject',
+        teamId: 'T1',
+        subjectKind: 'visitor',
+        subjectRef: sql.ctx.subjectRef('T1', visitor),
+      });
+      const signer = ReceiptSigner.fromFile(await loadSodium(), path.join(fx.dataDir, 'receipt-signing.key'));
+      let batches = 0;
+      const worker = new ErasureWorker({
+        ...sql,
+        jobs,
+        signer,
+        logger: silentLogger(),
+        now: () => clock,
+        batchSize: BATCH,
+        leaseMs: 60_000,
+        pollMs: 50,
+        afterBatch: (job) => {
+          if (job.progress.step === 'deleting messages' && ++batches === 2)
+            return Promise.reject(new Error('Connection terminated unexpectedly'));
+          return Promise.resolve();
+        },
+      });
+      worker.start();
+      try {
+        let receipts: Awaited<ReturnType<typeof receiptDocs>> = [];
+        const deadline = Date.now() + 10_000;
+        while ((receipts = await receiptDocs({ storage })).length === 0) {
+          if (Date.now() > deadline) throw new Error('the job was not resumed within 10 s');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(batches).toBeGreaterThan(2);
+        expect(receipts.map((r) => r.counts.messages)).toEqual([MESSAGES]);
+      } finally {
+        await worker.stop();
+      }
+      const [left] = await sql.db.all<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM messages WHERE team_id = 'T1'",
+      );
+      expect(Number(left?.n)).toBe(0);
+    } finally {
+      await storage.close();
+      await fx.cleanup();
+    }
+  }, 60_000);
+});
