@@ -22,6 +22,16 @@ import { WriteBatcher, type Committed } from './write-batcher';
  */
 export const PAGE_SIZE = 1024;
 
+/**
+ * The connection's page cache, KiB (SQLite's default is 2,000). Every event looks up and inserts
+ * into indexes keyed by event ids and blind refs, spread over the whole file; with the default a
+ * large database reads most of those pages back from the OS at every event. Measured by the growth
+ * bench with 300,000 messages stored (one run each): 7,000 events/s and 152 µs of CPU each with
+ * the default, 9,400 and 110 µs with 8 MiB, 11,100 and 95 µs with 16 MiB. It is resident memory
+ * once the database is that large, so 8 MiB, against the memory figures as shipped.
+ */
+export const CACHE_KIB = 8 * 1024;
+
 export interface SqliteOptions {
   /** How the WAL is made durable (tests gate it to observe that callers wait for it). */
   syncWal?: SyncFile;
@@ -70,6 +80,7 @@ export class SqliteDatabase implements SqlDatabase {
     this.db.pragma('secure_delete = ON');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`cache_size = -${CACHE_KIB}`);
     const writes = new WriteBatcher((fn) => this.commit(fn));
     this.batchers = {
       ack: new WriteBatcher((fn) => this.commit(fn)),
