@@ -5,11 +5,40 @@ import { ReceiptSigner } from '../../src/lifecycle/receipt-signer';
 import { silentLogger } from '../../src/logging/create-logger';
 import { loadSodium } from '../../src/storage/crypto/sodium';
 import { receiptDocs } from '../helpers/forensics';
-import { storageFixture } from '../helpers/storage-fixtures';
+import type { Storage } from '../../src/storage/open-storage';
+import { storageFixture, type StorageFixture } from '../helpers/storage-fixtures';
 
 const MESSAGES = 2_000;
 const BATCH = 500;
 const LEASE_MS = 1_000;
+
+/** `MESSAGES` messages of one visitor in one conversation, and a recorded job to erase them. */
+async function visitorToErase(fx: StorageFixture, storage: Storage, name: string, now: () => number) {
+  const sql = storage.sql!;
+  const visitor = { kind: 'visitor' as const, id: `V-${name}` };
+  await Promise.all(
+    Array.from({ length: MESSAGES }, (_, n) =>
+      storage.messages.append({
+        teamId: 'T1',
+        conversationId: `C-${name}`,
+        eventId: `Ev-${name}-${n}`,
+        subject: visitor,
+        sender: visitor,
+        text: `${name} ${n}`,
+        ts: String(n),
+      }),
+    ),
+  );
+  const jobs = new LifecycleJobs(sql.db, now);
+  await jobs.record(`msg_${name}`, 'data_deletion.requested', {
+    kind: 'subject',
+    teamId: 'T1',
+    subjectKind: 'visitor',
+    subjectRef: sql.ctx.subjectRef('T1', visitor),
+  });
+  const signer = ReceiptSigner.fromFile(await loadSodium(), path.join(fx.dataDir, 'receipt-signing.key'));
+  return { jobs, signer };
+}
 
 /**
  * Two instances' erasure workers on one SQLite store. The first is paused between two batches for
@@ -22,31 +51,10 @@ describe('an erasure job taken over while its worker was paused past its lease',
     const storage = await fx.open();
     const sql = storage.sql!;
     try {
-      const visitor = { kind: 'visitor' as const, id: 'V-paused' };
-      await Promise.all(
-        Array.from({ length: MESSAGES }, (_, n) =>
-          storage.messages.append({
-            teamId: 'T1',
-            conversationId: 'C-paused',
-            eventId: `Ev-paused-${n}`,
-            subject: visitor,
-            sender: visitor,
-            text: `paused ${n}`,
-            ts: String(n),
-          }),
-        ),
-      );
       // The lease runs on this clock: a pause past the lease is a jump of it, not a wait.
       let clock = Date.now();
       const now = () => clock;
-      const jobs = new LifecycleJobs(sql.db, now);
-      await jobs.record('msg_paused', 'data_deletion.requested', {
-        kind: 'subject',
-        teamId: 'T1',
-        subjectKind: 'visitor',
-        subjectRef: sql.ctx.subjectRef('T1', visitor),
-      });
-      const signer = ReceiptSigner.fromFile(await loadSodium(), path.join(fx.dataDir, 'receipt-signing.key'));
+      const { jobs, signer } = await visitorToErase(fx, storage, 'paused', now);
       const worker = (afterBatch: NonNullable<ErasureWorkerOptions['afterBatch']>) =>
         new ErasureWorker({
           ...sql,
@@ -113,30 +121,9 @@ describe('an erasure job whose worker failed mid-job while still holding it', ()
     const storage = await fx.open();
     const sql = storage.sql!;
     try {
-      const visitor = { kind: 'visitor' as const, id: 'V-failed' };
-      await Promise.all(
-        Array.from({ length: MESSAGES }, (_, n) =>
-          storage.messages.append({
-            teamId: 'T1',
-            conversationId: 'C-failed',
-            eventId: `Ev-failed-${n}`,
-            subject: visitor,
-            sender: visitor,
-            text: `failed ${n}`,
-            ts: String(n),
-          }),
-        ),
-      );
       // A clock that stands still: the lease never runs out, so only the worker itself can go on.
       const clock = Date.now();
-      const jobs = new LifecycleJobs(sql.db, () => clock);
-      await jobs.record('msg_failed', 'data_deletion.requested', {
-        kind: 'subject',
-        teamId: 'T1',
-        subjectKind: 'visitor',
-        subjectRef: sql.ctx.subjectRef('T1', visitor),
-      });
-      const signer = ReceiptSigner.fromFile(await loadSodium(), path.join(fx.dataDir, 'receipt-signing.key'));
+      const { jobs, signer } = await visitorToErase(fx, storage, 'failed', () => clock);
       let batches = 0;
       const worker = new ErasureWorker({
         ...sql,
